@@ -1,0 +1,1 @@
+//! Synthetic history generator for the benchmarks.

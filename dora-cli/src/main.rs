@@ -1,0 +1,2 @@
+//! The `dora` command.
+fn main() {}

@@ -1,0 +1,250 @@
+//! Every choice a metric makes, as a knob with a documented default.
+//!
+//! Loadable from TOML (all fields optional):
+//!
+//! ```toml
+//! days = 90
+//! until = "2026-11-01T00:00:00Z"
+//! production_branch = "main"
+//! production_environments = ["prod-eu", "prod-us"]
+//! severities = ["P1", "P2"]
+//! lead_time_start = "first_commit"
+//! tier_year = 2024
+//! incident_window_hours = 24
+//! rerun_excuse_minutes = 30
+//!
+//! [hotfix]
+//! prefixes = ["hotfix/", "hot-fix/", "fix/"]
+//! window_hours = 24
+//!
+//! [bots]
+//! name_patterns = ["renovate", "dependabot", "[bot]"]
+//! min_pr_seconds = 60
+//! ```
+
+use crate::model::{Deployment, EnvironmentKind, PullRequest, Severity, Timestamp};
+use crate::Error;
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+/// Where lead time starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadTimeStart {
+    /// The earliest commit of the PR branch not reachable from the destination (DORA).
+    #[default]
+    FirstCommit,
+    /// When the pull request was opened.
+    PrCreated,
+}
+
+/// DORA report year whose performance clusters define the tiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "u16", into = "u16")]
+pub enum TierYear {
+    /// Accelerate State of DevOps 2021.
+    Y2021,
+    /// State of DevOps 2022 (three clusters: no elite).
+    Y2022,
+    /// State of DevOps 2023.
+    Y2023,
+    /// State of DevOps 2024 (the latest report with tiers).
+    #[default]
+    Y2024,
+}
+
+impl TryFrom<u16> for TierYear {
+    type Error = String;
+    fn try_from(year: u16) -> Result<Self, String> {
+        match year {
+            2021 => Ok(Self::Y2021),
+            2022 => Ok(Self::Y2022),
+            2023 => Ok(Self::Y2023),
+            2024 => Ok(Self::Y2024),
+            other => Err(format!(
+                "tier_year {other} is not supported: use 2021, 2022, 2023 or 2024 (2025 dropped tiers)"
+            )),
+        }
+    }
+}
+
+impl From<TierYear> for u16 {
+    fn from(year: TierYear) -> u16 {
+        match year {
+            TierYear::Y2021 => 2021,
+            TierYear::Y2022 => 2022,
+            TierYear::Y2023 => 2023,
+            TierYear::Y2024 => 2024,
+        }
+    }
+}
+
+/// How hotfix pull requests are recognised and attributed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HotfixRules {
+    /// Source-branch prefixes (case-insensitive).
+    pub prefixes: Vec<String>,
+    /// A hotfix merged within this many hours after a deployment fails it.
+    pub window_hours: u32,
+}
+
+impl Default for HotfixRules {
+    fn default() -> Self {
+        Self {
+            prefixes: vec!["hotfix/".into(), "hot-fix/".into(), "fix/".into()],
+            window_hours: 24,
+        }
+    }
+}
+
+impl HotfixRules {
+    /// Is `pr` a hotfix?
+    pub fn is_hotfix(&self, pr: &PullRequest) -> bool {
+        let branch = pr.source_branch.to_ascii_lowercase();
+        self.prefixes
+            .iter()
+            .any(|p| branch.starts_with(&p.to_ascii_lowercase()))
+    }
+}
+
+/// How bot pull requests are recognised (they are excluded from lead time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BotRules {
+    /// Author names or ids containing any of these (case-insensitive) are bots.
+    pub name_patterns: Vec<String>,
+    /// Trust the source's account type (Bitbucket `app_user`).
+    pub use_account_type: bool,
+    /// PRs merged less than this many seconds after creation are automation.
+    pub min_pr_seconds: Option<i64>,
+}
+
+impl Default for BotRules {
+    fn default() -> Self {
+        Self {
+            name_patterns: vec![
+                "renovate".into(),
+                "dependabot".into(),
+                "[bot]".into(),
+                "snyk-bot".into(),
+                "github-actions".into(),
+            ],
+            use_account_type: true,
+            min_pr_seconds: None,
+        }
+    }
+}
+
+/// The full configuration of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Window length in days (default 90).
+    pub days: u32,
+    /// Window end (exclusive); `None` means "now".
+    pub until: Option<Timestamp>,
+    /// Environment names counted as production besides those of kind production
+    /// (case-insensitive exact names).
+    pub production_environments: Vec<String>,
+    /// Production branch for the merge fallback and revert detection; `None`
+    /// uses each repository's main branch (else `main`/`master`).
+    pub production_branch: Option<String>,
+    /// Bot rules.
+    pub bots: BotRules,
+    /// Incident severities that count (default P1 and P2).
+    pub severities: Vec<Severity>,
+    /// Excuse a failed deployment when a successful re-run of the same commit to
+    /// the same environment finishes within this many minutes (default: never).
+    pub rerun_excuse_minutes: Option<u32>,
+    /// Hotfix rules.
+    pub hotfix: HotfixRules,
+    /// An incident opening within this many hours after a deployment fails it.
+    pub incident_window_hours: u32,
+    /// Where lead time starts.
+    pub lead_time_start: LeadTimeStart,
+    /// Which report year's tiers to use.
+    pub tier_year: TierYear,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            days: 90,
+            until: None,
+            production_environments: Vec::new(),
+            production_branch: None,
+            bots: BotRules::default(),
+            severities: vec![Severity::P1, Severity::P2],
+            rerun_excuse_minutes: None,
+            hotfix: HotfixRules::default(),
+            incident_window_hours: 24,
+            lead_time_start: LeadTimeStart::FirstCommit,
+            tier_year: TierYear::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Parse a TOML document; unknown keys are errors (typos must not pass silently).
+    pub fn from_toml(text: &str) -> Result<Self, Error> {
+        let config: Config = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Check the values make sense.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.days == 0 {
+            return Err(Error::Config("days must be at least 1".into()));
+        }
+        if self.days > 3660 {
+            return Err(Error::Config(format!(
+                "days = {} is more than ten years; pass a shorter window",
+                self.days
+            )));
+        }
+        Ok(())
+    }
+
+    /// The window `[until - days, until)`, with `now` standing in for a missing `until`.
+    pub fn window(&self, now: Timestamp) -> crate::TimeRange {
+        let end = self.until.unwrap_or(now);
+        crate::TimeRange::new(end - Duration::days(i64::from(self.days)), end)
+    }
+
+    /// Is this a production deployment (by kind or configured name)?
+    pub fn is_production(&self, deployment: &Deployment) -> bool {
+        deployment.environment_kind == EnvironmentKind::Production
+            || self
+                .production_environments
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&deployment.environment))
+    }
+
+    /// Is this pull request's author a bot?
+    pub fn is_bot(&self, pr: &PullRequest) -> bool {
+        if self.bots.use_account_type && pr.author.kind == crate::model::ActorKind::Bot {
+            return true;
+        }
+        let name = pr.author.display_name.to_ascii_lowercase();
+        let id = pr.author.id.to_ascii_lowercase();
+        if self.bots.name_patterns.iter().any(|p| {
+            let p = p.to_ascii_lowercase();
+            !p.is_empty() && (name.contains(&p) || id.contains(&p))
+        }) {
+            return true;
+        }
+        if let (Some(min), Some(merged)) = (self.bots.min_pr_seconds, pr.merged_at) {
+            if (merged - pr.created_at).num_seconds() < min {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Does this severity count?
+    pub fn counts_severity(&self, severity: Option<Severity>) -> bool {
+        severity.is_some_and(|s| self.severities.contains(&s))
+    }
+}

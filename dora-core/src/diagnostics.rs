@@ -1,0 +1,75 @@
+//! Data-quality findings: each common configuration mistake, caught automatically.
+
+use serde::{Deserialize, Serialize};
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosticSeverity {
+    /// Worth knowing.
+    Info,
+    /// A number is probably skewed.
+    Warning,
+    /// A number is wrong or missing.
+    Error,
+}
+
+/// One finding. `code` is a stable snake_case identifier dashboards filter on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    /// Stable identifier, e.g. `merge_fallback`.
+    pub code: String,
+    /// How serious.
+    pub severity: DiagnosticSeverity,
+    /// What happened and what to do about it.
+    pub message: String,
+    /// Repository concerned, when the finding is about one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub repository: Option<String>,
+}
+
+impl Diagnostic {
+    /// A finding about the whole scope.
+    pub fn new(code: &str, severity: DiagnosticSeverity, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_string(),
+            severity,
+            message: message.into(),
+            repository: None,
+        }
+    }
+
+    /// Attach the repository concerned.
+    pub fn for_repository(mut self, slug: impl Into<String>) -> Self {
+        self.repository = Some(slug.into());
+        self
+    }
+}
+
+/// Stable diagnostic codes.
+pub mod codes {
+    /// No production environment or no production deployments at all.
+    pub const NO_PRODUCTION_ENVIRONMENT: &str = "no_production_environment";
+    /// Merges into the production branch stand in for deployments.
+    pub const MERGE_FALLBACK: &str = "merge_fallback";
+    /// Bot pull requests were excluded from lead time.
+    pub const BOT_PRS_EXCLUDED: &str = "bot_prs_excluded";
+    /// Incidents without a severity (excluded by the severity filter).
+    pub const INCIDENTS_WITHOUT_SEVERITY: &str = "incidents_without_severity";
+    /// The window is shorter than 30 days.
+    pub const SHORT_WINDOW: &str = "short_window";
+    /// Merged pull requests that no production deployment shipped.
+    pub const MERGED_NOT_DEPLOYED: &str = "merged_not_deployed";
+    /// Incidents still unresolved.
+    pub const UNRESOLVED_INCIDENTS: &str = "unresolved_incidents";
+    /// Too few samples for a stable median.
+    pub const FEW_SAMPLES: &str = "few_samples";
+    /// The earliest known production deployment is inside the window.
+    pub const NO_BASELINE_DEPLOYMENT: &str = "no_baseline_deployment";
+    /// No incident data was supplied.
+    pub const NO_INCIDENT_DATA: &str = "no_incident_data";
+    /// Some merge commits are missing from the fetched history.
+    pub const MISSING_HISTORY: &str = "missing_history";
+    /// Deployments with no time at all were ignored.
+    pub const UNDATED_DEPLOYMENTS: &str = "undated_deployments";
+}

@@ -1,0 +1,75 @@
+//! # dora-core: the DORA metrics engine
+//!
+//! A pure crate (no network, no files, no async runtime) that turns normalised
+//! delivery events into a complete DORA report: deployment frequency, lead time
+//! for changes with its four phases, change failure rate with per-signal
+//! evidence, recovery time (incident- and deployment-based), rework rate,
+//! performance tiers by DORA report year, weekly trends and data-quality
+//! diagnostics.
+//!
+//! Sources (Bitbucket, PagerDuty, your own) implement [`DeliverySource`] and
+//! [`IncidentSource`] and produce a [`Dataset`]; [`compute`] does the rest.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use dora_core::{compute, Actor, Commit, Config, Dataset, Deployment, DeploymentStatus, PullRequest};
+//!
+//! let t = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 3, d, h, 0, 0).unwrap();
+//! let mut data = Dataset::new();
+//! data.commits = vec![
+//!     Commit::new("api", "a1", vec![], t(1, 9), "initial"),
+//!     Commit::new("api", "b2", vec!["a1".into()], t(2, 9), "add endpoint"),
+//!     Commit::new("api", "m3", vec!["a1".into(), "b2".into()], t(3, 12), "Merged in feature/x (pull request #1)"),
+//! ];
+//! data.pull_requests = vec![PullRequest::merged(
+//!     "api", 1, Actor::user("u1", "Jane"), "feature/x", "main", t(2, 12), t(3, 12), "m3",
+//! )];
+//! data.deployments = vec![
+//!     Deployment::production("api", "d0", "a1", t(1, 10), DeploymentStatus::Succeeded),
+//!     Deployment::production("api", "d1", "m3", t(3, 15), DeploymentStatus::Succeeded),
+//! ];
+//! let config = Config { days: 30, until: Some(t(20, 0)), ..Config::default() };
+//! let report = compute(&data, &config);
+//! assert_eq!(report.metrics.deployment_frequency.count, 2);
+//! // b2 was committed on the 2nd at 09:00 and deployed on the 3rd at 15:00: 30 hours.
+//! assert_eq!(report.metrics.lead_time.median_seconds, Some(30.0 * 3600.0));
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod classify;
+pub mod config;
+pub mod diagnostics;
+mod engine;
+pub mod graph;
+pub mod model;
+pub mod report;
+pub mod source;
+pub mod stats;
+pub mod tiers;
+
+pub use config::{BotRules, Config, HotfixRules, LeadTimeStart, TierYear};
+pub use diagnostics::{Diagnostic, DiagnosticSeverity};
+pub use engine::{compute, compute_at};
+pub use model::{
+    Actor, ActorKind, Commit, Dataset, Deployment, DeploymentStatus, Environment, EnvironmentKind,
+    Incident, IncidentStatus, PullRequest, PullRequestState, Repository, Severity, Timestamp,
+};
+pub use report::{Metrics, Report, Signal};
+pub use source::{
+    CollectRequest, DeliverySource, IncidentRequest, IncidentSource, MemorySource, SourceError,
+    SourceExt, TimeRange,
+};
+pub use tiers::Tier;
+
+/// Errors of the core: invalid configuration or an unreadable dataset.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A serialised dataset could not be read.
+    #[error("invalid dataset: {0}")]
+    Dataset(String),
+}

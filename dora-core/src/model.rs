@@ -1,0 +1,504 @@
+//! The normalised, source-independent event model.
+//!
+//! Every timestamp is UTC. Every struct has public fields and a constructor so
+//! that vendors can build events outside this crate; optional fields default to
+//! "unknown" and can be filled in with struct-update syntax or the `with_*`
+//! helpers.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A UTC timestamp.
+pub type Timestamp = DateTime<Utc>;
+
+/// Whether an account is a person or an automation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ActorKind {
+    /// A human user.
+    #[default]
+    User,
+    /// A bot or app account (Bitbucket `app_user`, GitHub `Bot`, ...).
+    Bot,
+    /// The source could not tell.
+    Unknown,
+}
+
+/// A person or automation that authored a commit or pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Actor {
+    /// Stable identifier in the source system (Bitbucket account UUID, email, ...).
+    pub id: String,
+    /// Human-readable name.
+    pub display_name: String,
+    /// Person or automation, as the source reports it.
+    #[serde(default)]
+    pub kind: ActorKind,
+}
+
+impl Actor {
+    /// A human user.
+    pub fn user(id: impl Into<String>, display_name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            display_name: display_name.into(),
+            kind: ActorKind::User,
+        }
+    }
+
+    /// A bot account.
+    pub fn bot(id: impl Into<String>, display_name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            display_name: display_name.into(),
+            kind: ActorKind::Bot,
+        }
+    }
+}
+
+/// A repository in scope, with what attribution needs to know about it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Repository {
+    /// The repository's slug, unique within the dataset (e.g. `payments-api`).
+    pub slug: String,
+    /// Its main (production) branch, when the source knows it.
+    #[serde(default)]
+    pub main_branch: Option<String>,
+}
+
+impl Repository {
+    /// A repository with a known main branch.
+    pub fn new(slug: impl Into<String>, main_branch: impl Into<String>) -> Self {
+        Self {
+            slug: slug.into(),
+            main_branch: Some(main_branch.into()),
+        }
+    }
+}
+
+/// A git commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    /// Repository slug.
+    pub repository: String,
+    /// Full 40-hex sha (abbreviated shas are accepted but resolve less reliably).
+    pub sha: String,
+    /// Parent shas; parents absent from the dataset are tolerated (partial history).
+    #[serde(default)]
+    pub parents: Vec<String>,
+    /// Author time.
+    pub authored_at: Timestamp,
+    /// Committer time (equal to the author time when the source has only one date).
+    pub committed_at: Timestamp,
+    /// The author, when known.
+    #[serde(default)]
+    pub author: Option<Actor>,
+    /// Full message, subject and body.
+    #[serde(default)]
+    pub message: String,
+}
+
+impl Commit {
+    /// A commit whose author and committer times are the same.
+    pub fn new(
+        repository: impl Into<String>,
+        sha: impl Into<String>,
+        parents: Vec<String>,
+        at: Timestamp,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            repository: repository.into(),
+            sha: sha.into(),
+            parents,
+            authored_at: at,
+            committed_at: at,
+            author: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// A pull request's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PullRequestState {
+    /// Still open.
+    Open,
+    /// Merged.
+    Merged,
+    /// Declined (closed without merging).
+    Declined,
+    /// Superseded by another pull request.
+    Superseded,
+}
+
+/// A pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// Repository slug.
+    pub repository: String,
+    /// Id, unique within the repository.
+    pub id: u64,
+    /// Title.
+    #[serde(default)]
+    pub title: String,
+    /// Author.
+    pub author: Actor,
+    /// Source branch name.
+    pub source_branch: String,
+    /// Destination branch name.
+    pub destination_branch: String,
+    /// State.
+    pub state: PullRequestState,
+    /// When it was opened.
+    pub created_at: Timestamp,
+    /// First comment, approval or change request by anyone but the author.
+    #[serde(default)]
+    pub first_review_at: Option<Timestamp>,
+    /// When it was merged (from the merge event, never from `updated_on`).
+    #[serde(default)]
+    pub merged_at: Option<Timestamp>,
+    /// The merge commit's sha (may be abbreviated, as Bitbucket lists return 12 chars).
+    #[serde(default)]
+    pub merge_commit: Option<String>,
+    /// The PR's own commits, when the source knows them.
+    #[serde(default)]
+    pub commits: Vec<String>,
+}
+
+impl PullRequest {
+    /// A merged pull request.
+    #[allow(clippy::too_many_arguments)]
+    pub fn merged(
+        repository: impl Into<String>,
+        id: u64,
+        author: Actor,
+        source_branch: impl Into<String>,
+        destination_branch: impl Into<String>,
+        created_at: Timestamp,
+        merged_at: Timestamp,
+        merge_commit: impl Into<String>,
+    ) -> Self {
+        Self {
+            repository: repository.into(),
+            id,
+            title: String::new(),
+            author,
+            source_branch: source_branch.into(),
+            destination_branch: destination_branch.into(),
+            state: PullRequestState::Merged,
+            created_at,
+            first_review_at: None,
+            merged_at: Some(merged_at),
+            merge_commit: Some(merge_commit.into()),
+            commits: Vec::new(),
+        }
+    }
+}
+
+/// What an environment is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EnvironmentKind {
+    /// Production: what users run.
+    Production,
+    /// Staging / pre-production.
+    Staging,
+    /// Test.
+    Test,
+    /// Anything else, or unknown.
+    #[default]
+    Other,
+}
+
+/// A deployment environment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Environment {
+    /// Repository slug.
+    pub repository: String,
+    /// Name as configured (`production`, `prod-eu`, ...).
+    pub name: String,
+    /// Kind (Bitbucket's environment *type*).
+    pub kind: EnvironmentKind,
+}
+
+impl Environment {
+    /// An environment.
+    pub fn new(repository: impl Into<String>, name: impl Into<String>, kind: EnvironmentKind) -> Self {
+        Self {
+            repository: repository.into(),
+            name: name.into(),
+            kind,
+        }
+    }
+}
+
+/// A deployment's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeploymentStatus {
+    /// Completed successfully.
+    Succeeded,
+    /// Completed with a failure.
+    Failed,
+    /// Stopped by a person before it completed.
+    Stopped,
+    /// Still running.
+    InProgress,
+    /// Planned, never ran (Bitbucket `UNDEPLOYED`).
+    Undeployed,
+}
+
+/// A deployment of one commit to one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// Repository slug.
+    pub repository: String,
+    /// Id, unique within the repository.
+    pub id: String,
+    /// Environment name.
+    pub environment: String,
+    /// Environment kind.
+    pub environment_kind: EnvironmentKind,
+    /// The deployed commit's sha.
+    pub commit: String,
+    /// When it started.
+    #[serde(default)]
+    pub started_at: Option<Timestamp>,
+    /// When it finished.
+    #[serde(default)]
+    pub finished_at: Option<Timestamp>,
+    /// Outcome.
+    pub status: DeploymentStatus,
+}
+
+impl Deployment {
+    /// A finished deployment to a production-kind environment.
+    pub fn production(
+        repository: impl Into<String>,
+        id: impl Into<String>,
+        commit: impl Into<String>,
+        finished_at: Timestamp,
+        status: DeploymentStatus,
+    ) -> Self {
+        Self {
+            repository: repository.into(),
+            id: id.into(),
+            environment: "production".into(),
+            environment_kind: EnvironmentKind::Production,
+            commit: commit.into(),
+            started_at: None,
+            finished_at: Some(finished_at),
+            status,
+        }
+    }
+
+    /// The deployment's time: when it finished, else when it started.
+    pub fn time(&self) -> Option<Timestamp> {
+        self.finished_at.or(self.started_at)
+    }
+}
+
+/// Incident severity normalised to P1 (worst) .. P5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Severity {
+    /// Critical.
+    P1,
+    /// High.
+    P2,
+    /// Moderate.
+    P3,
+    /// Low.
+    P4,
+    /// Informational.
+    P5,
+}
+
+impl Severity {
+    /// All severities, worst first.
+    pub const ALL: [Severity; 5] = [Self::P1, Self::P2, Self::P3, Self::P4, Self::P5];
+
+    /// Parse `P1`..`P5` (case-insensitive, surrounding whitespace ignored).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "P1" => Some(Self::P1),
+            "P2" => Some(Self::P2),
+            "P3" => Some(Self::P3),
+            "P4" => Some(Self::P4),
+            "P5" => Some(Self::P5),
+            _ => None,
+        }
+    }
+
+    /// The severity with the given 1-based rank (1 → P1); ranks above 5 are P5.
+    pub fn from_rank(rank: usize) -> Self {
+        match rank {
+            0 | 1 => Self::P1,
+            2 => Self::P2,
+            3 => Self::P3,
+            4 => Self::P4,
+            _ => Self::P5,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Self::P1 => "P1",
+            Self::P2 => "P2",
+            Self::P3 => "P3",
+            Self::P4 => "P4",
+            Self::P5 => "P5",
+        };
+        f.write_str(s)
+    }
+}
+
+/// An incident's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum IncidentStatus {
+    /// Open (triggered, investigating, ...).
+    Open,
+    /// Acknowledged.
+    Acknowledged,
+    /// Resolved / closed.
+    Resolved,
+    /// Not a real incident (declined, merged, canceled): excluded from metrics.
+    Dismissed,
+}
+
+/// A production incident from an incident-management tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Id in the source system.
+    pub id: String,
+    /// Source system (`pagerduty`, `opsgenie`, `incidentio`, ...).
+    pub source: String,
+    /// Title.
+    #[serde(default)]
+    pub title: String,
+    /// Service (or team) the incident belongs to.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Normalised severity, when the source gave one.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// The raw severity/priority/urgency value as the source named it.
+    #[serde(default)]
+    pub raw_severity: Option<String>,
+    /// When it opened (triggered).
+    pub opened_at: Timestamp,
+    /// When it was resolved.
+    #[serde(default)]
+    pub resolved_at: Option<Timestamp>,
+    /// Lifecycle state.
+    pub status: IncidentStatus,
+    /// Repositories the incident is attributed to (from a service mapping);
+    /// empty means "any repository in scope".
+    #[serde(default)]
+    pub repositories: Vec<String>,
+}
+
+impl Incident {
+    /// An incident with the given severity, opened and (optionally) resolved.
+    pub fn new(
+        source: impl Into<String>,
+        id: impl Into<String>,
+        severity: Option<Severity>,
+        opened_at: Timestamp,
+        resolved_at: Option<Timestamp>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            source: source.into(),
+            title: String::new(),
+            service: None,
+            severity,
+            raw_severity: severity.map(|s| s.to_string()),
+            opened_at,
+            resolved_at,
+            status: if resolved_at.is_some() {
+                IncidentStatus::Resolved
+            } else {
+                IncidentStatus::Open
+            },
+            repositories: Vec::new(),
+        }
+    }
+}
+
+/// Everything the metrics need for one scope (a repository, several, a team).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dataset {
+    /// Repositories in scope.
+    #[serde(default)]
+    pub repositories: Vec<Repository>,
+    /// Commits (production-branch history, PR commits).
+    #[serde(default)]
+    pub commits: Vec<Commit>,
+    /// Pull requests.
+    #[serde(default)]
+    pub pull_requests: Vec<PullRequest>,
+    /// Deployment environments.
+    #[serde(default)]
+    pub environments: Vec<Environment>,
+    /// Deployments, to every environment.
+    #[serde(default)]
+    pub deployments: Vec<Deployment>,
+    /// Incidents.
+    #[serde(default)]
+    pub incidents: Vec<Incident>,
+}
+
+impl Dataset {
+    /// An empty dataset.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Append everything from `other` (repositories are de-duplicated by slug).
+    pub fn extend(&mut self, other: Dataset) {
+        for repo in other.repositories {
+            if !self.repositories.iter().any(|r| r.slug == repo.slug) {
+                self.repositories.push(repo);
+            }
+        }
+        self.commits.extend(other.commits);
+        self.pull_requests.extend(other.pull_requests);
+        self.environments.extend(other.environments);
+        self.deployments.extend(other.deployments);
+        self.incidents.extend(other.incidents);
+    }
+
+    /// Repository slugs in scope: the declared repositories plus any slug an event names.
+    pub fn repository_slugs(&self) -> Vec<String> {
+        let mut slugs: Vec<String> = self.repositories.iter().map(|r| r.slug.clone()).collect();
+        slugs.extend(self.commits.iter().map(|c| c.repository.clone()));
+        slugs.extend(self.pull_requests.iter().map(|p| p.repository.clone()));
+        slugs.extend(self.deployments.iter().map(|d| d.repository.clone()));
+        slugs.sort();
+        slugs.dedup();
+        slugs
+    }
+
+    /// Serialise to JSON.
+    pub fn to_json(&self) -> String {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Parse from JSON, naming the field at fault on error.
+    pub fn from_json(text: &str) -> Result<Self, crate::Error> {
+        serde_json::from_str(text).map_err(|e| crate::Error::Dataset(e.to_string()))
+    }
+}

@@ -1,0 +1,403 @@
+//! The report: one serde struct whose JSON is the documented, stable schema.
+
+use crate::diagnostics::Diagnostic;
+use crate::model::{Severity, Timestamp};
+use crate::tiers::Tier;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The window a report covers: `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowInfo {
+    /// Inclusive start (RFC 3339).
+    pub start: Timestamp,
+    /// Exclusive end (RFC 3339).
+    pub end: Timestamp,
+    /// Length in days.
+    pub days: u32,
+}
+
+/// What the report covers.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Scope {
+    /// Repository slugs included.
+    pub repositories: Vec<String>,
+    /// Number of commits, pull requests, deployments and incidents in the dataset.
+    pub commits: usize,
+    /// Pull requests in the dataset.
+    pub pull_requests: usize,
+    /// Deployments in the dataset (all environments, all times).
+    pub deployments: usize,
+    /// Incidents in the dataset.
+    pub incidents: usize,
+}
+
+/// Median, p90 and mean of a set of durations, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct DurationStats {
+    /// How many values.
+    pub count: usize,
+    /// Median (mean of the two middle values for an even count).
+    pub median_seconds: Option<f64>,
+    /// 90th percentile, nearest rank.
+    pub p90_seconds: Option<f64>,
+    /// Arithmetic mean.
+    pub mean_seconds: Option<f64>,
+}
+
+/// One week of a series. Weeks start at the window start; the last may be partial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeekPoint {
+    /// First instant of the week.
+    pub week_start: Timestamp,
+    /// Number of samples in the week.
+    pub count: usize,
+    /// The metric's value for the week (`None` when undefined, e.g. no samples).
+    pub value: Option<f64>,
+}
+
+/// Where deployments were taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentSource {
+    /// Production deployments.
+    Deployments,
+    /// Merges into the production branch (no production deployments exist).
+    Merges,
+    /// Some repositories use deployments, others merges.
+    Mixed,
+}
+
+/// Deployment frequency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentFrequency {
+    /// Successful production deployments in the window.
+    pub count: usize,
+    /// `count / (days / 7)`.
+    pub per_week: f64,
+    /// `count / days`.
+    pub per_day: f64,
+    /// Distinct UTC days with a successful production deployment.
+    pub deploy_days: usize,
+    /// Performance tier.
+    pub tier: Option<Tier>,
+    /// Deployments or merge fallback.
+    pub source: DeploymentSource,
+    /// Successful production deployments per week.
+    pub weekly: Vec<WeekPoint>,
+}
+
+/// Median/p90/mean of one lead-time phase.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Phases {
+    /// First commit → PR created.
+    pub coding: DurationStats,
+    /// PR created → first review (→ merged when unreviewed).
+    pub pickup: DurationStats,
+    /// First review → merged.
+    pub review: DurationStats,
+    /// Merged → deployed.
+    pub deploy: DurationStats,
+}
+
+/// Why pull requests were left out of lead time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LeadTimeExclusions {
+    /// Authored by a bot.
+    pub bots: usize,
+    /// Merged, but no successful production deployment shipped them yet.
+    pub not_deployed: usize,
+    /// Shipped by the earliest deployment known, whose predecessors are unknown.
+    pub baseline: usize,
+    /// Merge commit unknown or not in the fetched history.
+    pub merge_commit_unknown: usize,
+}
+
+/// Lead time for changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadTime {
+    /// Changes (merged, non-bot PRs) deployed in the window.
+    pub count: usize,
+    /// Median total lead time.
+    pub median_seconds: Option<f64>,
+    /// p90 total lead time.
+    pub p90_seconds: Option<f64>,
+    /// Mean total lead time.
+    pub mean_seconds: Option<f64>,
+    /// Performance tier (by the median).
+    pub tier: Option<Tier>,
+    /// The four phases.
+    pub phases: Phases,
+    /// Changes merged without any review activity.
+    pub unreviewed: usize,
+    /// What was left out, and why.
+    pub excluded: LeadTimeExclusions,
+    /// Median lead time per week (by deployment time).
+    pub weekly: Vec<WeekPoint>,
+}
+
+/// Per-signal counts of failed deployments (a deployment may fire several).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SignalCounts {
+    /// Status failed.
+    pub failed_deployment: usize,
+    /// A later commit reverted a commit it shipped.
+    pub revert: usize,
+    /// A hotfix PR merged soon after it.
+    pub hotfix: usize,
+    /// The next deployment rolled back to an older commit.
+    pub rollback: usize,
+    /// An incident opened soon after it.
+    pub incident: usize,
+}
+
+/// Change failure rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeFailureRate {
+    /// Production deployments in the window (successful and failed attempts).
+    pub deployments: usize,
+    /// Of which failed (any signal).
+    pub failed: usize,
+    /// `failed / deployments` (`None` with no deployments).
+    pub rate: Option<f64>,
+    /// Performance tier.
+    pub tier: Option<Tier>,
+    /// Failed deployments per signal.
+    pub by_signal: SignalCounts,
+    /// Failed deployments whose failure was excused by a quick successful re-run.
+    pub excused_reruns: usize,
+    /// Failure rate per week.
+    pub weekly: Vec<WeekPoint>,
+}
+
+/// Incident-based recovery time (MTTR).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentRecovery {
+    /// Resolved, severity-filtered incidents opened in the window.
+    pub count: usize,
+    /// Severity-filtered incidents opened in the window and not resolved.
+    pub unresolved: usize,
+    /// Median resolution time.
+    pub median_seconds: Option<f64>,
+    /// p90.
+    pub p90_seconds: Option<f64>,
+    /// Mean.
+    pub mean_seconds: Option<f64>,
+    /// Incidents left out by the severity filter.
+    pub excluded_by_severity: usize,
+}
+
+/// Deployment-based recovery time (DORA's failed deployment recovery time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentRecovery {
+    /// Failed deployments in the window whose recovery is known.
+    pub count: usize,
+    /// Failed deployments in the window not (yet) recovered.
+    pub unrecovered: usize,
+    /// Median.
+    pub median_seconds: Option<f64>,
+    /// p90.
+    pub p90_seconds: Option<f64>,
+    /// Mean.
+    pub mean_seconds: Option<f64>,
+}
+
+/// Recovery time, both measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryTime {
+    /// Incident-based.
+    pub incidents: IncidentRecovery,
+    /// Deployment-based.
+    pub deployments: DeploymentRecovery,
+    /// Tier of the deployment-based median, else of the incident-based one.
+    pub tier: Option<Tier>,
+    /// Median deployment-based recovery per week (by the failed deployment's time).
+    pub weekly: Vec<WeekPoint>,
+}
+
+/// Rework rate (DORA's fifth metric).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReworkRate {
+    /// Production deployments in the window (the change failure rate's denominator).
+    pub deployments: usize,
+    /// Of which unplanned remediation (shipped a revert or hotfix, or a rollback).
+    pub rework: usize,
+    /// `rework / deployments`.
+    pub rate: Option<f64>,
+    /// Rate per week.
+    pub weekly: Vec<WeekPoint>,
+}
+
+/// The five metrics for one scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Deployment frequency.
+    pub deployment_frequency: DeploymentFrequency,
+    /// Lead time for changes.
+    pub lead_time: LeadTime,
+    /// Change failure rate.
+    pub change_failure_rate: ChangeFailureRate,
+    /// Recovery time.
+    pub recovery_time: RecoveryTime,
+    /// Rework rate.
+    pub rework_rate: ReworkRate,
+    /// Overall tier: the floor of the mean rank of the metric tiers present.
+    pub overall_tier: Option<Tier>,
+}
+
+/// One change (merged PR) behind lead time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRow {
+    /// Repository slug.
+    pub repository: String,
+    /// Pull request id.
+    pub pull_request: u64,
+    /// Title.
+    pub title: String,
+    /// Author display name.
+    pub author: String,
+    /// Start of lead time.
+    pub first_commit_at: Timestamp,
+    /// PR opened.
+    pub created_at: Timestamp,
+    /// First review, if any.
+    pub first_review_at: Option<Timestamp>,
+    /// Merged.
+    pub merged_at: Timestamp,
+    /// Deployed (finish of the first successful production deployment shipping it).
+    pub deployed_at: Timestamp,
+    /// That deployment's id.
+    pub deployment: String,
+    /// Total lead time.
+    pub lead_time_seconds: f64,
+    /// Coding phase.
+    pub coding_seconds: f64,
+    /// Pickup phase.
+    pub pickup_seconds: f64,
+    /// Review phase.
+    pub review_seconds: f64,
+    /// Deploy phase.
+    pub deploy_seconds: f64,
+    /// From a hotfix branch.
+    pub hotfix: bool,
+}
+
+/// A failure signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// The deployment's status is failed.
+    FailedDeployment,
+    /// A later commit reverted a commit it shipped.
+    Revert,
+    /// A hotfix PR merged soon after.
+    Hotfix,
+    /// The next deployment rolled back to an ancestor.
+    Rollback,
+    /// An incident opened soon after.
+    Incident,
+}
+
+/// Why a deployment failed: the signal and the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureReason {
+    /// Which signal.
+    pub signal: Signal,
+    /// Evidence: the revert commit, hotfix PR, rollback deployment or incident id.
+    pub evidence: String,
+    /// When service was restored for this signal, if known.
+    pub restored_at: Option<Timestamp>,
+}
+
+/// One production deployment attempt in the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentRow {
+    /// Repository slug.
+    pub repository: String,
+    /// Deployment id.
+    pub id: String,
+    /// Environment name.
+    pub environment: String,
+    /// Deployed commit.
+    pub commit: String,
+    /// Deployment time (finish, else start).
+    pub deployed_at: Timestamp,
+    /// `succeeded` or `failed`.
+    pub status: crate::model::DeploymentStatus,
+    /// Pull requests it shipped first.
+    pub changes: usize,
+    /// Failure reasons (empty when it did not fail).
+    pub failures: Vec<FailureReason>,
+    /// Failed but excused by a quick successful re-run.
+    pub excused_rerun: bool,
+    /// Unplanned remediation (rework).
+    pub rework: bool,
+    /// Recovery time, when failed and recovered.
+    pub recovery_seconds: Option<f64>,
+    /// Synthesised from a merge (merge fallback).
+    pub from_merge: bool,
+}
+
+/// One incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentRow {
+    /// Source system.
+    pub source: String,
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Service.
+    pub service: Option<String>,
+    /// Normalised severity.
+    pub severity: Option<Severity>,
+    /// Opened.
+    pub opened_at: Timestamp,
+    /// Resolved.
+    pub resolved_at: Option<Timestamp>,
+    /// Resolution time.
+    pub recovery_seconds: Option<f64>,
+    /// Passed the severity filter.
+    pub counted: bool,
+    /// `repository/deployment` it was attributed to, if any.
+    pub deployment: Option<String>,
+}
+
+/// A full DORA report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Schema version of this JSON.
+    pub schema_version: u32,
+    /// The window.
+    pub window: WindowInfo,
+    /// What is covered.
+    pub scope: Scope,
+    /// Tier year used.
+    pub tier_year: u16,
+    /// Workspace-level metrics, computed over the union of events.
+    #[serde(flatten)]
+    pub metrics: Metrics,
+    /// Per-repository metrics, when more than one repository is in scope.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub repositories: BTreeMap<String, Metrics>,
+    /// Data-quality findings.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Changes behind lead time.
+    pub changes: Vec<ChangeRow>,
+    /// Production deployment attempts in the window.
+    pub deployments: Vec<DeploymentRow>,
+    /// Incidents opened in the window.
+    pub incidents: Vec<IncidentRow>,
+}
+
+impl Report {
+    /// The report as JSON (the documented schema).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The report as pretty-printed JSON.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}

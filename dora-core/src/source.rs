@@ -1,0 +1,235 @@
+//! Source traits that adapters and vendors implement.
+//!
+//! Two small traits, each holding only what an implementer must write:
+//! [`DeliverySource`] (pull requests with review activity, commits, deployments,
+//! environments) and [`IncidentSource`]. Conveniences live in [`SourceExt`],
+//! implemented for every pair of sources. Neither trait depends on any HTTP
+//! code: a vendor implements them with whatever client they like.
+//!
+//! # Contract
+//!
+//! - Times are UTC; a source converts before returning.
+//! - Events are returned in any order, de-duplicated by their id within the
+//!   repository (the core never relies on order; it sorts itself).
+//! - A source returns what overlaps the requested [`TimeRange`] **plus the history
+//!   attribution needs**: production deployments from before `range.start` (so the
+//!   baseline of what was already deployed is known) and the commits those
+//!   deployments and the PRs reach. Returning more than asked is fine.
+//! - "Nothing found" is an empty list, not an error. A repository or workspace
+//!   that does not exist is [`SourceError::NotFound`].
+
+use crate::model::{Dataset, Incident, Timestamp};
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// A half-open time range `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub start: Timestamp,
+    /// Exclusive end.
+    pub end: Timestamp,
+}
+
+impl TimeRange {
+    /// A range; `start` must not be after `end`.
+    pub fn new(start: Timestamp, end: Timestamp) -> Self {
+        Self { start, end }
+    }
+
+    /// Does the range hold `t`?
+    pub fn contains(&self, t: Timestamp) -> bool {
+        t >= self.start && t < self.end
+    }
+}
+
+/// Why a source failed. Adapters convert their private errors into these.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Credentials missing, wrong or lacking a scope.
+    #[error("{source_name}: authentication failed: {message}")]
+    Auth {
+        /// Which source (`bitbucket`, `pagerduty`, ...).
+        source_name: String,
+        /// What to do about it.
+        message: String,
+    },
+    /// The rate limit was exhausted and retries gave up.
+    #[error("{source_name}: rate limited on {endpoint}{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
+    RateLimited {
+        /// Which source.
+        source_name: String,
+        /// The endpoint that was limited.
+        endpoint: String,
+        /// When the server said to retry.
+        retry_after: Option<Duration>,
+    },
+    /// A workspace, repository or other resource does not exist (or is hidden).
+    #[error("{source_name}: not found: {what}")]
+    NotFound {
+        /// Which source.
+        source_name: String,
+        /// What was not found.
+        what: String,
+    },
+    /// The server answered with something we could not use.
+    #[error("{source_name}: {endpoint}: {message}")]
+    Protocol {
+        /// Which source.
+        source_name: String,
+        /// The endpoint at fault (and page, when paginated).
+        endpoint: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// Configuration of the source is invalid.
+    #[error("{source_name}: invalid configuration: {message}")]
+    Config {
+        /// Which source.
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Anything else, with its cause.
+    #[error("{source_name}: {message}")]
+    Other {
+        /// Which source.
+        source_name: String,
+        /// What failed.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl SourceError {
+    /// The name of the source that failed.
+    pub fn source_name(&self) -> &str {
+        match self {
+            Self::Auth { source_name, .. }
+            | Self::RateLimited { source_name, .. }
+            | Self::NotFound { source_name, .. }
+            | Self::Protocol { source_name, .. }
+            | Self::Config { source_name, .. }
+            | Self::Other { source_name, .. } => source_name,
+        }
+    }
+}
+
+/// Options for [`DeliverySource::collect`]; new knobs never break the signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CollectRequest {
+    /// The window the report will cover.
+    pub range: TimeRange,
+}
+
+impl CollectRequest {
+    /// A request for `range`.
+    pub fn new(range: TimeRange) -> Self {
+        Self { range }
+    }
+}
+
+/// Options for [`IncidentSource::incidents`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IncidentRequest {
+    /// Incidents *opened* in this range are returned (plus any still open).
+    pub range: TimeRange,
+}
+
+impl IncidentRequest {
+    /// A request for `range`.
+    pub fn new(range: TimeRange) -> Self {
+        Self { range }
+    }
+}
+
+/// A source of delivery data: repositories, commits, pull requests (with first
+/// review activity), environments and deployments. See the module docs for the
+/// contract.
+#[async_trait]
+pub trait DeliverySource: Send + Sync {
+    /// A short name for messages (`bitbucket`, `github`, ...).
+    fn name(&self) -> &str;
+
+    /// Collect everything for the request. The returned dataset's `incidents` is
+    /// ignored by callers that also use an [`IncidentSource`].
+    async fn collect(&self, request: &CollectRequest) -> Result<Dataset, SourceError>;
+}
+
+/// A source of production incidents.
+#[async_trait]
+pub trait IncidentSource: Send + Sync {
+    /// A short name for messages (`pagerduty`, `opsgenie`, ...).
+    fn name(&self) -> &str;
+
+    /// Incidents opened in `request.range`, with their resolution when known.
+    async fn incidents(&self, request: &IncidentRequest) -> Result<Vec<Incident>, SourceError>;
+}
+
+/// Conveniences over the source traits, implemented for every [`DeliverySource`].
+#[async_trait]
+pub trait SourceExt: DeliverySource {
+    /// Collect delivery data and, optionally, incidents into one dataset.
+    async fn collect_with_incidents(
+        &self,
+        incidents: Option<&(dyn IncidentSource + '_)>,
+        range: TimeRange,
+    ) -> Result<Dataset, SourceError> {
+        let mut data = self.collect(&CollectRequest::new(range)).await?;
+        if let Some(source) = incidents {
+            data.incidents = source.incidents(&IncidentRequest::new(range)).await?;
+        }
+        Ok(data)
+    }
+}
+
+impl<T: DeliverySource + ?Sized> SourceExt for T {}
+
+/// A source serving a dataset held in memory: the reference implementation,
+/// for tests and for data loaded from files.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySource {
+    data: Dataset,
+}
+
+impl MemorySource {
+    /// Serve `data`.
+    pub fn new(data: Dataset) -> Self {
+        Self { data }
+    }
+}
+
+#[async_trait]
+impl DeliverySource for MemorySource {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    async fn collect(&self, _request: &CollectRequest) -> Result<Dataset, SourceError> {
+        let mut data = self.data.clone();
+        data.incidents.clear();
+        Ok(data)
+    }
+}
+
+#[async_trait]
+impl IncidentSource for MemorySource {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    async fn incidents(&self, request: &IncidentRequest) -> Result<Vec<Incident>, SourceError> {
+        Ok(self
+            .data
+            .incidents
+            .iter()
+            .filter(|i| request.range.contains(i.opened_at) || i.resolved_at.is_none())
+            .cloned()
+            .collect())
+    }
+}
