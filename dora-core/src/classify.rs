@@ -79,7 +79,8 @@ mod tests {
 
     #[test]
     fn revert_of_revert_subject() {
-        let r = parse_revert("Revert \"Revert \"Add x\"\"\n\nThis reverts commit abcdef1.").unwrap();
+        let r =
+            parse_revert("Revert \"Revert \"Add x\"\"\n\nThis reverts commit abcdef1.").unwrap();
         assert_eq!(r.subject.as_deref(), Some("Revert \"Add x\""));
         assert_eq!(r.shas, vec!["abcdef1"]);
     }
@@ -94,6 +95,10 @@ mod tests {
     fn not_a_revert() {
         assert_eq!(parse_revert("Add revert button\n\nreverts nothing"), None);
         assert_eq!(parse_revert("This reverts commit xyz."), None);
-        assert_eq!(parse_revert("This reverts commit abc12."), None, "too short");
+        assert_eq!(
+            parse_revert("This reverts commit abc12."),
+            None,
+            "too short"
+        );
     }
 }

@@ -22,8 +22,8 @@
 //! min_pr_seconds = 60
 //! ```
 
-use crate::model::{Deployment, EnvironmentKind, PullRequest, Severity, Timestamp};
 use crate::Error;
+use crate::model::{Deployment, EnvironmentKind, PullRequest, Severity, Timestamp};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -235,12 +235,8 @@ impl Config {
         }) {
             return true;
         }
-        if let (Some(min), Some(merged)) = (self.bots.min_pr_seconds, pr.merged_at) {
-            if (merged - pr.created_at).num_seconds() < min {
-                return true;
-            }
-        }
-        false
+        matches!((self.bots.min_pr_seconds, pr.merged_at),
+            (Some(min), Some(merged)) if (merged - pr.created_at).num_seconds() < min)
     }
 
     /// Does this severity count?

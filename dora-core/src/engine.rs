@@ -14,9 +14,10 @@
 //! Then incidents are attributed across repositories and every metric is
 //! aggregated from the traceable rows (changes, deployments, incidents).
 
+use crate::TimeRange;
 use crate::classify::parse_revert;
 use crate::config::{Config, LeadTimeStart};
-use crate::diagnostics::{codes, Diagnostic, DiagnosticSeverity as Sev};
+use crate::diagnostics::{Diagnostic, DiagnosticSeverity as Sev, codes};
 use crate::graph::{CommitGraph, Labeler, NodeId, UNLABELLED};
 use crate::model::{
     Dataset, Deployment, DeploymentStatus, EnvironmentKind, IncidentStatus, PullRequest,
@@ -25,7 +26,6 @@ use crate::model::{
 use crate::report::*;
 use crate::stats::{duration_stats, median};
 use crate::tiers;
-use crate::TimeRange;
 use chrono::{Duration, Utc};
 use std::collections::{BTreeMap, HashMap};
 
@@ -58,7 +58,9 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         .flat_map(|r| r.deployments.iter())
         .filter(|d| window.contains(d.deployed_at))
         .collect();
-    let exclusions = repos.iter().fold(LeadTimeExclusions::default(), |a, r| add(a, r.excluded));
+    let exclusions = repos
+        .iter()
+        .fold(LeadTimeExclusions::default(), |a, r| add(a, r.excluded));
     let source = deployment_source(repos.iter().map(|r| r.fallback));
     let bot_count = exclusions.bots;
     let metrics = build_metrics(
@@ -110,12 +112,21 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         &mut diagnostics,
     );
 
-    let mut changes: Vec<ChangeRow> = repos.iter().flat_map(|r| r.changes.iter().cloned()).collect();
+    let mut changes: Vec<ChangeRow> = repos
+        .iter()
+        .flat_map(|r| r.changes.iter().cloned())
+        .collect();
     changes.sort_by(|a, b| {
-        (a.deployed_at, &a.repository, a.pull_request).cmp(&(b.deployed_at, &b.repository, b.pull_request))
+        (a.deployed_at, &a.repository, a.pull_request).cmp(&(
+            b.deployed_at,
+            &b.repository,
+            b.pull_request,
+        ))
     });
     let mut deployments: Vec<DeploymentRow> = all_deploys.into_iter().cloned().collect();
-    deployments.sort_by(|a, b| (a.deployed_at, &a.repository, &a.id).cmp(&(b.deployed_at, &b.repository, &b.id)));
+    deployments.sort_by(|a, b| {
+        (a.deployed_at, &a.repository, &a.id).cmp(&(b.deployed_at, &b.repository, &b.id))
+    });
     let incidents: Vec<IncidentRow> = incident_rows.into_iter().map(|i| i.row).collect();
 
     Report {
@@ -204,7 +215,12 @@ fn sha_eq(a: &str, b: &str) -> bool {
 }
 
 #[allow(clippy::too_many_lines)]
-fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeRange) -> RepoResult {
+fn analyse_repository(
+    data: &Dataset,
+    config: &Config,
+    slug: &str,
+    window: TimeRange,
+) -> RepoResult {
     let mut diagnostics = Vec::new();
     let main_branch = data
         .repositories
@@ -215,8 +231,15 @@ fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeR
     // 1. Production attempts.
     let mut undated = 0usize;
     let mut attempts: Vec<Attempt> = Vec::new();
-    for d in data.deployments.iter().filter(|d| d.repository == slug && config.is_production(d)) {
-        if !matches!(d.status, DeploymentStatus::Succeeded | DeploymentStatus::Failed) {
+    for d in data
+        .deployments
+        .iter()
+        .filter(|d| d.repository == slug && config.is_production(d))
+    {
+        if !matches!(
+            d.status,
+            DeploymentStatus::Succeeded | DeploymentStatus::Failed
+        ) {
             continue;
         }
         let Some(time) = d.time() else {
@@ -235,7 +258,11 @@ fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeR
             .for_repository(slug),
         );
     }
-    let repo_prs: Vec<&PullRequest> = data.pull_requests.iter().filter(|p| p.repository == slug).collect();
+    let repo_prs: Vec<&PullRequest> = data
+        .pull_requests
+        .iter()
+        .filter(|p| p.repository == slug)
+        .collect();
     let fallback = attempts.is_empty();
     if fallback {
         let has_env = data
@@ -288,7 +315,11 @@ fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeR
     attempts.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
 
     // 2. Commit graph and first shipping deployment of every commit.
-    let commits: Vec<&crate::model::Commit> = data.commits.iter().filter(|c| c.repository == slug).collect();
+    let commits: Vec<&crate::model::Commit> = data
+        .commits
+        .iter()
+        .filter(|c| c.repository == slug)
+        .collect();
     let graph = CommitGraph::build(commits.iter().copied());
     let mut rows: Vec<DeploymentRow> = attempts
         .iter()
@@ -317,7 +348,8 @@ fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeR
         if let (Some((p, Some(prev_node))), Some(n)) = (prev, node) {
             // A redeploy of something already shipped is a rollback candidate;
             // the exact ancestry test runs only for those (rare) candidates.
-            if shipping.label(n) != UNLABELLED && crate::classify::is_rollback(&graph, prev_node, n) {
+            if shipping.label(n) != UNLABELLED && crate::classify::is_rollback(&graph, prev_node, n)
+            {
                 rows[p].failures.push(FailureReason {
                     signal: Signal::Rollback,
                     evidence: attempts[i].id.clone(),
@@ -336,7 +368,11 @@ fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeR
         let l = shipping.label(n);
         (l != UNLABELLED).then_some(l as usize)
     };
-    let baseline = if fallback { None } else { successful.first().copied() };
+    let baseline = if fallback {
+        None
+    } else {
+        successful.first().copied()
+    };
 
     // Failed status, and re-runs excused by policy.
     let mut excused = 0usize;
@@ -373,25 +409,25 @@ fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeR
         .copied()
         .filter(|p| p.state == PullRequestState::Merged && p.merged_at.is_some())
         .collect();
-    merged.sort_by(|a, b| (a.merged_at, a.id).cmp(&(b.merged_at, b.id)));
+    merged.sort_by_key(|p| (p.merged_at, p.id));
     let mut first_commit: HashMap<u64, Timestamp> = HashMap::new();
     {
         const MAINLINE: u32 = u32::MAX - 1;
         let mut branch = Labeler::new(&graph);
-        for pr in &merged {
+        for (i, pr) in merged.iter().enumerate() {
             let Some(m) = pr.merge_commit.as_deref().and_then(|s| graph.resolve(s)) else {
                 continue;
             };
             let mut earliest: Option<Timestamp> = None;
-            if graph.parent_count(m) >= 2 {
-                if let Some(p1) = graph.first_parent(m) {
-                    branch.mark(p1, MAINLINE, |_| {});
-                    for p in graph.parents(m).filter(|&p| p != p1).collect::<Vec<_>>() {
-                        branch.mark(p, pr.id as u32, |n| {
-                            let t = graph.authored_at(n);
-                            earliest = Some(earliest.map_or(t, |e| e.min(t)));
-                        });
-                    }
+            // Branch-only commits of a merge: reachable from the other parents
+            // once everything reachable from the first parent is marked.
+            if let Some(p1) = graph.first_parent(m).filter(|_| graph.parent_count(m) >= 2) {
+                branch.mark(p1, MAINLINE, |_| {});
+                for p in graph.parents(m).filter(|&p| p != p1).collect::<Vec<_>>() {
+                    branch.mark(p, i as u32, |n| {
+                        let t = graph.authored_at(n);
+                        earliest = Some(earliest.map_or(t, |e| e.min(t)));
+                    });
                 }
             }
             branch.mark(m, MAINLINE, |_| {});
@@ -412,12 +448,20 @@ fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeR
     let mut changes = Vec::new();
     let mut unknown_merge = 0usize;
     for pr in &merged {
-        let Some(merged_at) = pr.merged_at else { continue };
+        let Some(merged_at) = pr.merged_at else {
+            continue;
+        };
         let merged_in_window = window.contains(merged_at);
         let deployment = if fallback {
-            attempts.iter().position(|a| a.from_merge.is_some_and(|p| p.id == pr.id))
+            attempts
+                .iter()
+                .position(|a| a.from_merge.is_some_and(|p| p.id == pr.id))
         } else {
-            match pr.merge_commit.as_deref().filter(|s| graph.resolve(s).is_some()) {
+            match pr
+                .merge_commit
+                .as_deref()
+                .filter(|s| graph.resolve(s).is_some())
+            {
                 Some(sha) => shipped_by(sha),
                 None => {
                     if merged_in_window {
@@ -434,7 +478,9 @@ fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeR
             rows[k].changes += 1;
         }
         if config.is_bot(pr) {
-            if deployment.is_some_and(|k| window.contains(attempts[k].time)) || (deployment.is_none() && merged_in_window) {
+            if deployment.is_some_and(|k| window.contains(attempts[k].time))
+                || (deployment.is_none() && merged_in_window)
+            {
                 excluded.bots += 1;
             }
             continue;
@@ -453,7 +499,13 @@ fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeR
             excluded.baseline += 1;
             continue;
         }
-        changes.push(change_row(config, pr, merged_at, first_commit.get(&pr.id).copied(), &attempts[k]));
+        changes.push(change_row(
+            config,
+            pr,
+            merged_at,
+            first_commit.get(&pr.id).copied(),
+            &attempts[k],
+        ));
     }
     if unknown_merge > 0 {
         diagnostics.push(
@@ -481,11 +533,17 @@ fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeR
 
     // Reverts: a later commit reverting a commit a successful deployment shipped.
     for c in &commits {
-        let Some(info) = parse_revert(&c.message) else { continue };
-        let Some(r) = graph.resolve(&c.sha) else { continue };
+        let Some(info) = parse_revert(&c.message) else {
+            continue;
+        };
+        let Some(r) = graph.resolve(&c.sha) else {
+            continue;
+        };
         let r_label = shipping.label(r);
         for sha in &info.shas {
-            let Some(x) = graph.resolve(sha) else { continue };
+            let Some(x) = graph.resolve(sha) else {
+                continue;
+            };
             let reverted = commits.iter().find(|k| graph.resolve(&k.sha) == Some(x));
             if reverted.is_some_and(|k| parse_revert(&k.message).is_some()) {
                 continue; // a revert of a revert is a re-land
@@ -519,9 +577,13 @@ fn analyse_repository(data: &Dataset, config: &Config, slug: &str, window: TimeR
     let hotfix_window = Duration::hours(i64::from(config.hotfix.window_hours));
     let success_times: Vec<Timestamp> = successful.iter().map(|&i| attempts[i].time).collect();
     for pr in merged.iter().filter(|p| config.hotfix.is_hotfix(p)) {
-        let Some(merged_at) = pr.merged_at else { continue };
+        let Some(merged_at) = pr.merged_at else {
+            continue;
+        };
         let shipper = if fallback {
-            attempts.iter().position(|a| a.from_merge.is_some_and(|p| p.id == pr.id))
+            attempts
+                .iter()
+                .position(|a| a.from_merge.is_some_and(|p| p.id == pr.id))
         } else {
             pr.merge_commit.as_deref().and_then(shipped_by)
         };
@@ -584,7 +646,10 @@ fn change_row(
         LeadTimeStart::FirstCommit => first_commit.unwrap_or(created).min(created),
         LeadTimeStart::PrCreated => created,
     };
-    let review = pr.first_review_at.filter(|&r| r <= merged).map(|r| r.max(created));
+    let review = pr
+        .first_review_at
+        .filter(|&r| r <= merged)
+        .map(|r| r.max(created));
     let (pickup, review_span) = match review {
         Some(r) => (r - created, merged - r),
         None => (merged - created, Duration::zero()),
@@ -634,7 +699,13 @@ fn attribute_incidents(
             }
         }
     }
-    successes.sort_by(|a, b| (a.0, &repos[a.1].slug, &repos[a.1].deployments[a.2].id).cmp(&(b.0, &repos[b.1].slug, &repos[b.1].deployments[b.2].id)));
+    successes.sort_by(|a, b| {
+        (a.0, &repos[a.1].slug, &repos[a.1].deployments[a.2].id).cmp(&(
+            b.0,
+            &repos[b.1].slug,
+            &repos[b.1].deployments[b.2].id,
+        ))
+    });
     let horizon = Duration::hours(i64::from(config.incident_window_hours));
 
     let mut incidents: Vec<&crate::model::Incident> = data
@@ -682,7 +753,8 @@ fn attribute_incidents(
                 resolved_at: inc.resolved_at,
                 recovery_seconds: inc.resolved_at.map(|r| secs(r - inc.opened_at).max(0.0)),
                 counted,
-                deployment: attributed.map(|(ri, di)| format!("{}/{}", repos[ri].slug, repos[ri].deployments[di].id)),
+                deployment: attributed
+                    .map(|(ri, di)| format!("{}/{}", repos[ri].slug, repos[ri].deployments[di].id)),
             },
             repositories: inc.repositories.clone(),
         });
@@ -690,7 +762,8 @@ fn attribute_incidents(
     // Recovery per failed deployment: the earliest restoration among its signals.
     for r in repos.iter_mut() {
         for d in &mut r.deployments {
-            d.failures.sort_by(|a, b| (a.signal, &a.evidence).cmp(&(b.signal, &b.evidence)));
+            d.failures
+                .sort_by(|a, b| (a.signal, &a.evidence).cmp(&(b.signal, &b.evidence)));
             d.recovery_seconds = d
                 .failures
                 .iter()
@@ -714,7 +787,9 @@ fn build_metrics(
     excused: usize,
 ) -> Metrics {
     let rows: Vec<&IncidentRow> = incidents.iter().map(|i| &i.row).collect();
-    build_metrics_rows(config, window, changes, deploys, &rows, excluded, source, excused)
+    build_metrics_rows(
+        config, window, changes, deploys, &rows, excluded, source, excused,
+    )
 }
 
 /// Weekly buckets of the window: (start, index of each timestamp).
@@ -736,7 +811,11 @@ impl Weeks {
         (((t - self.start).num_seconds().max(0) / (7 * 86_400)) as usize).min(self.count - 1)
     }
 
-    fn series<T>(&self, items: impl Iterator<Item = (Timestamp, T)>, value: impl Fn(&mut Vec<T>) -> Option<f64>) -> Vec<WeekPoint> {
+    fn series<T>(
+        &self,
+        items: impl Iterator<Item = (Timestamp, T)>,
+        value: impl Fn(&mut Vec<T>) -> Option<f64>,
+    ) -> Vec<WeekPoint> {
         let mut buckets: Vec<Vec<T>> = (0..self.count).map(|_| Vec::new()).collect();
         for (t, v) in items {
             buckets[self.index(t)].push(v);
@@ -773,8 +852,12 @@ fn build_metrics_rows(
     let days = f64::from(config.days);
 
     // Deployment frequency.
-    let ok: Vec<&&DeploymentRow> = deploys.iter().filter(|d| d.status == DeploymentStatus::Succeeded).collect();
-    let mut day_set: Vec<chrono::NaiveDate> = ok.iter().map(|d| d.deployed_at.date_naive()).collect();
+    let ok: Vec<&&DeploymentRow> = deploys
+        .iter()
+        .filter(|d| d.status == DeploymentStatus::Succeeded)
+        .collect();
+    let mut day_set: Vec<chrono::NaiveDate> =
+        ok.iter().map(|d| d.deployed_at.date_naive()).collect();
     day_set.sort();
     day_set.dedup();
     let per_day = ok.len() as f64 / days;
@@ -786,13 +869,17 @@ fn build_metrics_rows(
         // With no production attempt at all there is nothing to rate.
         tier: (!deploys.is_empty()).then(|| tiers::deployment_frequency(year, per_day)),
         source,
-        weekly: weeks.series(ok.iter().map(|d| (d.deployed_at, ())), |b| Some(b.len() as f64)),
+        weekly: weeks.series(ok.iter().map(|d| (d.deployed_at, ())), |b| {
+            Some(b.len() as f64)
+        }),
     };
 
     // Lead time.
     let mut totals: Vec<f64> = changes.iter().map(|c| c.lead_time_seconds).collect();
     let total = duration_stats(&mut totals);
-    let phase = |f: fn(&ChangeRow) -> f64| duration_stats(&mut changes.iter().map(|c| f(c)).collect::<Vec<_>>());
+    let phase = |f: fn(&ChangeRow) -> f64| {
+        duration_stats(&mut changes.iter().map(|c| f(c)).collect::<Vec<_>>())
+    };
     let lead_time = LeadTime {
         count: total.count,
         median_seconds: total.median_seconds,
@@ -805,9 +892,15 @@ fn build_metrics_rows(
             review: phase(|c| c.review_seconds),
             deploy: phase(|c| c.deploy_seconds),
         },
-        unreviewed: changes.iter().filter(|c| c.first_review_at.is_none()).count(),
+        unreviewed: changes
+            .iter()
+            .filter(|c| c.first_review_at.is_none())
+            .count(),
         excluded,
-        weekly: weeks.series(changes.iter().map(|c| (c.deployed_at, c.lead_time_seconds)), |b| median(b)),
+        weekly: weeks.series(
+            changes.iter().map(|c| (c.deployed_at, c.lead_time_seconds)),
+            |b| median(b),
+        ),
     };
 
     // Change failure rate.
@@ -828,9 +921,12 @@ fn build_metrics_rows(
             incident: count(Signal::Incident),
         },
         excused_reruns: excused,
-        weekly: weeks.series(deploys.iter().map(|d| (d.deployed_at, !d.failures.is_empty())), |b| {
-            ratio(b.iter().filter(|f| **f).count(), b.len())
-        }),
+        weekly: weeks.series(
+            deploys
+                .iter()
+                .map(|d| (d.deployed_at, !d.failures.is_empty())),
+            |b| ratio(b.iter().filter(|f| **f).count(), b.len()),
+        ),
     };
 
     // Recovery time.
@@ -860,7 +956,9 @@ fn build_metrics_rows(
             .or(inc.median_seconds)
             .map(|m| tiers::recovery_time(year, m)),
         weekly: weeks.series(
-            failed.iter().filter_map(|d| d.recovery_seconds.map(|r| (d.deployed_at, r))),
+            failed
+                .iter()
+                .filter_map(|d| d.recovery_seconds.map(|r| (d.deployed_at, r))),
             |b| median(b),
         ),
     };
@@ -924,7 +1022,10 @@ fn global_diagnostics(
         ));
     }
     let in_window: Vec<&AttributedIncident> = incidents.iter().collect();
-    let no_sev = in_window.iter().filter(|i| i.row.severity.is_none()).count();
+    let no_sev = in_window
+        .iter()
+        .filter(|i| i.row.severity.is_none())
+        .count();
     if no_sev > 0 {
         out.push(Diagnostic::new(
             codes::INCIDENTS_WITHOUT_SEVERITY,
@@ -937,7 +1038,9 @@ fn global_diagnostics(
         out.push(Diagnostic::new(
             codes::UNRESOLVED_INCIDENTS,
             Sev::Info,
-            format!("{unresolved} counted incident(s) are unresolved; they are counted, not averaged"),
+            format!(
+                "{unresolved} counted incident(s) are unresolved; they are counted, not averaged"
+            ),
         ));
     }
     if data.incidents.is_empty() {
@@ -953,7 +1056,10 @@ fn global_diagnostics(
         few.push(format!("{deploys} production deployment(s)"));
     }
     if metrics.lead_time.count < 10 {
-        few.push(format!("{} change(s) with a lead time", metrics.lead_time.count));
+        few.push(format!(
+            "{} change(s) with a lead time",
+            metrics.lead_time.count
+        ));
     }
     let resolved = metrics.recovery_time.incidents.count;
     if !in_window.is_empty() && resolved < 5 {

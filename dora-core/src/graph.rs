@@ -62,7 +62,11 @@ impl CommitGraph {
             g.committed.push(c.committed_at);
             pending.push(c);
         }
-        g.sorted = g.by_sha.iter().map(|(s, &n)| (s.to_ascii_lowercase(), n)).collect();
+        g.sorted = g
+            .by_sha
+            .iter()
+            .map(|(s, &n)| (s.to_ascii_lowercase(), n))
+            .collect();
         g.sorted.sort();
         g.first_parent = vec![None; pending.len()];
         g.parent_count = vec![0; pending.len()];
@@ -113,7 +117,9 @@ impl CommitGraph {
             return None;
         }
         let lower = sha.to_ascii_lowercase();
-        let start = self.sorted.partition_point(|(s, _)| s.as_str() < lower.as_str());
+        let start = self
+            .sorted
+            .partition_point(|(s, _)| s.as_str() < lower.as_str());
         let mut hits = self.sorted[start..]
             .iter()
             .take_while(|(s, _)| s.starts_with(&lower));
@@ -294,14 +300,20 @@ mod tests {
             g.divergence_point(id("fff00002"), Some(id("bbbbbbb2"))),
             Some(id("fff00001"))
         );
-        assert_eq!(g.divergence_point(id("bbbbbbb2"), Some(id("mmmmmmm3"))), None);
+        assert_eq!(
+            g.divergence_point(id("bbbbbbb2"), Some(id("mmmmmmm3"))),
+            None
+        );
         assert_eq!(g.first_parent(id("mmmmmmm3")), Some(id("bbbbbbb2")));
         assert_eq!(g.parent_count(id("mmmmmmm3")), 2);
     }
 
     #[test]
     fn abbreviated_and_missing() {
-        let commits = vec![c("abcdef1234", &["0000000000missing"], 1), c("abcdef1999", &[], 2)];
+        let commits = vec![
+            c("abcdef1234", &["0000000000missing"], 1),
+            c("abcdef1999", &[], 2),
+        ];
         let g = CommitGraph::build(&commits);
         assert_eq!(g.missing_parents(), 1);
         assert_eq!(g.resolve("abcdef1"), None, "ambiguous prefix");

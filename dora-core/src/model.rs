@@ -229,7 +229,11 @@ pub struct Environment {
 
 impl Environment {
     /// An environment.
-    pub fn new(repository: impl Into<String>, name: impl Into<String>, kind: EnvironmentKind) -> Self {
+    pub fn new(
+        repository: impl Into<String>,
+        name: impl Into<String>,
+        kind: EnvironmentKind,
+    ) -> Self {
         Self {
             repository: repository.into(),
             name: name.into(),

@@ -84,11 +84,17 @@ fn first_match(value: f64, bands: &[(Tier, f64)], fallback: Tier) -> Tier {
 /// - 2023, 2024: elite ≥ 1/day; high ≥ 1/week; medium ≥ 1/month; else low.
 pub fn deployment_frequency(year: TierYear, per_day: f64) -> Tier {
     let bands: &[(Tier, f64)] = match year {
-        TierYear::Y2021 => &[(Tier::Elite, 1.0), (Tier::High, 1.0 / 30.0), (Tier::Medium, 1.0 / 182.0)],
+        TierYear::Y2021 => &[
+            (Tier::Elite, 1.0),
+            (Tier::High, 1.0 / 30.0),
+            (Tier::Medium, 1.0 / 182.0),
+        ],
         TierYear::Y2022 => &[(Tier::High, 1.0 / 7.0), (Tier::Medium, 1.0 / 30.0)],
-        TierYear::Y2023 | TierYear::Y2024 => {
-            &[(Tier::Elite, 1.0), (Tier::High, 1.0 / 7.0), (Tier::Medium, 1.0 / 30.0)]
-        }
+        TierYear::Y2023 | TierYear::Y2024 => &[
+            (Tier::Elite, 1.0),
+            (Tier::High, 1.0 / 7.0),
+            (Tier::Medium, 1.0 / 30.0),
+        ],
     };
     bands
         .iter()
@@ -104,9 +110,17 @@ pub fn deployment_frequency(year: TierYear, per_day: f64) -> Tier {
 /// - 2023, 2024: elite < 1 day; high < 1 week; medium < 1 month; else low.
 pub fn lead_time(year: TierYear, seconds: f64) -> Tier {
     let bands: &[(Tier, f64)] = match year {
-        TierYear::Y2021 => &[(Tier::Elite, HOUR), (Tier::High, WEEK), (Tier::Medium, SIX_MONTHS)],
+        TierYear::Y2021 => &[
+            (Tier::Elite, HOUR),
+            (Tier::High, WEEK),
+            (Tier::Medium, SIX_MONTHS),
+        ],
         TierYear::Y2022 => &[(Tier::High, WEEK), (Tier::Medium, MONTH)],
-        TierYear::Y2023 | TierYear::Y2024 => &[(Tier::Elite, DAY), (Tier::High, WEEK), (Tier::Medium, MONTH)],
+        TierYear::Y2023 | TierYear::Y2024 => &[
+            (Tier::Elite, DAY),
+            (Tier::High, WEEK),
+            (Tier::Medium, MONTH),
+        ],
     };
     first_match(seconds, bands, Tier::Low)
 }
@@ -121,10 +135,22 @@ pub fn lead_time(year: TierYear, seconds: f64) -> Tier {
 ///   and medium cluster centres, 20 % and 10 %, are ordered by value).
 pub fn change_failure_rate(year: TierYear, rate: f64) -> Tier {
     let bands: &[(Tier, f64)] = match year {
-        TierYear::Y2021 => &[(Tier::Elite, 0.15), (Tier::High, 0.20), (Tier::Medium, 0.30)],
+        TierYear::Y2021 => &[
+            (Tier::Elite, 0.15),
+            (Tier::High, 0.20),
+            (Tier::Medium, 0.30),
+        ],
         TierYear::Y2022 => &[(Tier::High, 0.15), (Tier::Medium, 0.30)],
-        TierYear::Y2023 => &[(Tier::Elite, 0.05), (Tier::High, 0.10), (Tier::Medium, 0.15)],
-        TierYear::Y2024 => &[(Tier::Elite, 0.05), (Tier::High, 0.10), (Tier::Medium, 0.20)],
+        TierYear::Y2023 => &[
+            (Tier::Elite, 0.05),
+            (Tier::High, 0.10),
+            (Tier::Medium, 0.15),
+        ],
+        TierYear::Y2024 => &[
+            (Tier::Elite, 0.05),
+            (Tier::High, 0.10),
+            (Tier::Medium, 0.20),
+        ],
     };
     bands
         .iter()
@@ -194,7 +220,10 @@ mod tests {
         assert_eq!(recovery_time(TierYear::Y2024, 600.0), Tier::Elite);
         assert_eq!(recovery_time(TierYear::Y2024, 2.0 * DAY), Tier::Medium);
         assert_eq!(recovery_time(TierYear::Y2024, 8.0 * DAY), Tier::Low);
-        assert_eq!(overall(&[Some(Tier::Elite), Some(Tier::Low), None]), Some(Tier::Medium));
+        assert_eq!(
+            overall(&[Some(Tier::Elite), Some(Tier::Low), None]),
+            Some(Tier::Medium)
+        );
         assert_eq!(overall(&[None]), None);
     }
 }
