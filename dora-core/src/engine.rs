@@ -41,9 +41,14 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
     let mut diagnostics = Vec::new();
     let slugs = data.repository_slugs();
 
+    let groups = group_by_repository(data);
     let mut repos: Vec<RepoResult> = slugs
         .iter()
-        .map(|slug| analyse_repository(data, config, slug, window))
+        .map(|slug| {
+            let empty = RepoEvents::default();
+            let events = groups.get(slug.as_str()).unwrap_or(&empty);
+            analyse_repository(data, events, config, slug, window)
+        })
         .collect();
 
     let incident_rows = attribute_incidents(data, config, window, &mut repos);
@@ -178,6 +183,40 @@ fn deployment_source(fallbacks: impl Iterator<Item = bool>) -> DeploymentSource 
     }
 }
 
+/// One repository's events, grouped in a single pass over the dataset.
+#[derive(Default)]
+struct RepoEvents<'a> {
+    commits: Vec<&'a crate::model::Commit>,
+    pull_requests: Vec<&'a PullRequest>,
+    deployments: Vec<&'a Deployment>,
+}
+
+fn group_by_repository(data: &Dataset) -> HashMap<&str, RepoEvents<'_>> {
+    let mut groups: HashMap<&str, RepoEvents> = HashMap::new();
+    for c in &data.commits {
+        groups
+            .entry(c.repository.as_str())
+            .or_default()
+            .commits
+            .push(c);
+    }
+    for p in &data.pull_requests {
+        groups
+            .entry(p.repository.as_str())
+            .or_default()
+            .pull_requests
+            .push(p);
+    }
+    for d in &data.deployments {
+        groups
+            .entry(d.repository.as_str())
+            .or_default()
+            .deployments
+            .push(d);
+    }
+    groups
+}
+
 /// What the analysis of one repository produced.
 struct RepoResult {
     slug: String,
@@ -217,6 +256,7 @@ fn sha_eq(a: &str, b: &str) -> bool {
 #[allow(clippy::too_many_lines)]
 fn analyse_repository(
     data: &Dataset,
+    events: &RepoEvents,
     config: &Config,
     slug: &str,
     window: TimeRange,
@@ -231,10 +271,10 @@ fn analyse_repository(
     // 1. Production attempts.
     let mut undated = 0usize;
     let mut attempts: Vec<Attempt> = Vec::new();
-    for d in data
+    for d in events
         .deployments
         .iter()
-        .filter(|d| d.repository == slug && config.is_production(d))
+        .filter(|d| config.is_production(d))
     {
         if !matches!(
             d.status,
@@ -258,11 +298,7 @@ fn analyse_repository(
             .for_repository(slug),
         );
     }
-    let repo_prs: Vec<&PullRequest> = data
-        .pull_requests
-        .iter()
-        .filter(|p| p.repository == slug)
-        .collect();
+    let repo_prs: &[&PullRequest] = &events.pull_requests;
     let fallback = attempts.is_empty();
     if fallback {
         let has_env = data
@@ -281,7 +317,7 @@ fn analyse_repository(
             )
             .for_repository(slug),
         );
-        for pr in &repo_prs {
+        for pr in repo_prs {
             if pr.state != PullRequestState::Merged
                 || !production_branch_matches(config, main_branch, &pr.destination_branch)
             {
@@ -313,13 +349,15 @@ fn analyse_repository(
         }
     }
     attempts.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+    // Merge fallback: the attempt synthesised from each PR.
+    let merge_attempt: HashMap<u64, usize> = attempts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.from_merge.map(|p| (p.id, i)))
+        .collect();
 
     // 2. Commit graph and first shipping deployment of every commit.
-    let commits: Vec<&crate::model::Commit> = data
-        .commits
-        .iter()
-        .filter(|c| c.repository == slug)
-        .collect();
+    let commits: &[&crate::model::Commit] = &events.commits;
     let graph = CommitGraph::build(commits.iter().copied());
     let mut rows: Vec<DeploymentRow> = attempts
         .iter()
@@ -380,14 +418,20 @@ fn analyse_repository(
         if attempts[i].status != DeploymentStatus::Failed {
             continue;
         }
-        let next_ok = successful.iter().copied().find(|&j| j > i);
+        // `successful` is sorted: the later successes start at this point.
+        let later = &successful[successful.partition_point(|&j| j < i)..];
+        let next_ok = later.first().copied();
         if let Some(limit) = config.rerun_excuse_minutes {
             let limit = Duration::minutes(i64::from(limit));
-            let rerun = successful.iter().copied().filter(|&j| j > i).find(|&j| {
-                sha_eq(&attempts[j].commit, &attempts[i].commit)
-                    && attempts[j].environment == attempts[i].environment
-                    && attempts[j].time - attempts[i].time <= limit
-            });
+            let rerun = later
+                .iter()
+                .copied()
+                .take_while(|&j| attempts[j].time - attempts[i].time <= limit)
+                .find(|&j| {
+                    sha_eq(&attempts[j].commit, &attempts[i].commit)
+                        && attempts[j].environment == attempts[i].environment
+                        && attempts[j].time - attempts[i].time <= limit
+                });
             if rerun.is_some() {
                 rows[i].excused_rerun = true;
                 if window.contains(attempts[i].time) {
@@ -453,9 +497,7 @@ fn analyse_repository(
         };
         let merged_in_window = window.contains(merged_at);
         let deployment = if fallback {
-            attempts
-                .iter()
-                .position(|a| a.from_merge.is_some_and(|p| p.id == pr.id))
+            merge_attempt.get(&pr.id).copied()
         } else {
             match pr
                 .merge_commit
@@ -532,10 +574,25 @@ fn analyse_repository(
     }
 
     // Reverts: a later commit reverting a commit a successful deployment shipped.
-    for c in &commits {
+    // Which graph node each commit became (the first copy of a sha wins).
+    let mut is_revert_node = vec![false; graph.len()];
+    let mut reverts = Vec::new();
+    for c in commits {
+        if !might_be_revert(&c.message) {
+            continue;
+        }
         let Some(info) = parse_revert(&c.message) else {
             continue;
         };
+        if let Some(n) = graph
+            .resolve(&c.sha)
+            .filter(|&n| !is_revert_node[n as usize])
+        {
+            is_revert_node[n as usize] = true;
+            reverts.push((*c, info));
+        }
+    }
+    for (c, info) in &reverts {
         let Some(r) = graph.resolve(&c.sha) else {
             continue;
         };
@@ -544,8 +601,7 @@ fn analyse_repository(
             let Some(x) = graph.resolve(sha) else {
                 continue;
             };
-            let reverted = commits.iter().find(|k| graph.resolve(&k.sha) == Some(x));
-            if reverted.is_some_and(|k| parse_revert(&k.message).is_some()) {
+            if is_revert_node[x as usize] {
                 continue; // a revert of a revert is a re-land
             }
             let k = shipping.label(x);
@@ -581,9 +637,7 @@ fn analyse_repository(
             continue;
         };
         let shipper = if fallback {
-            attempts
-                .iter()
-                .position(|a| a.from_merge.is_some_and(|p| p.id == pr.id))
+            merge_attempt.get(&pr.id).copied()
         } else {
             pr.merge_commit.as_deref().and_then(shipped_by)
         };
@@ -614,6 +668,14 @@ fn analyse_repository(
         excused,
         diagnostics,
     }
+}
+
+/// A cheap pre-filter so only plausible messages are parsed.
+fn might_be_revert(message: &str) -> bool {
+    message
+        .as_bytes()
+        .windows(6)
+        .any(|w| w.eq_ignore_ascii_case(b"revert"))
 }
 
 fn attempt_of(d: &Deployment, time: Timestamp) -> Attempt<'static> {
