@@ -1,0 +1,650 @@
+//! The HTTP client: base URL, auth, time-outs, bounded concurrency, retries.
+
+use crate::auth::Auth;
+use crate::error::{Error, extract_message};
+use crate::paginate::{Pager, Pagination};
+use crate::retry::{RetryPolicy, Sleeper, TokioSleeper, WaitSource, requested_wait};
+use crate::secret::{Secret, redact};
+use crate::stats::{HttpStats, ProgressHook, Recorder};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::sync::Semaphore;
+use url::Url;
+
+/// Builds an [`HttpClient`].
+#[must_use]
+pub struct HttpClientBuilder {
+    base_url: String,
+    auth: Auth,
+    timeout: Duration,
+    connect_timeout: Duration,
+    concurrency: usize,
+    policy: RetryPolicy,
+    sleeper: Arc<dyn Sleeper>,
+    hook: Option<ProgressHook>,
+    headers: Vec<(String, String)>,
+    user_agent: String,
+}
+
+impl fmt::Debug for HttpClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .field("concurrency", &self.concurrency)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClientBuilder {
+    /// Credentials sent with every request.
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Per-request time-out (connect + headers + body). Default 30 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Connect time-out. Default 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Requests in flight at once (at least 1). Default 4.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Retry policy. Default [`RetryPolicy::default`].
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How to wait between retries (tests inject [`crate::InstantSleeper`]).
+    pub fn sleeper(mut self, sleeper: impl Sleeper + 'static) -> Self {
+        self.sleeper = Arc::new(sleeper);
+        self
+    }
+
+    /// Called after every request, page, retry and rate-limit wait.
+    pub fn on_progress(
+        mut self,
+        hook: impl Fn(&crate::ProgressEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// A header sent with every request (e.g. PagerDuty's versioned `Accept`).
+    /// Invalid names or values are reported by [`HttpClientBuilder::build`].
+    pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The `User-Agent`. Default `dora-metrics/<version>`.
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = agent.into();
+        self
+    }
+
+    /// Build the client.
+    pub fn build(self) -> Result<HttpClient, Error> {
+        let base = Url::parse(self.base_url.trim_end_matches('/'))
+            .map_err(|e| Error::Config(format!("base URL `{}`: {e}", self.base_url)))?;
+        if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
+            return Err(Error::Config(format!(
+                "base URL `{}` is not an http(s) URL",
+                self.base_url
+            )));
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::Config(format!("`{name}` is not a valid header name")))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| Error::Config(format!("the value of header `{name}` is not valid")))?;
+            headers.insert(name, value);
+        }
+        if let Auth::Header(value) = &self.auth
+            && HeaderValue::from_str(value.expose()).is_err()
+        {
+            return Err(Error::Config(
+                "the Authorization value contains invalid characters".into(),
+            ));
+        }
+        if let Auth::Basic { username, .. } = &self.auth
+            && username.contains(':')
+        {
+            return Err(Error::Config(
+                "a basic-auth user name cannot contain `:`".into(),
+            ));
+        }
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        }
+        let agent = HeaderValue::from_str(&self.user_agent)
+            .map_err(|_| Error::Config("the user agent contains invalid characters".into()))?;
+        headers.insert(USER_AGENT, agent);
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(self.connect_timeout)
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let rng = match self.policy.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        let secrets = self.auth.secrets();
+        Ok(HttpClient {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                auth: self.auth,
+                secrets,
+                timeout: self.timeout,
+                semaphore: Semaphore::new(self.concurrency),
+                concurrency: self.concurrency,
+                policy: self.policy,
+                sleeper: self.sleeper,
+                seeds: Mutex::new(rng),
+            }),
+            recorder: Arc::new(Recorder::new(self.hook)),
+        })
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    auth: Auth,
+    secrets: Vec<Secret>,
+    timeout: Duration,
+    semaphore: Semaphore,
+    concurrency: usize,
+    policy: RetryPolicy,
+    sleeper: Arc<dyn Sleeper>,
+    seeds: Mutex<StdRng>,
+}
+
+/// An API client shared by all requests of an adapter.
+///
+/// Cheap to clone (clones share the connection pool, the concurrency limit
+/// and the request counters). Every request carries an *endpoint label* (e.g.
+/// `pullrequests`) under which it is counted and named in errors.
+///
+/// Retries: a 5xx answer, a connection error or a time-out is retried up to
+/// [`RetryPolicy::max_retries`] times with jittered exponential backoff; HTTP
+/// 429 waits as `Retry-After` / the rate-limit reset header says (or backs
+/// off) up to [`RetryPolicy::max_rate_limit_retries`] times; other 4xx answers
+/// fail at once.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+    recorder: Arc<Recorder>,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("base_url", &self.inner.base.as_str())
+            .field("auth", &self.inner.auth)
+            .field("timeout", &self.inner.timeout)
+            .field("concurrency", &self.inner.concurrency)
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A GET request to send: an endpoint label, a URL and extra headers.
+#[derive(Debug, Clone)]
+pub struct Request {
+    endpoint: String,
+    url: Url,
+    headers: HeaderMap,
+}
+
+impl Request {
+    /// Append a query parameter (repeat the call for repeated keys such as
+    /// Bitbucket's `state=MERGED&state=DECLINED`). Values are URL-encoded.
+    #[must_use]
+    pub fn query(mut self, key: &str, value: impl AsRef<str>) -> Self {
+        self.url.query_pairs_mut().append_pair(key, value.as_ref());
+        self
+    }
+
+    /// Set a query parameter, replacing any existing values of `key`.
+    #[must_use]
+    pub fn set_query(mut self, key: &str, value: impl AsRef<str>) -> Self {
+        let kept: Vec<(String, String)> = self
+            .url
+            .query_pairs()
+            .filter(|(k, _)| k != key)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        {
+            let mut pairs = self.url.query_pairs_mut();
+            pairs.clear();
+            for (k, v) in &kept {
+                pairs.append_pair(k, v);
+            }
+            pairs.append_pair(key, value.as_ref());
+        }
+        self
+    }
+
+    /// Add a header to this request only.
+    #[must_use]
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// The endpoint label.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The full URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    pub(crate) fn with_url(&self, url: Url) -> Self {
+        Self {
+            endpoint: self.endpoint.clone(),
+            url,
+            headers: self.headers.clone(),
+        }
+    }
+}
+
+/// A successful answer, body read in full.
+#[derive(Debug, Clone)]
+pub struct Response {
+    endpoint: String,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Response {
+    /// HTTP status (2xx).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The raw body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Decode the body, naming the JSON path of a field that fails.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        decode(&self.endpoint, None, &self.body)
+    }
+}
+
+/// Decode JSON with the field path of the first error.
+pub(crate) fn decode<T: DeserializeOwned>(
+    endpoint: &str,
+    page: Option<usize>,
+    body: &[u8],
+) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
+        endpoint: endpoint.to_owned(),
+        page,
+        path: clean_path(&e.path().to_string()),
+        message: e.inner().to_string(),
+    })?;
+    de.end().map_err(|e| Error::Decode {
+        endpoint: endpoint.to_owned(),
+        page,
+        path: String::new(),
+        message: e.to_string(),
+    })?;
+    Ok(value)
+}
+
+/// serde_path_to_error prints `.` for the root.
+pub(crate) fn clean_path(path: &str) -> String {
+    if path == "." {
+        String::new()
+    } else {
+        path.to_owned()
+    }
+}
+
+enum Outcome {
+    Done(Response),
+    Fail(Error),
+    Retry { delay: Duration },
+}
+
+impl HttpClient {
+    /// Start building a client for the API rooted at `base_url`
+    /// (e.g. `https://api.bitbucket.org/2.0`).
+    pub fn builder(base_url: impl Into<String>) -> HttpClientBuilder {
+        HttpClientBuilder {
+            base_url: base_url.into(),
+            auth: Auth::None,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            concurrency: 4,
+            policy: RetryPolicy::default(),
+            sleeper: Arc::new(TokioSleeper),
+            hook: None,
+            headers: Vec::new(),
+            user_agent: concat!("dora-metrics/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// The auth scheme in use (`basic`, `bearer`, `header`, `none`).
+    pub fn auth_scheme(&self) -> &'static str {
+        self.inner.auth.scheme()
+    }
+
+    /// Replace every credential in `text` with `***`.
+    pub fn redact(&self, text: &str) -> String {
+        redact(text, &self.inner.secrets)
+    }
+
+    /// A request to the base URL plus `segments`, each percent-encoded (so a
+    /// `{uuid}` or a slug with odd characters is safe).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), dora_http::Error> {
+    /// let client = dora_http::HttpClient::builder("https://api.bitbucket.org/2.0").build()?;
+    /// let req = client.request("environments", &["repositories", "acme", "{0d6a}", "environments"]).query("pagelen", "100");
+    /// assert_eq!(req.url().as_str(), "https://api.bitbucket.org/2.0/repositories/acme/%7B0d6a%7D/environments?pagelen=100");
+    /// # Ok(()) }
+    /// ```
+    pub fn request(&self, endpoint: &str, segments: &[&str]) -> Request {
+        let mut url = self.inner.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty();
+            for segment in segments {
+                path.push(segment);
+            }
+        }
+        Request {
+            endpoint: endpoint.to_owned(),
+            url,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A request to an absolute URL the API handed out (a `next` link).
+    ///
+    /// The URL must share the base URL's scheme, host, port and path prefix:
+    /// credentials are never sent anywhere else.
+    pub fn request_url(&self, endpoint: &str, url: &str) -> Result<Request, Error> {
+        let url = self.check_url(endpoint, url)?;
+        Ok(Request {
+            endpoint: endpoint.to_owned(),
+            url,
+            headers: HeaderMap::new(),
+        })
+    }
+
+    pub(crate) fn check_url(&self, endpoint: &str, url: &str) -> Result<Url, Error> {
+        let parsed = Url::parse(url).map_err(|e| Error::Url {
+            endpoint: endpoint.to_owned(),
+            message: format!("`{url}`: {e}"),
+        })?;
+        let base = &self.inner.base;
+        let same_origin = parsed.scheme() == base.scheme()
+            && parsed.host_str() == base.host_str()
+            && parsed.port_or_known_default() == base.port_or_known_default()
+            && parsed.path().starts_with(base.path().trim_end_matches('/'));
+        if !same_origin {
+            return Err(Error::Url {
+                endpoint: endpoint.to_owned(),
+                message: format!(
+                    "`{parsed}` is outside the API base `{base}`; refusing to send credentials there"
+                ),
+            });
+        }
+        Ok(parsed)
+    }
+
+    /// Requests counted so far (per endpoint), and rate-limit waits.
+    pub fn stats(&self) -> HttpStats {
+        self.recorder.snapshot()
+    }
+
+    /// A clone sharing the connection pool, concurrency limit and progress
+    /// hook, but counting requests afresh: one per sync, so a sync can report
+    /// its own requests.
+    pub fn with_fresh_stats(&self) -> HttpClient {
+        Self {
+            inner: Arc::clone(&self.inner),
+            recorder: Arc::new(Recorder::new(self.recorder.hook())),
+        }
+    }
+
+    /// Paginate from `first`: see [`Pager`].
+    pub fn pages<T: DeserializeOwned>(&self, first: Request, pagination: Pagination) -> Pager<T> {
+        Pager::new(self.clone(), first, pagination)
+    }
+
+    /// Send `request` and decode the JSON answer.
+    pub async fn get_json<T: DeserializeOwned>(&self, request: &Request) -> Result<T, Error> {
+        self.send(request).await?.json()
+    }
+
+    pub(crate) fn record_page(&self, endpoint: &str, page: usize, items: usize) {
+        self.recorder.page(endpoint, page, items);
+    }
+
+    /// Send a GET with retries; returns the first 2xx answer.
+    pub async fn send(&self, request: &Request) -> Result<Response, Error> {
+        let seed = match self.inner.seeds.lock() {
+            Ok(mut rng) => rng.next_u64(),
+            Err(poisoned) => poisoned.into_inner().next_u64(),
+        };
+        let policy = &self.inner.policy;
+        let mut error_backoff = policy.error_backoff(seed);
+        let mut limit_backoff = policy.rate_limit_backoff(seed.rotate_left(17));
+        let mut limit_hits = 0usize;
+        let mut attempts = 0usize;
+        loop {
+            attempts += 1;
+            match self
+                .attempt(
+                    request,
+                    attempts,
+                    &mut error_backoff,
+                    &mut limit_backoff,
+                    &mut limit_hits,
+                )
+                .await
+            {
+                Outcome::Done(response) => return Ok(response),
+                Outcome::Fail(error) => return Err(error),
+                Outcome::Retry { delay } => {
+                    if !delay.is_zero() {
+                        self.inner.sleeper.sleep(delay).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &Request,
+        attempts: usize,
+        error_backoff: &mut (impl Iterator<Item = Duration> + Send),
+        limit_backoff: &mut (impl Iterator<Item = Duration> + Send),
+        limit_hits: &mut usize,
+    ) -> Outcome {
+        let endpoint = request.endpoint.as_str();
+        let builder = self
+            .inner
+            .http
+            .get(request.url.clone())
+            .headers(request.headers.clone())
+            .timeout(self.inner.timeout);
+        let builder = self.inner.auth.apply(builder);
+        let result = {
+            let Ok(_permit) = self.inner.semaphore.acquire().await else {
+                return Outcome::Fail(Error::Config(
+                    "the client's request limiter was closed".into(),
+                ));
+            };
+            async {
+                let response = builder.send().await?;
+                let status = response.status();
+                let headers = response.headers().clone();
+                let body = response.bytes().await?;
+                Ok::<_, reqwest::Error>((status, headers, body.to_vec()))
+            }
+            .await
+        };
+        let (status, headers, body) = match result {
+            Ok(ok) => ok,
+            Err(err) => {
+                self.recorder.request(endpoint, None);
+                let retryable =
+                    err.is_timeout() || err.is_connect() || err.is_request() || err.is_body();
+                if retryable && let Some(delay) = error_backoff.next() {
+                    tracing::debug!(
+                        endpoint,
+                        attempt = attempts,
+                        ?delay,
+                        "request failed, retrying: {}",
+                        self.redact(&err.without_url().to_string())
+                    );
+                    self.recorder.retry(endpoint, attempts, delay);
+                    return Outcome::Retry { delay };
+                }
+                if err.is_timeout() {
+                    return Outcome::Fail(Error::Timeout {
+                        endpoint: endpoint.to_owned(),
+                        timeout: self.inner.timeout,
+                        attempts,
+                    });
+                }
+                let message = self.redact(&error_chain(&err));
+                return Outcome::Fail(Error::Transport {
+                    endpoint: endpoint.to_owned(),
+                    message,
+                    attempts,
+                    source: err.without_url(),
+                });
+            }
+        };
+        self.recorder.request(endpoint, Some(status.as_u16()));
+        if status.is_success() {
+            return Outcome::Done(Response {
+                endpoint: endpoint.to_owned(),
+                status,
+                headers,
+                body,
+            });
+        }
+        let message = extract_message(&body).map(|m| self.redact(&m));
+        let asked = requested_wait(&headers, SystemTime::now());
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            *limit_hits += 1;
+            let fail = |retry_after| {
+                Outcome::Fail(Error::RateLimited {
+                    endpoint: endpoint.to_owned(),
+                    retry_after,
+                    message: message.clone(),
+                    attempts,
+                })
+            };
+            if let Some((wait, _)) = asked
+                && wait > self.inner.policy.max_rate_limit_wait
+            {
+                // Waiting that long would stall the sync; report it instead.
+                self.recorder.rate_limited(endpoint, None);
+                return fail(Some(wait));
+            }
+            if *limit_hits > self.inner.policy.max_rate_limit_retries {
+                self.recorder.rate_limited(endpoint, None);
+                return fail(asked.map(|(d, _)| d));
+            }
+            let wait = match asked {
+                Some(wait) => Some(wait),
+                None => limit_backoff.next().map(|d| (d, WaitSource::Backoff)),
+            };
+            let Some((delay, source)) = wait else {
+                self.recorder.rate_limited(endpoint, None);
+                return fail(None);
+            };
+            tracing::info!(endpoint, ?delay, ?source, "rate limited, waiting");
+            self.recorder.rate_limited(endpoint, Some((delay, source)));
+            return Outcome::Retry { delay };
+        }
+        let retryable = status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT;
+        if retryable && let Some(backoff) = error_backoff.next() {
+            // A 503 may say when to come back; honour it within the cap.
+            let delay = match asked {
+                Some((wait, _)) => wait.min(self.inner.policy.max_rate_limit_wait),
+                None => backoff,
+            };
+            tracing::debug!(
+                endpoint,
+                attempt = attempts,
+                status = status.as_u16(),
+                ?delay,
+                "server error, retrying"
+            );
+            self.recorder.retry(endpoint, attempts, delay);
+            return Outcome::Retry { delay };
+        }
+        Outcome::Fail(Error::Status {
+            endpoint: endpoint.to_owned(),
+            status,
+            message,
+            attempts,
+        })
+    }
+}
+
+/// The error and its causes on one line, without the URL.
+fn error_chain(err: &reqwest::Error) -> String {
+    let mut text = if err.is_connect() {
+        "connection failed".to_owned()
+    } else if err.is_body() {
+        "reading the response body failed".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

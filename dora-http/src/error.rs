@@ -1,0 +1,337 @@
+//! The HTTP layer's error, and its conversion into `dora_core::SourceError`.
+
+use dora_core::SourceError;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+/// Everything that can go wrong talking to an API.
+///
+/// Every variant names the endpoint (the label the adapter gave, e.g.
+/// `pullrequests`). Messages never contain credentials: server messages are
+/// scrubbed of the client's secrets before they are stored here.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with a non-success status (after any retries).
+    #[error("{endpoint}: HTTP {status}{}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default(), attempts_suffix(*attempts))]
+    Status {
+        /// Endpoint label.
+        endpoint: String,
+        /// HTTP status.
+        status: StatusCode,
+        /// The server's own error message, when its body had one.
+        message: Option<String>,
+        /// Attempts made (1 = no retry).
+        attempts: usize,
+    },
+    /// HTTP 429 and the retries (or the accepted wait) ran out.
+    #[error("{endpoint}: rate limited{}{}", retry_after.map(|d| format!(", server asks to wait {}s", d.as_secs())).unwrap_or_default(), attempts_suffix(*attempts))]
+    RateLimited {
+        /// Endpoint label.
+        endpoint: String,
+        /// The wait the server asked for, when it said.
+        retry_after: Option<Duration>,
+        /// The server's message.
+        message: Option<String>,
+        /// Attempts made.
+        attempts: usize,
+    },
+    /// No answer within the per-request time-out.
+    #[error("{endpoint}: timed out after {timeout:?}{}", attempts_suffix(*attempts))]
+    Timeout {
+        /// Endpoint label.
+        endpoint: String,
+        /// The per-request time-out.
+        timeout: Duration,
+        /// Attempts made.
+        attempts: usize,
+    },
+    /// Connection or transfer failure.
+    #[error("{endpoint}: request failed: {message}{}", attempts_suffix(*attempts))]
+    Transport {
+        /// Endpoint label.
+        endpoint: String,
+        /// What failed.
+        message: String,
+        /// Attempts made.
+        attempts: usize,
+        /// The underlying reqwest error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A response body (or page) did not decode.
+    #[error("{endpoint}{}: invalid response{}: {message}", page.map(|p| format!(" page {p}")).unwrap_or_default(), if path.is_empty() { String::new() } else { format!(" at `{path}`") })]
+    Decode {
+        /// Endpoint label.
+        endpoint: String,
+        /// 1-based page number, for paginated calls.
+        page: Option<usize>,
+        /// The JSON path of the field at fault (`values[3].state.name`), empty
+        /// when the body is not valid JSON at all.
+        path: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The pagination links are inconsistent (a `next` that repeats, goes
+    /// backwards or leaves the API's origin; too many pages).
+    #[error("{endpoint} page {page}: pagination error: {message}")]
+    Pagination {
+        /// Endpoint label.
+        endpoint: String,
+        /// The page whose links were at fault.
+        page: usize,
+        /// What was wrong.
+        message: String,
+    },
+    /// A URL could not be built or is not allowed.
+    #[error("{endpoint}: invalid URL: {message}")]
+    Url {
+        /// Endpoint label.
+        endpoint: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The client could not be configured.
+    #[error("invalid HTTP client configuration: {0}")]
+    Config(String),
+}
+
+fn attempts_suffix(attempts: usize) -> String {
+    if attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
+    }
+}
+
+impl Error {
+    /// The endpoint label, when the error concerns one.
+    pub fn endpoint(&self) -> Option<&str> {
+        match self {
+            Self::Status { endpoint, .. }
+            | Self::RateLimited { endpoint, .. }
+            | Self::Timeout { endpoint, .. }
+            | Self::Transport { endpoint, .. }
+            | Self::Decode { endpoint, .. }
+            | Self::Pagination { endpoint, .. }
+            | Self::Url { endpoint, .. } => Some(endpoint),
+            Self::Config(_) => None,
+        }
+    }
+
+    /// The HTTP status, when the server answered with an error status.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            Self::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
+            _ => None,
+        }
+    }
+
+    /// The server's error message, when it sent one.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            Self::Status { message, .. } | Self::RateLimited { message, .. } => message.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Convert into the core's semantic error with generic, actionable
+    /// messages. Adapters that know more (which scope, which repository) match
+    /// on [`Error::status`] first and fall back to this.
+    pub fn into_source_error(self, source_name: &str) -> SourceError {
+        let source_name = source_name.to_owned();
+        let server = self
+            .server_message()
+            .map(|m| format!(" (server said: {m})"))
+            .unwrap_or_default();
+        match self {
+            Self::Status {
+                ref endpoint,
+                status,
+                ..
+            } if status == StatusCode::UNAUTHORIZED => SourceError::Auth {
+                source_name,
+                message: format!(
+                    "{endpoint}: the credentials were rejected (HTTP 401){server}; check that the token is valid, not expired, and sent with the right scheme"
+                ),
+            },
+            Self::Status {
+                ref endpoint,
+                status,
+                ..
+            } if status == StatusCode::FORBIDDEN => SourceError::Auth {
+                source_name,
+                message: format!(
+                    "{endpoint}: permission denied (HTTP 403){server}; the token lacks a scope or access to this resource"
+                ),
+            },
+            Self::Status {
+                endpoint, status, ..
+            } if status == StatusCode::NOT_FOUND => SourceError::NotFound {
+                source_name,
+                what: format!("{endpoint}{server}"),
+            },
+            Self::RateLimited {
+                endpoint,
+                retry_after,
+                ..
+            } => SourceError::RateLimited {
+                source_name,
+                endpoint,
+                retry_after,
+            },
+            err @ (Self::Decode { .. } | Self::Pagination { .. }) => SourceError::Protocol {
+                source_name,
+                endpoint: err.endpoint().unwrap_or_default().to_owned(),
+                message: err.to_string(),
+            },
+            other => {
+                let message = other.to_string();
+                SourceError::Other {
+                    source_name,
+                    message,
+                    source: Some(Box::new(other)),
+                }
+            }
+        }
+    }
+}
+
+/// Pull a human-readable message out of an error body.
+///
+/// Understands Bitbucket (`{"type":"error","error":{"message":..,"detail":..}}`),
+/// PagerDuty (`{"error":{"message":..,"errors":[..]}}`), Opsgenie
+/// (`{"message":..}`) and incident.io (`{"errors":[{"message":..}]}`); falls back
+/// to the start of a non-JSON body.
+pub fn extract_message(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        let short: String = text.chars().take(200).collect();
+        return Some(short);
+    };
+    let str_at = |pointer: &str| {
+        value
+            .pointer(pointer)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let mut message = str_at("/error/message")
+        .or_else(|| str_at("/message"))
+        .or_else(|| str_at("/errors/0/message"))
+        .or_else(|| str_at("/error"))
+        .or_else(|| str_at("/errors/0"));
+    let detail = str_at("/error/detail").or_else(|| {
+        value
+            .pointer("/error/errors")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .filter(|s| !s.is_empty())
+    });
+    if let (Some(m), Some(d)) = (&mut message, detail) {
+        m.push_str(": ");
+        m.push_str(&d);
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extracts_each_vendor_shape() {
+        let bb = br#"{"type":"error","error":{"message":"Token is invalid, expired, or not supported for this endpoint."}}"#;
+        assert_eq!(
+            extract_message(bb).as_deref(),
+            Some("Token is invalid, expired, or not supported for this endpoint.")
+        );
+        let bb_detail =
+            br#"{"type":"error","error":{"message":"Bad request","detail":"pagelen too large"}}"#;
+        assert_eq!(
+            extract_message(bb_detail).as_deref(),
+            Some("Bad request: pagelen too large")
+        );
+        let pd = br#"{"error":{"message":"Invalid Input Provided","code":2001,"errors":["Offset must be less than 10000"]}}"#;
+        assert_eq!(
+            extract_message(pd).as_deref(),
+            Some("Invalid Input Provided: Offset must be less than 10000")
+        );
+        let og = br#"{"message":"TooManyRequests","took":0.0,"requestId":"x"}"#;
+        assert_eq!(extract_message(og).as_deref(), Some("TooManyRequests"));
+        let iio = br#"{"type":"validation_error","status":422,"errors":[{"code":"x","message":"bad cursor"}]}"#;
+        assert_eq!(extract_message(iio).as_deref(), Some("bad cursor"));
+        assert_eq!(
+            extract_message(b"<html>Bad Gateway</html>").as_deref(),
+            Some("<html>Bad Gateway</html>")
+        );
+        assert_eq!(extract_message(b"  "), None);
+    }
+
+    #[test]
+    fn converts_to_semantic_errors() {
+        let status = |code: u16| Error::Status {
+            endpoint: "pullrequests".into(),
+            status: StatusCode::from_u16(code).expect("valid"),
+            message: Some("nope".into()),
+            attempts: 1,
+        };
+        assert!(matches!(
+            status(401).into_source_error("x"),
+            SourceError::Auth { .. }
+        ));
+        assert!(matches!(
+            status(403).into_source_error("x"),
+            SourceError::Auth { .. }
+        ));
+        assert!(matches!(
+            status(404).into_source_error("x"),
+            SourceError::NotFound { .. }
+        ));
+        assert!(matches!(
+            status(500).into_source_error("x"),
+            SourceError::Other { .. }
+        ));
+        let limited = Error::RateLimited {
+            endpoint: "commits".into(),
+            retry_after: Some(Duration::from_secs(9)),
+            message: None,
+            attempts: 3,
+        };
+        match limited.into_source_error("x") {
+            SourceError::RateLimited {
+                endpoint,
+                retry_after,
+                ..
+            } => {
+                assert_eq!(endpoint, "commits");
+                assert_eq!(retry_after, Some(Duration::from_secs(9)));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let decode = Error::Decode {
+            endpoint: "deployments".into(),
+            page: Some(2),
+            path: "values[1].state".into(),
+            message: "invalid type".into(),
+        };
+        let text = decode.to_string();
+        assert_eq!(
+            text,
+            "deployments page 2: invalid response at `values[1].state`: invalid type"
+        );
+        assert!(matches!(
+            decode.into_source_error("x"),
+            SourceError::Protocol { .. }
+        ));
+    }
+}

@@ -1,0 +1,340 @@
+//! One pager for the four pagination styles of our APIs.
+//!
+//! | API | style | items | next |
+//! |---|---|---|---|
+//! | Bitbucket | next link | `values` | `next` (absolute URL) |
+//! | Opsgenie | next link | `data` | `paging.next` (absolute URL) |
+//! | PagerDuty | offset/limit | `incidents`, `log_entries`, ... | `more == true` → `offset += limit` |
+//! | incident.io | cursor | `incidents` | `pagination_meta.after` → `?after=` |
+//!
+//! Loop detection: a next link or cursor that was already visited, or a next
+//! link whose `page`/`offset` parameter does not increase, is a
+//! [`Error::Pagination`], never a hang. A page that does not decode is an
+//! [`Error::Decode`] naming the endpoint, the page number and the field path.
+
+use crate::client::{HttpClient, Request, clean_path, decode};
+use crate::error::Error;
+use serde::de::DeserializeOwned;
+use std::collections::HashSet;
+use std::marker::PhantomData;
+use url::Url;
+
+/// How an API paginates. Pointers are JSON pointers (`/paging/next`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Pagination {
+    /// Follow an absolute URL found in the page (Bitbucket, Opsgenie).
+    NextLink {
+        /// Pointer to the items array.
+        items: String,
+        /// Pointer to the next URL; absent, null or empty on the last page.
+        next: String,
+    },
+    /// Offset/limit with a "more" flag (PagerDuty classic pagination).
+    Offset {
+        /// Pointer to the items array.
+        items: String,
+        /// Offset query parameter.
+        offset_param: String,
+        /// Limit query parameter.
+        limit_param: String,
+        /// Page size sent.
+        limit: u64,
+        /// Pointer to the boolean "more" flag.
+        more: String,
+    },
+    /// An opaque cursor copied into a query parameter (incident.io).
+    Cursor {
+        /// Pointer to the items array.
+        items: String,
+        /// Query parameter carrying the cursor.
+        param: String,
+        /// Pointer to the next cursor; absent, null or empty on the last page.
+        cursor: String,
+    },
+}
+
+impl Pagination {
+    /// Bitbucket Cloud: `values`, follow `next`.
+    pub fn bitbucket() -> Self {
+        Self::NextLink {
+            items: "/values".into(),
+            next: "/next".into(),
+        }
+    }
+
+    /// Opsgenie: `data`, follow `paging.next`.
+    pub fn opsgenie() -> Self {
+        Self::NextLink {
+            items: "/data".into(),
+            next: "/paging/next".into(),
+        }
+    }
+
+    /// PagerDuty: items under `items_key` (`incidents`, `log_entries`), `offset`
+    /// and `limit` parameters, `more` flag.
+    pub fn pagerduty(items_key: &str, limit: u64) -> Self {
+        Self::Offset {
+            items: format!("/{items_key}"),
+            offset_param: "offset".into(),
+            limit_param: "limit".into(),
+            limit: limit.max(1),
+            more: "/more".into(),
+        }
+    }
+
+    /// incident.io: items under `items_key`, cursor `pagination_meta.after`
+    /// sent back as `?after=`.
+    pub fn incident_io(items_key: &str) -> Self {
+        Self::Cursor {
+            items: format!("/{items_key}"),
+            param: "after".into(),
+            cursor: "/pagination_meta/after".into(),
+        }
+    }
+
+    fn items_pointer(&self) -> &str {
+        match self {
+            Self::NextLink { items, .. }
+            | Self::Offset { items, .. }
+            | Self::Cursor { items, .. } => items,
+        }
+    }
+}
+
+/// One decoded page.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Page<T> {
+    /// 1-based page number.
+    pub number: usize,
+    /// The page's items.
+    pub items: Vec<T>,
+    /// Is there another page?
+    pub has_next: bool,
+}
+
+/// Walks the pages of one listing. Made by [`HttpClient::pages`].
+///
+/// Call [`Pager::next_page`] to stop early (e.g. once commits are older than
+/// the window) or [`Pager::collect_all`] for everything.
+#[derive(Debug)]
+pub struct Pager<T> {
+    client: HttpClient,
+    pagination: Pagination,
+    next: Option<Request>,
+    page: usize,
+    max_pages: usize,
+    seen: HashSet<String>,
+    _items: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Pager<T> {
+    pub(crate) fn new(client: HttpClient, first: Request, pagination: Pagination) -> Self {
+        let first = match &pagination {
+            Pagination::Offset {
+                offset_param,
+                limit_param,
+                limit,
+                ..
+            } => {
+                let has_offset = first
+                    .url()
+                    .query_pairs()
+                    .any(|(k, _)| k == offset_param.as_str());
+                let first = first.set_query(limit_param, limit.to_string());
+                if has_offset {
+                    first
+                } else {
+                    first.set_query(offset_param, "0")
+                }
+            }
+            _ => first,
+        };
+        Self {
+            client,
+            pagination,
+            next: Some(first),
+            page: 0,
+            max_pages: 10_000,
+            seen: HashSet::new(),
+            _items: PhantomData,
+        }
+    }
+
+    /// Fail instead of fetching more than `n` pages (default 10,000).
+    #[must_use]
+    pub fn max_pages(mut self, n: usize) -> Self {
+        self.max_pages = n.max(1);
+        self
+    }
+
+    /// Pages fetched so far.
+    pub fn pages_fetched(&self) -> usize {
+        self.page
+    }
+
+    /// The next page, or `None` after the last.
+    pub async fn next_page(&mut self) -> Result<Option<Page<T>>, Error> {
+        let Some(request) = self.next.take() else {
+            return Ok(None);
+        };
+        self.page += 1;
+        let number = self.page;
+        let endpoint = request.endpoint().to_owned();
+        let pagination_error = |message: String| Error::Pagination {
+            endpoint: endpoint.clone(),
+            page: number,
+            message,
+        };
+        if number > self.max_pages {
+            return Err(pagination_error(format!(
+                "more than {} pages; giving up",
+                self.max_pages
+            )));
+        }
+        self.seen.insert(request.url().as_str().to_owned());
+        let response = self.client.send(&request).await?;
+        let value: serde_json::Value = decode(&endpoint, Some(number), response.body())?;
+        let items_pointer = self.pagination.items_pointer();
+        let items = match value.pointer(items_pointer) {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(serde_json::Value::Array(values)) => {
+                let field = items_pointer.trim_start_matches('/').replace('/', ".");
+                let mut items = Vec::with_capacity(values.len());
+                for (i, item) in values.iter().enumerate() {
+                    let decoded: T = serde_path_to_error::deserialize(item).map_err(|e| {
+                        let inner = clean_path(&e.path().to_string());
+                        Error::Decode {
+                            endpoint: endpoint.clone(),
+                            page: Some(number),
+                            path: if inner.is_empty() {
+                                format!("{field}[{i}]")
+                            } else {
+                                format!("{field}[{i}].{inner}")
+                            },
+                            message: e.into_inner().to_string(),
+                        }
+                    })?;
+                    items.push(decoded);
+                }
+                items
+            }
+            Some(_) => {
+                return Err(Error::Decode {
+                    endpoint,
+                    page: Some(number),
+                    path: items_pointer.trim_start_matches('/').replace('/', "."),
+                    message: "expected an array of items".into(),
+                });
+            }
+        };
+        let next = match &self.pagination {
+            Pagination::NextLink { next, .. } => match non_empty_str(&value, next) {
+                None => None,
+                Some(link) => {
+                    let url = self
+                        .client
+                        .check_url(&endpoint, link)
+                        .map_err(|e| pagination_error(format!("bad next link: {e}")))?;
+                    if self.seen.contains(url.as_str()) {
+                        return Err(pagination_error(format!(
+                            "next link `{url}` repeats an earlier page"
+                        )));
+                    }
+                    if let (Some(now), Some(then)) = (position(request.url()), position(&url))
+                        && then.1 <= now.1
+                    {
+                        return Err(pagination_error(format!(
+                            "next link goes backwards ({} {} → {})",
+                            now.0, now.1, then.1
+                        )));
+                    }
+                    Some(request.with_url(url))
+                }
+            },
+            Pagination::Offset {
+                offset_param,
+                limit,
+                more,
+                ..
+            } => {
+                let more = value
+                    .pointer(more)
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false);
+                if more {
+                    if items.is_empty() {
+                        return Err(pagination_error(
+                            "the server says there is more but sent an empty page".into(),
+                        ));
+                    }
+                    let current = request
+                        .url()
+                        .query_pairs()
+                        .find(|(k, _)| k == offset_param.as_str())
+                        .and_then(|(_, v)| v.parse::<u64>().ok())
+                        .unwrap_or(0);
+                    Some(
+                        request
+                            .clone()
+                            .set_query(offset_param, (current + limit).to_string()),
+                    )
+                } else {
+                    None
+                }
+            }
+            Pagination::Cursor { param, cursor, .. } => match non_empty_str(&value, cursor) {
+                None => None,
+                Some(cursor) => {
+                    let next = request.clone().set_query(param, cursor);
+                    if self.seen.contains(next.url().as_str()) {
+                        return Err(pagination_error(format!(
+                            "cursor `{cursor}` repeats an earlier page"
+                        )));
+                    }
+                    Some(next)
+                }
+            },
+        };
+        self.client.record_page(&endpoint, number, items.len());
+        let has_next = next.is_some();
+        self.next = next;
+        Ok(Some(Page {
+            number,
+            items,
+            has_next,
+        }))
+    }
+
+    /// Every item of every page.
+    pub async fn collect_all(mut self) -> Result<Vec<T>, Error> {
+        let mut all = Vec::new();
+        while let Some(page) = self.next_page().await? {
+            all.extend(page.items);
+        }
+        Ok(all)
+    }
+}
+
+fn non_empty_str<'a>(value: &'a serde_json::Value, pointer: &str) -> Option<&'a str> {
+    value
+        .pointer(pointer)
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The numeric `page` or `offset` parameter of a URL, if any.
+fn position(url: &Url) -> Option<(&'static str, u64)> {
+    for key in ["page", "offset"] {
+        if let Some(n) = url
+            .query_pairs()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+        {
+            return Some((key, n));
+        }
+    }
+    None
+}

@@ -1,0 +1,383 @@
+//! The pager against a local HTTP server: the four pagination styles, loop
+//! detection and decode errors.
+
+use dora_http::{Error, HttpClient, InstantSleeper, Pagination, RetryPolicy};
+use serde_json::json;
+use std::time::Duration;
+use wiremock::matchers::{path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[derive(serde::Deserialize, Debug, PartialEq)]
+struct Item {
+    id: u64,
+}
+
+fn client(server: &MockServer) -> HttpClient {
+    HttpClient::builder(format!("{}/2.0", server.uri()))
+        .retry(RetryPolicy::default().with_seed(1))
+        .sleeper(InstantSleeper::new())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client")
+}
+
+async fn page(server: &MockServer, page: &str, body: serde_json::Value) {
+    Mock::given(path("/2.0/items"))
+        .and(query_param("page", page))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn follows_bitbucket_next_links() {
+    let server = MockServer::start().await;
+    let base = format!("{}/2.0/items", server.uri());
+    page(&server, "1", json!({"pagelen": 2, "values": [{"id": 1}, {"id": 2}], "next": format!("{base}?pagelen=2&page=2")})).await;
+    page(
+        &server,
+        "2",
+        json!({"pagelen": 2, "values": [{"id": 3}], "next": format!("{base}?pagelen=2&page=3")}),
+    )
+    .await;
+    page(&server, "3", json!({"pagelen": 2, "values": []})).await;
+    let client = client(&server);
+    let first = client
+        .request("items", &["items"])
+        .query("pagelen", "2")
+        .query("page", "1");
+    let items: Vec<Item> = client
+        .pages(first, Pagination::bitbucket())
+        .collect_all()
+        .await
+        .expect("pages");
+    assert_eq!(items, vec![Item { id: 1 }, Item { id: 2 }, Item { id: 3 }]);
+    let stats = client.stats();
+    assert_eq!(stats.requests("items"), 3);
+    assert_eq!(stats.pages("items"), 3);
+    assert_eq!(stats.endpoints["items"].items, 3);
+}
+
+#[tokio::test]
+async fn stops_early_when_asked() {
+    let server = MockServer::start().await;
+    let base = format!("{}/2.0/items", server.uri());
+    page(
+        &server,
+        "1",
+        json!({"values": [{"id": 1}], "next": format!("{base}?page=2")}),
+    )
+    .await;
+    let client = client(&server);
+    let mut pager = client.pages::<Item>(
+        client.request("items", &["items"]).query("page", "1"),
+        Pagination::bitbucket(),
+    );
+    let first = pager.next_page().await.expect("page").expect("some");
+    assert!(first.has_next);
+    assert_eq!(first.number, 1);
+    drop(pager);
+    assert_eq!(client.stats().requests("items"), 1);
+}
+
+#[tokio::test]
+async fn a_repeating_next_link_is_an_error_not_a_hang() {
+    let server = MockServer::start().await;
+    let base = format!("{}/2.0/items", server.uri());
+    page(
+        &server,
+        "1",
+        json!({"values": [{"id": 1}], "next": format!("{base}?page=2")}),
+    )
+    .await;
+    page(
+        &server,
+        "2",
+        json!({"values": [{"id": 2}], "next": format!("{base}?page=2")}),
+    )
+    .await;
+    let client = client(&server);
+    let first = client.request("items", &["items"]).query("page", "1");
+    let err = client
+        .pages::<Item>(first, Pagination::bitbucket())
+        .collect_all()
+        .await
+        .expect_err("loop");
+    assert!(matches!(err, Error::Pagination { page: 2, .. }), "{err:?}");
+    assert!(err.to_string().contains("repeats an earlier page"), "{err}");
+    assert_eq!(client.stats().requests("items"), 2);
+}
+
+#[tokio::test]
+async fn a_backwards_next_link_is_an_error() {
+    let server = MockServer::start().await;
+    let base = format!("{}/2.0/items", server.uri());
+    page(
+        &server,
+        "1",
+        json!({"values": [{"id": 1}], "next": format!("{base}?page=2")}),
+    )
+    .await;
+    page(
+        &server,
+        "2",
+        json!({"values": [{"id": 2}], "next": format!("{base}?page=1&x=1")}),
+    )
+    .await;
+    let client = client(&server);
+    let first = client.request("items", &["items"]).query("page", "1");
+    let err = client
+        .pages::<Item>(first, Pagination::bitbucket())
+        .collect_all()
+        .await
+        .expect_err("backwards");
+    assert!(
+        err.to_string().contains("goes backwards (page 2 → 1)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_next_link_to_another_host_is_refused() {
+    let server = MockServer::start().await;
+    page(
+        &server,
+        "1",
+        json!({"values": [], "next": "https://evil.example.com/2.0/items?page=2"}),
+    )
+    .await;
+    let client = client(&server);
+    let first = client.request("items", &["items"]).query("page", "1");
+    let err = client
+        .pages::<Item>(first, Pagination::bitbucket())
+        .collect_all()
+        .await
+        .expect_err("refused");
+    assert!(
+        err.to_string().contains("refusing to send credentials"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_truncated_page_names_endpoint_and_page() {
+    let server = MockServer::start().await;
+    let base = format!("{}/2.0/items", server.uri());
+    page(
+        &server,
+        "1",
+        json!({"values": [{"id": 1}], "next": format!("{base}?page=2")}),
+    )
+    .await;
+    Mock::given(path("/2.0/items"))
+        .and(query_param("page", "2"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(r#"{"values": [{"id": 2}, {"id": "#),
+        )
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let first = client.request("items", &["items"]).query("page", "1");
+    let err = client
+        .pages::<Item>(first, Pagination::bitbucket())
+        .collect_all()
+        .await
+        .expect_err("truncated");
+    match &err {
+        Error::Decode {
+            endpoint,
+            page,
+            message,
+            ..
+        } => {
+            assert_eq!(endpoint, "items");
+            assert_eq!(*page, Some(2));
+            assert!(message.contains("EOF"), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with("items page 2: invalid response"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_field_names_its_path() {
+    let server = MockServer::start().await;
+    page(&server, "1", json!({"values": [{"id": 1}, {"id": "two"}]})).await;
+    let client = client(&server);
+    let first = client.request("items", &["items"]).query("page", "1");
+    let err = client
+        .pages::<Item>(first, Pagination::bitbucket())
+        .collect_all()
+        .await
+        .expect_err("bad field");
+    match &err {
+        Error::Decode { path, page, .. } => {
+            assert_eq!(path, "values[1].id");
+            assert_eq!(*page, Some(1));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn pagerduty_offset_pagination() {
+    let server = MockServer::start().await;
+    Mock::given(path("/incidents"))
+        .and(query_param("offset", "0"))
+        .and(query_param("limit", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"incidents": [{"id": 1}, {"id": 2}], "limit": 2, "offset": 0, "more": true, "total": null})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/incidents"))
+        .and(query_param("offset", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"incidents": [{"id": 3}], "limit": 2, "offset": 2, "more": false}),
+        ))
+        .mount(&server)
+        .await;
+    let client = HttpClient::builder(server.uri()).build().expect("client");
+    let first = client
+        .request("incidents", &["incidents"])
+        .query("statuses[]", "resolved");
+    let items: Vec<Item> = client
+        .pages(first, Pagination::pagerduty("incidents", 2))
+        .collect_all()
+        .await
+        .expect("pages");
+    assert_eq!(items.len(), 3);
+    assert_eq!(client.stats().requests("incidents"), 2);
+}
+
+#[tokio::test]
+async fn pagerduty_more_with_an_empty_page_is_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/incidents"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"incidents": [], "more": true})),
+        )
+        .mount(&server)
+        .await;
+    let client = HttpClient::builder(server.uri()).build().expect("client");
+    let first = client.request("incidents", &["incidents"]);
+    let err = client
+        .pages::<Item>(first, Pagination::pagerduty("incidents", 100))
+        .collect_all()
+        .await
+        .expect_err("must not loop");
+    assert!(matches!(err, Error::Pagination { page: 1, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn opsgenie_paging_next() {
+    let server = MockServer::start().await;
+    let next = format!("{}/v2/alerts?limit=1&offset=1", server.uri());
+    Mock::given(path("/v2/alerts"))
+        .and(query_param_is_missing("offset"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": [{"id": 1}], "paging": {"next": next, "first": "x"}, "took": 0.1}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v2/alerts"))
+        .and(query_param("offset", "1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": [{"id": 2}], "paging": {"first": "x"}})),
+        )
+        .mount(&server)
+        .await;
+    let client = HttpClient::builder(server.uri()).build().expect("client");
+    let first = client
+        .request("alerts", &["v2", "alerts"])
+        .query("limit", "1");
+    let items: Vec<Item> = client
+        .pages(first, Pagination::opsgenie())
+        .collect_all()
+        .await
+        .expect("pages");
+    assert_eq!(items, vec![Item { id: 1 }, Item { id: 2 }]);
+}
+
+#[tokio::test]
+async fn incident_io_cursor_and_repeated_cursor() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v2/incidents"))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"incidents": [{"id": 1}], "pagination_meta": {"after": "01A", "page_size": 1}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v2/incidents"))
+        .and(query_param("after", "01A"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"incidents": [{"id": 2}], "pagination_meta": {"after": "01B", "page_size": 1}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v2/incidents"))
+        .and(query_param("after", "01B"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"incidents": [{"id": 3}], "pagination_meta": {"page_size": 1}}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    let client = HttpClient::builder(server.uri()).build().expect("client");
+    let first = client
+        .request("incidents", &["v2", "incidents"])
+        .query("page_size", "1");
+    let items: Vec<Item> = client
+        .pages(first.clone(), Pagination::incident_io("incidents"))
+        .collect_all()
+        .await
+        .expect("pages");
+    assert_eq!(items.len(), 3);
+
+    // A server that hands back the same cursor forever.
+    let looping = MockServer::start().await;
+    Mock::given(path("/v2/incidents"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"incidents": [{"id": 1}], "pagination_meta": {"after": "01A"}}),
+            ),
+        )
+        .mount(&looping)
+        .await;
+    let client = HttpClient::builder(looping.uri()).build().expect("client");
+    let first = client.request("incidents", &["v2", "incidents"]);
+    let err = client
+        .pages::<Item>(first, Pagination::incident_io("incidents"))
+        .collect_all()
+        .await
+        .expect_err("loop");
+    assert!(matches!(err, Error::Pagination { page: 2, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn max_pages_guards_against_endless_listings() {
+    let server = MockServer::start().await;
+    let base = format!("{}/2.0/items", server.uri());
+    for n in 1..=3 {
+        page(
+            &server,
+            &n.to_string(),
+            json!({"values": [{"id": n}], "next": format!("{base}?page={}", n + 1)}),
+        )
+        .await;
+    }
+    let client = client(&server);
+    let first = client.request("items", &["items"]).query("page", "1");
+    let err = client
+        .pages::<Item>(first, Pagination::bitbucket())
+        .max_pages(2)
+        .collect_all()
+        .await
+        .expect_err("too many");
+    assert!(matches!(err, Error::Pagination { page: 3, .. }), "{err:?}");
+}
