@@ -1,0 +1,156 @@
+//! The schema, as ordered migrations (`PRAGMA user_version` records how many ran).
+
+use rusqlite_migration::{M, Migrations};
+
+const V1: &str = r#"
+CREATE TABLE repositories (
+    slug        TEXT PRIMARY KEY,
+    main_branch TEXT
+);
+CREATE TABLE commits (
+    repository   TEXT NOT NULL,
+    sha          TEXT NOT NULL,
+    parents      TEXT NOT NULL DEFAULT '[]',
+    authored_at  TEXT NOT NULL,
+    committed_at TEXT NOT NULL,
+    author_id    TEXT,
+    author_name  TEXT,
+    author_kind  TEXT,
+    message      TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (repository, sha)
+);
+CREATE TABLE pull_requests (
+    repository         TEXT NOT NULL,
+    id                 INTEGER NOT NULL,
+    title              TEXT NOT NULL DEFAULT '',
+    author_id          TEXT,
+    author_name        TEXT,
+    author_kind        TEXT,
+    source_branch      TEXT NOT NULL,
+    destination_branch TEXT NOT NULL,
+    state              TEXT NOT NULL,
+    created_at         TEXT NOT NULL,
+    first_review_at    TEXT,
+    merged_at          TEXT,
+    merge_commit       TEXT,
+    commits            TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (repository, id)
+);
+CREATE INDEX pull_requests_merged_at ON pull_requests (merged_at);
+CREATE TABLE environments (
+    repository TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    PRIMARY KEY (repository, name)
+);
+CREATE TABLE deployments (
+    repository       TEXT NOT NULL,
+    id               TEXT NOT NULL,
+    environment      TEXT NOT NULL,
+    environment_kind TEXT NOT NULL,
+    commit_sha       TEXT NOT NULL,
+    started_at       TEXT,
+    finished_at      TEXT,
+    status           TEXT NOT NULL,
+    PRIMARY KEY (repository, id)
+);
+CREATE INDEX deployments_finished_at ON deployments (finished_at);
+CREATE TABLE incidents (
+    source       TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    title        TEXT NOT NULL DEFAULT '',
+    service      TEXT,
+    severity     TEXT,
+    raw_severity TEXT,
+    opened_at    TEXT NOT NULL,
+    resolved_at  TEXT,
+    status       TEXT NOT NULL,
+    repositories TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (source, id)
+);
+CREATE INDEX incidents_opened_at ON incidents (opened_at);
+CREATE TABLE sync_cursors (
+    source     TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    cursor     TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (source, scope)
+);
+CREATE TABLE report_runs (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    computed_at  TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    window_end   TEXT NOT NULL,
+    report       TEXT NOT NULL
+);
+CREATE TABLE report_changes (
+    run_id            INTEGER NOT NULL REFERENCES report_runs (id) ON DELETE CASCADE,
+    repository        TEXT NOT NULL,
+    pull_request      INTEGER NOT NULL,
+    title             TEXT NOT NULL,
+    author            TEXT NOT NULL,
+    first_commit_at   TEXT NOT NULL,
+    created_at        TEXT NOT NULL,
+    first_review_at   TEXT,
+    merged_at         TEXT NOT NULL,
+    deployed_at       TEXT NOT NULL,
+    deployment        TEXT NOT NULL,
+    lead_time_seconds REAL NOT NULL,
+    coding_seconds    REAL NOT NULL,
+    pickup_seconds    REAL NOT NULL,
+    review_seconds    REAL NOT NULL,
+    deploy_seconds    REAL NOT NULL,
+    hotfix            INTEGER NOT NULL
+);
+CREATE TABLE report_deployments (
+    run_id           INTEGER NOT NULL REFERENCES report_runs (id) ON DELETE CASCADE,
+    repository       TEXT NOT NULL,
+    id               TEXT NOT NULL,
+    environment      TEXT NOT NULL,
+    commit_sha       TEXT NOT NULL,
+    deployed_at      TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    changes          INTEGER NOT NULL,
+    failed           INTEGER NOT NULL,
+    signals          TEXT NOT NULL,
+    excused_rerun    INTEGER NOT NULL,
+    rework           INTEGER NOT NULL,
+    recovery_seconds REAL,
+    from_merge       INTEGER NOT NULL
+);
+CREATE TABLE report_incidents (
+    run_id           INTEGER NOT NULL REFERENCES report_runs (id) ON DELETE CASCADE,
+    source           TEXT NOT NULL,
+    id               TEXT NOT NULL,
+    title            TEXT NOT NULL,
+    service          TEXT,
+    severity         TEXT,
+    opened_at        TEXT NOT NULL,
+    resolved_at      TEXT,
+    recovery_seconds REAL,
+    counted          INTEGER NOT NULL,
+    deployment       TEXT
+);
+CREATE VIEW v_changes AS
+    SELECT * FROM report_changes WHERE run_id = (SELECT MAX(id) FROM report_runs);
+CREATE VIEW v_deployments AS
+    SELECT * FROM report_deployments WHERE run_id = (SELECT MAX(id) FROM report_runs);
+CREATE VIEW v_incidents AS
+    SELECT * FROM report_incidents WHERE run_id = (SELECT MAX(id) FROM report_runs);
+CREATE VIEW v_production_deployments AS
+    SELECT repository, id, environment, commit_sha, COALESCE(finished_at, started_at) AS deployed_at, status
+    FROM deployments WHERE environment_kind = 'production';
+"#;
+
+/// All migrations, oldest first.
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(super::migrations().validate().is_ok());
+    }
+}

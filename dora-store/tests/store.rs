@@ -1,0 +1,298 @@
+//! The store against realistic datasets: round trips, upserts, atomicity,
+//! concurrent writers, and reports from the store equal reports from memory.
+
+use chrono::{Duration, TimeZone, Utc};
+use dora_core::*;
+use dora_store::{Store, SyncBatch};
+
+fn t(h: i64) -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap() + Duration::hours(h)
+}
+
+fn sample() -> Dataset {
+    let mut d = Dataset::new();
+    d.repositories.push(Repository::new("api", "main"));
+    d.repositories.push(Repository {
+        slug: "web".into(),
+        main_branch: None,
+    });
+    let mut prev = "a0".to_string();
+    d.commits
+        .push(Commit::new("api", &prev, vec![], t(0), "init"));
+    for i in 1..30 {
+        let f = format!("f{i}");
+        let m = format!("m{i}");
+        let mut c = Commit::new(
+            "api",
+            &f,
+            vec![prev.clone()],
+            t(i * 24 - 10),
+            format!("work {i}"),
+        );
+        c.author = Some(Actor::user("u1", "Ada"));
+        d.commits.push(c);
+        d.commits.push(Commit::new(
+            "api",
+            &m,
+            vec![prev.clone(), f.clone()],
+            t(i * 24),
+            format!("Merged in f{i}"),
+        ));
+        let mut pr = PullRequest::merged(
+            "api",
+            i as u64,
+            Actor::user("u1", "Ada"),
+            format!("feature/{i}"),
+            "main",
+            t(i * 24 - 8),
+            t(i * 24),
+            &m,
+        );
+        pr.first_review_at = Some(t(i * 24 - 4));
+        pr.commits = vec![f.clone()];
+        d.pull_requests.push(pr);
+        let status = if i % 7 == 0 {
+            DeploymentStatus::Failed
+        } else {
+            DeploymentStatus::Succeeded
+        };
+        d.deployments.push(Deployment::production(
+            "api",
+            format!("{{dep-{i}}}"),
+            &m,
+            t(i * 24 + 2),
+            status,
+        ));
+        prev = m;
+    }
+    let mut bot = PullRequest::merged(
+        "api",
+        99,
+        Actor::bot("b", "renovate[bot]"),
+        "renovate/x",
+        "main",
+        t(5),
+        t(6),
+        "m1",
+    );
+    bot.state = PullRequestState::Merged;
+    d.pull_requests.push(bot);
+    d.environments.push(Environment::new(
+        "api",
+        "production",
+        EnvironmentKind::Production,
+    ));
+    d.environments
+        .push(Environment::new("api", "staging", EnvironmentKind::Staging));
+    let mut open = Incident::new("pagerduty", "Q1", Some(Severity::P1), t(50), None);
+    open.repositories = vec!["api".into()];
+    open.raw_severity = Some("P1".into());
+    d.incidents.push(open);
+    d.incidents
+        .push(Incident::new("pagerduty", "Q2", None, t(80), Some(t(81))));
+    d
+}
+
+fn config() -> Config {
+    Config {
+        days: 30,
+        until: Some(t(30 * 24)),
+        ..Config::default()
+    }
+}
+
+#[test]
+fn round_trip_and_report_equality() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample();
+    let mut store = Store::open(dir.path().join("dora.db")).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 1);
+    store.save(&data).unwrap();
+    let back = store.load().unwrap();
+    assert_eq!(back.commits.len(), data.commits.len());
+    assert_eq!(back.pull_requests.len(), data.pull_requests.len());
+    let pr = back.pull_requests.iter().find(|p| p.id == 3).unwrap();
+    assert_eq!(pr, data.pull_requests.iter().find(|p| p.id == 3).unwrap());
+    let inc = back.incidents.iter().find(|i| i.id == "Q1").unwrap();
+    assert_eq!(inc, &data.incidents[0]);
+    let now = t(1000);
+    assert_eq!(
+        compute_at(&back, &config(), now).to_json(),
+        compute_at(&data, &config(), now).to_json()
+    );
+
+    // Saving the same events again changes nothing.
+    store.save(&data).unwrap();
+    assert_eq!(store.counts().unwrap().commits, data.commits.len());
+    assert_eq!(store.counts().unwrap().repositories, 2);
+}
+
+#[test]
+fn upserts_pick_up_changed_state() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut d = Dataset::new();
+    let mut dep =
+        Deployment::production("api", "{x}", "abc1234", t(1), DeploymentStatus::InProgress);
+    dep.finished_at = None;
+    dep.started_at = Some(t(1));
+    d.deployments.push(dep.clone());
+    store.save(&d).unwrap();
+    assert_eq!(store.deployments_in_progress("api").unwrap(), vec!["{x}"]);
+    dep.status = DeploymentStatus::Succeeded;
+    dep.finished_at = Some(t(2));
+    d.deployments = vec![dep.clone()];
+    let mut inc = Incident::new("opsgenie", "A", Some(Severity::P2), t(3), None);
+    d.incidents.push(inc.clone());
+    store.save(&d).unwrap();
+    assert!(store.deployments_in_progress("api").unwrap().is_empty());
+    assert_eq!(store.unresolved_incidents("opsgenie").unwrap(), vec!["A"]);
+    inc.resolved_at = Some(t(4));
+    inc.status = IncidentStatus::Resolved;
+    store
+        .save(&Dataset {
+            incidents: vec![inc],
+            ..Dataset::new()
+        })
+        .unwrap();
+    assert!(store.unresolved_incidents("opsgenie").unwrap().is_empty());
+    assert_eq!(store.load().unwrap().deployments, vec![dep]);
+}
+
+#[test]
+fn a_failed_batch_leaves_nothing_behind_and_cursors_move_with_data() {
+    let mut store = Store::open_in_memory().unwrap();
+    store
+        .connection()
+        .execute_batch("CREATE TRIGGER boom BEFORE INSERT ON incidents BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;")
+        .unwrap();
+    let batch = SyncBatch::new(sample()).with_cursor("bitbucket", "acme/api", "{\"prs\":\"x\"}");
+    let err = store.apply(&batch).unwrap_err();
+    assert!(err.to_string().contains("disk on fire"), "{err}");
+    assert_eq!(
+        store.counts().unwrap().commits,
+        0,
+        "the whole batch rolled back"
+    );
+    assert_eq!(store.cursor("bitbucket", "acme/api").unwrap(), None);
+
+    store
+        .connection()
+        .execute_batch("DROP TRIGGER boom;")
+        .unwrap();
+    store.apply(&batch).unwrap();
+    assert_eq!(
+        store.cursor("bitbucket", "acme/api").unwrap().as_deref(),
+        Some("{\"prs\":\"x\"}")
+    );
+    store
+        .apply(&SyncBatch::default().with_cursor("bitbucket", "acme/api", "{}"))
+        .unwrap();
+    assert_eq!(
+        store.cursor("bitbucket", "acme/api").unwrap().as_deref(),
+        Some("{}")
+    );
+}
+
+#[test]
+fn two_writers_on_one_file_do_not_corrupt_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    Store::open(&path).unwrap();
+    let handles: Vec<_> = (0..2)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&path).unwrap();
+                for round in 0..20 {
+                    let mut d = Dataset::new();
+                    for k in 0..50 {
+                        d.commits.push(Commit::new(
+                            "api",
+                            format!("w{w}-r{round}-c{k}"),
+                            vec![],
+                            t(k),
+                            "x",
+                        ));
+                    }
+                    store
+                        .apply(&SyncBatch::new(d).with_cursor(
+                            "src",
+                            &format!("w{w}"),
+                            round.to_string(),
+                        ))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.counts().unwrap().commits, 2 * 20 * 50);
+    assert_eq!(store.cursor("src", "w1").unwrap().as_deref(), Some("19"));
+    let ok: String = store
+        .connection()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
+
+#[test]
+fn report_rows_are_readable_through_views() {
+    let mut store = Store::open_in_memory().unwrap();
+    let data = sample();
+    store.save(&data).unwrap();
+    let report = compute_at(&store.load().unwrap(), &config(), t(1000));
+    store.save_report(&report).unwrap();
+    let run2 = store.save_report(&report).unwrap();
+    assert_eq!(run2, 2);
+    let conn = store.connection();
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM v_changes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n as usize, report.changes.len());
+    let failed: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM v_deployments WHERE failed = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(failed as usize, report.metrics.change_failure_rate.failed);
+    let signals: String = conn
+        .query_row(
+            "SELECT signals FROM v_deployments WHERE status = 'failed' ORDER BY deployed_at LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(signals.contains("failed_deployment"), "{signals}");
+    let median: f64 = conn
+        .query_row(
+            "SELECT lead_time_seconds FROM v_changes ORDER BY lead_time_seconds LIMIT 1 OFFSET (SELECT (COUNT(*) - 1) / 2 FROM v_changes)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(median > 0.0);
+    let prod: i64 = conn
+        .query_row("SELECT COUNT(*) FROM v_production_deployments", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(prod, 29);
+}
+
+#[test]
+fn opening_a_non_database_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(
+        &path,
+        "this is not a database, just some text that is long enough to have a header",
+    )
+    .unwrap();
+    let err = Store::open(&path).unwrap_err().to_string();
+    assert!(err.contains("notes.txt"), "{err}");
+}
