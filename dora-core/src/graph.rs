@@ -1,4 +1,4 @@
-//! The commit graph, on `petgraph`.
+//! The commit graph: flat arrays and compressed sparse rows, built for a million commits.
 //!
 //! Built from commits whose parents may be missing (history fetched only in
 //! part): a parent that is not in the dataset is simply not an edge. Edges point
@@ -21,9 +21,6 @@
 //! branch-only commits.
 
 use crate::model::{Commit, Timestamp};
-use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::visit::EdgeRef;
-use std::collections::HashMap;
 
 /// A commit's position in a [`CommitGraph`].
 pub type NodeId = u32;
@@ -32,50 +29,127 @@ pub type NodeId = u32;
 pub const UNLABELLED: u32 = u32::MAX;
 
 /// A repository's commit graph.
+///
+/// Stored flat for speed at a million commits: every sha in one buffer, an
+/// open-addressing hash index of node ids for exact lookups, node ids sorted
+/// by lower-case sha (with an 8-byte prefix key per entry) for abbreviated
+/// lookups, and parents in compressed sparse rows.
 #[derive(Debug, Clone, Default)]
 pub struct CommitGraph {
-    graph: DiGraph<(), (), u32>,
-    shas: Vec<String>,
-    by_sha: HashMap<String, NodeId>,
-    /// (sha, node) sorted by sha, for abbreviated-sha lookup.
-    sorted: Vec<(String, NodeId)>,
+    /// All shas, concatenated; node `n` is `sha_buf[sha_end[n-1]..sha_end[n]]`.
+    sha_buf: String,
+    sha_end: Vec<usize>,
+    /// Lower-case copy of `sha_buf`, only when some sha has upper-case letters.
+    lower_buf: Option<String>,
+    /// Open-addressing table of node ids (`UNLABELLED` = empty), length a power of two.
+    index: Vec<NodeId>,
+    /// Node ids sorted by (lower-case sha, node), for abbreviated-sha lookup.
+    sorted: Vec<NodeId>,
+    /// The first 8 bytes of each `sorted` entry's lower-case sha, big-endian, zero-padded.
+    sorted_keys: Vec<u64>,
     authored: Vec<Timestamp>,
     committed: Vec<Timestamp>,
     first_parent: Vec<Option<NodeId>>,
     parent_count: Vec<u8>,
+    /// Parents present in the graph: `parent_list[parent_start[n]..parent_start[n+1]]`,
+    /// last declared first.
+    parent_start: Vec<u32>,
+    parent_list: Vec<NodeId>,
     missing_parents: usize,
+}
+
+/// A fast, well-mixed hash of a string (FxHash-style words, murmur finaliser).
+fn hash_str(s: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let bytes = s.as_bytes();
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// The first 8 bytes of `s`, big-endian, zero-padded: orders like `s` up to ties.
+fn prefix_key(s: &str) -> u64 {
+    let mut w = [0u8; 8];
+    let n = s.len().min(8);
+    w[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u64::from_be_bytes(w)
 }
 
 impl CommitGraph {
     /// Build from commits (duplicates by sha are ignored; missing parents tolerated).
     pub fn build<'a>(commits: impl IntoIterator<Item = &'a Commit>) -> Self {
+        let commits = commits.into_iter();
         let mut g = CommitGraph::default();
-        let mut pending: Vec<&'a Commit> = Vec::new();
+        let mut pending: Vec<&'a Commit> = Vec::with_capacity(commits.size_hint().0);
+        let capacity = pending.capacity().max(8).next_power_of_two() * 2;
+        g.index = vec![UNLABELLED; capacity];
         for c in commits {
-            if g.by_sha.contains_key(&c.sha) {
-                continue;
+            if g.sha_end.len() * 2 >= g.index.len() {
+                g.grow_index();
             }
-            let id = g.graph.add_node(()).index() as NodeId;
-            g.by_sha.insert(c.sha.clone(), id);
-            g.shas.push(c.sha.clone());
+            let slot = match g.find_slot(&c.sha) {
+                Ok(_) => continue, // duplicate
+                Err(slot) => slot,
+            };
+            let id = g.sha_end.len() as NodeId;
+            g.sha_buf.push_str(&c.sha);
+            g.sha_end.push(g.sha_buf.len());
+            g.index[slot] = id;
             g.authored.push(c.authored_at);
             g.committed.push(c.committed_at);
             pending.push(c);
         }
-        g.sorted = g
-            .by_sha
-            .iter()
-            .map(|(s, &n)| (s.to_ascii_lowercase(), n))
+        let n = pending.len();
+        if g.sha_buf.bytes().any(|b| b.is_ascii_uppercase()) {
+            g.lower_buf = Some(g.sha_buf.to_ascii_lowercase());
+        }
+        let mut keyed: Vec<(u64, NodeId)> = (0..n as NodeId)
+            .map(|i| (prefix_key(g.lower(i)), i))
             .collect();
-        g.sorted.sort();
-        g.first_parent = vec![None; pending.len()];
-        g.parent_count = vec![0; pending.len()];
+        keyed.sort_unstable();
+        // Entries sharing a prefix key are ordered by the whole lower-case sha.
+        let mut start = 0;
+        while start < keyed.len() {
+            let mut end = start + 1;
+            while end < keyed.len() && keyed[end].0 == keyed[start].0 {
+                end += 1;
+            }
+            if end - start > 1 {
+                keyed[start..end]
+                    .sort_unstable_by(|a, b| (g.lower(a.1), a.1).cmp(&(g.lower(b.1), b.1)));
+            }
+            start = end;
+        }
+        g.sorted_keys = keyed.iter().map(|k| k.0).collect();
+        g.sorted = keyed.into_iter().map(|k| k.1).collect();
+
+        g.first_parent = vec![None; n];
+        g.parent_count = vec![0; n];
+        g.parent_start = Vec::with_capacity(n + 1);
+        g.parent_start.push(0);
+        g.parent_list = Vec::with_capacity(n + n / 8);
+        let mut found: Vec<NodeId> = Vec::new();
         for (i, c) in pending.iter().enumerate() {
+            found.clear();
             for (k, p) in c.parents.iter().enumerate() {
                 match g.lookup(p) {
                     Some(pid) => {
-                        g.graph
-                            .add_edge(NodeIndex::new(i), NodeIndex::new(pid as usize), ());
+                        found.push(pid);
                         if k == 0 {
                             g.first_parent[i] = Some(pid);
                         }
@@ -83,23 +157,78 @@ impl CommitGraph {
                     None => g.missing_parents += 1,
                 }
             }
+            g.parent_list.extend(found.iter().rev());
+            g.parent_start.push(g.parent_list.len() as u32);
             g.parent_count[i] = c.parents.len().min(255) as u8;
         }
         g
     }
 
+    /// Double the hash index and re-insert every node.
+    fn grow_index(&mut self) {
+        let size = (self.index.len() * 2).max(16);
+        self.index = vec![UNLABELLED; size];
+        for id in 0..self.sha_end.len() as NodeId {
+            let mask = size - 1;
+            let mut slot = hash_str(self.sha(id)) as usize & mask;
+            while self.index[slot] != UNLABELLED {
+                slot = (slot + 1) & mask;
+            }
+            self.index[slot] = id;
+        }
+    }
+
+    /// `Ok(node)` when `sha` is in the index, else `Err(free slot)`.
+    fn find_slot(&self, sha: &str) -> Result<NodeId, usize> {
+        if self.index.is_empty() {
+            return Err(0);
+        }
+        let mask = self.index.len() - 1;
+        let mut slot = hash_str(sha) as usize & mask;
+        loop {
+            let id = self.index[slot];
+            if id == UNLABELLED {
+                return Err(slot);
+            }
+            if self.sha(id) == sha {
+                return Ok(id);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// The exact (case-sensitive, untrimmed) sha lookup.
+    fn exact(&self, sha: &str) -> Option<NodeId> {
+        self.find_slot(sha).ok()
+    }
+
+    /// The lower-case sha of a node.
+    fn lower(&self, n: NodeId) -> &str {
+        let (a, b) = self.span(n);
+        match &self.lower_buf {
+            Some(l) => &l[a..b],
+            None => &self.sha_buf[a..b],
+        }
+    }
+
+    fn span(&self, n: NodeId) -> (usize, usize) {
+        let n = n as usize;
+        let start = if n == 0 { 0 } else { self.sha_end[n - 1] };
+        (start, self.sha_end[n])
+    }
+
     fn lookup(&self, sha: &str) -> Option<NodeId> {
-        self.by_sha.get(sha).copied().or_else(|| self.resolve(sha))
+        self.resolve(sha)
     }
 
     /// Number of commits.
     pub fn len(&self) -> usize {
-        self.shas.len()
+        self.sha_end.len()
     }
 
     /// No commits?
     pub fn is_empty(&self) -> bool {
-        self.shas.is_empty()
+        self.sha_end.is_empty()
     }
 
     /// Parent references that point outside the fetched history.
@@ -109,7 +238,7 @@ impl CommitGraph {
 
     /// Resolve a full or abbreviated sha (at least 7 characters, unique prefix).
     pub fn resolve(&self, sha: &str) -> Option<NodeId> {
-        if let Some(&n) = self.by_sha.get(sha) {
+        if let Some(n) = self.exact(sha) {
             return Some(n);
         }
         let sha = sha.trim();
@@ -117,22 +246,25 @@ impl CommitGraph {
             return None;
         }
         let lower = sha.to_ascii_lowercase();
-        let start = self
-            .sorted
-            .partition_point(|(s, _)| s.as_str() < lower.as_str());
+        let key = prefix_key(&lower);
+        // Entries with a smaller prefix key are smaller; within equal keys, compare in full.
+        let lo = self.sorted_keys.partition_point(|&k| k < key);
+        let hi = lo + self.sorted_keys[lo..].partition_point(|&k| k == key);
+        let start = lo + self.sorted[lo..hi].partition_point(|&n| self.lower(n) < lower.as_str());
         let mut hits = self.sorted[start..]
             .iter()
-            .take_while(|(s, _)| s.starts_with(&lower));
-        let first = hits.next()?;
+            .take_while(|&&n| self.lower(n).starts_with(&lower));
+        let first = *hits.next()?;
         if hits.next().is_some() {
             return None; // ambiguous
         }
-        Some(first.1)
+        Some(first)
     }
 
     /// The sha of a node.
     pub fn sha(&self, n: NodeId) -> &str {
-        &self.shas[n as usize]
+        let (a, b) = self.span(n);
+        &self.sha_buf[a..b]
     }
 
     /// Author time of a node.
@@ -155,11 +287,14 @@ impl CommitGraph {
         usize::from(self.parent_count[n as usize])
     }
 
-    /// Parents present in the graph.
+    /// Parents present in the graph (the last declared first).
     pub fn parents(&self, n: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        self.graph
-            .edges(NodeIndex::new(n as usize))
-            .map(|e| e.target().index() as NodeId)
+        let n = n as usize;
+        let (a, b) = (
+            self.parent_start[n] as usize,
+            self.parent_start[n + 1] as usize,
+        );
+        self.parent_list[a..b].iter().copied()
     }
 
     /// Is `ancestor` reachable from `descendant` (a node is its own ancestor)?

@@ -57,8 +57,8 @@ pub use model::{
 };
 pub use report::{Metrics, Report, Signal};
 pub use source::{
-    CollectRequest, DeliverySource, IncidentRequest, IncidentSource, MemorySource, SourceError,
-    SourceExt, TimeRange,
+    CollectRequest, DeliverySource, IncidentRequest, IncidentSource, IncrementalSource,
+    MemorySource, SourceError, SourceExt, SyncDelta, TimeRange,
 };
 pub use tiers::Tier;
 

@@ -233,3 +233,44 @@ impl IncidentSource for MemorySource {
             .collect())
     }
 }
+
+/// What one incremental sync of one scope produced: events to upsert and the
+/// cursor to resume from next time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncDelta {
+    /// New or changed events (upserted by their keys).
+    pub data: Dataset,
+    /// Opaque cursor (JSON by convention) the source reads back next time.
+    pub cursor: String,
+    /// Requests made, for the caller's accounting.
+    pub requests: u64,
+}
+
+/// A source that can fetch only what changed since its last sync.
+///
+/// # Contract
+///
+/// - Work is split into independent *scopes* (e.g. one per repository), each with
+///   its own cursor, so an interrupted sync keeps the scopes already stored.
+/// - `cursor` is what the previous [`SyncDelta`] of the same scope returned, or
+///   `None` on the first sync, which must backfill `range` plus the history
+///   attribution needs (as [`DeliverySource::collect`] does).
+/// - A delta may repeat events already returned (the store upserts); it must
+///   re-fetch events whose state can still change (in-progress deployments,
+///   unresolved incidents).
+#[async_trait]
+pub trait IncrementalSource: Send + Sync {
+    /// A short name, also the store's cursor namespace (`bitbucket`, `pagerduty`).
+    fn name(&self) -> &str;
+
+    /// The scopes to sync.
+    async fn scopes(&self) -> Result<Vec<String>, SourceError>;
+
+    /// Sync one scope from its cursor.
+    async fn sync_scope(
+        &self,
+        scope: &str,
+        range: TimeRange,
+        cursor: Option<&str>,
+    ) -> Result<SyncDelta, SourceError>;
+}

@@ -45,6 +45,9 @@
 #![forbid(unsafe_code)]
 
 mod schema;
+mod sync;
+
+pub use sync::{SyncError, SyncSummary, sync_delivery, sync_incidents};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dora_core::report::Report;
@@ -386,6 +389,23 @@ impl Store {
             params![source],
             |r| r.get(0),
         )
+    }
+
+    /// Opening time of the oldest unresolved incident of a source.
+    pub fn oldest_unresolved_incident(
+        &self,
+        source: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let t: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT MIN(opened_at) FROM incidents WHERE source = ?1 AND resolved_at IS NULL AND status != 'dismissed'",
+                params![source],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())?;
+        Ok(t.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc)))
     }
 
     /// Store a computed report and the rows behind it (the `v_*` views show the latest).
