@@ -1,4 +1,5 @@
 //! The sync drivers with a source that serves only what changed since its cursor.
+#![allow(clippy::unwrap_used)]
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
