@@ -1,1 +1,60 @@
-//! Work in progress.
+//! # dora-incidents: PagerDuty, Opsgenie and incident.io as incident sources
+//!
+//! Each adapter implements [`dora_core::IncidentSource`] and returns one
+//! normalised [`dora_core::Incident`] shape:
+//!
+//! | | [`PagerDuty`] | [`Opsgenie`] | [`IncidentIo`] |
+//! |---|---|---|---|
+//! | credential (env) | `PAGERDUTY_TOKEN` | `OPSGENIE_API_KEY` | `INCIDENTIO_API_KEY` |
+//! | severity | `priority.summary` P1..P5; else urgency high → P2, low → P4 | `priority` P1..P5 | rank among `/v1/severities`: highest → P1 |
+//! | opened | `created_at` | alert `createdAt`; incident `impactStartDate` | "Impact started" (else `created_at`) |
+//! | resolved | `resolved_at`, else the resolve log entry | alert `createdAt + report.closeTime`; incident `impactEndDate` | "Resolved at", else opened + "Lasted" |
+//!
+//! Sources return **every** incident opened in the requested range, whatever
+//! its severity (the core filters severity, so a report can say how many it
+//! left out) and whatever its status (unresolved incidents have
+//! `resolved_at: None`). Every severity mapping can be overridden by the raw
+//! name ([`SeverityOverrides`]), and a [`RepositoryMapping`] from services,
+//! teams and tags fills [`dora_core::Incident::repositories`].
+//!
+//! HTTP (retries with backoff, `Retry-After`, time-outs, pagination with loop
+//! detection, request counting, redacted credentials) comes from `dora-http`.
+//! Errors are [`dora_core::SourceError`]s naming the endpoint, never the token.
+//!
+//! ```no_run
+//! use chrono::{Duration, Utc};
+//! use dora_core::{IncidentRequest, IncidentSource, TimeRange};
+//! use dora_incidents::{PagerDutyBuilder, RepositoryMapping};
+//!
+//! # async fn run() -> Result<(), dora_core::SourceError> {
+//! let pagerduty = PagerDutyBuilder::from_env()? // PAGERDUTY_TOKEN
+//!     .with_repository_mapping(RepositoryMapping::new().service("checkout-web", ["checkout"]))
+//!     .build()?;
+//! let now = Utc::now();
+//! let range = TimeRange::new(now - Duration::days(90), now);
+//! for incident in pagerduty.incidents(&IncidentRequest::new(range)).await? {
+//!     println!("{} {:?} {:?} → {:?}", incident.id, incident.severity, incident.opened_at, incident.resolved_at);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! With the `conformance` feature, [`conformance`] holds the suite every
+//! source here passes, public so that vendors can run it on theirs.
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+mod http;
+mod incidentio;
+mod opsgenie;
+mod pagerduty;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use config::{MappingKeys, Normalization, RepositoryMapping, SeverityOverrides};
+/// Re-exported so builders' retry settings name the same type.
+pub use dora_http::RetryPolicy;
+pub use incidentio::{IncidentIo, IncidentIoBuilder};
+pub use opsgenie::{Opsgenie, OpsgenieApi, OpsgenieBuilder, OpsgenieRegion};
+pub use pagerduty::{PagerDuty, PagerDutyBuilder};

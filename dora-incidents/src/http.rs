@@ -1,0 +1,125 @@
+//! What the three adapters share on top of `dora-http`: client construction,
+//! credentials from the environment, and error conversion with a hint naming
+//! where the credential came from.
+
+use dora_core::{SourceError, TimeRange};
+use dora_http::{Auth, HttpClient, RetryPolicy, Secret};
+use std::time::Duration;
+
+/// Transport settings every builder carries.
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    pub base_url: String,
+    pub retry: Option<RetryPolicy>,
+    pub timeout: Option<Duration>,
+}
+
+impl Transport {
+    pub(crate) fn new(base_url: &str) -> Self {
+        Self {
+            base_url: base_url.to_string(),
+            retry: None,
+            timeout: None,
+        }
+    }
+
+    /// Build the client for `source` with `auth` and extra default headers.
+    pub(crate) fn client(
+        &self,
+        source: &str,
+        auth: Auth,
+        headers: &[(&str, &str)],
+    ) -> Result<HttpClient, SourceError> {
+        let mut builder = HttpClient::builder(self.base_url.trim()).auth(auth);
+        for (name, value) in headers {
+            builder = builder.default_header(*name, *value);
+        }
+        if let Some(policy) = &self.retry {
+            builder = builder.retry(policy.clone());
+        }
+        if let Some(timeout) = self.timeout {
+            builder = builder.timeout(timeout);
+        }
+        builder.build().map_err(|e| SourceError::Config {
+            source_name: source.to_string(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// A credential from the environment; a missing or empty variable is a
+/// configuration error naming the variable.
+pub(crate) fn token_from_env(source: &str, var: &str) -> Result<Secret, SourceError> {
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
+        Ok(_) => Err(SourceError::Config {
+            source_name: source.to_string(),
+            message: format!("{var} is empty"),
+        }),
+        Err(_) => Err(SourceError::Config {
+            source_name: source.to_string(),
+            message: format!("{var} is not set"),
+        }),
+    }
+}
+
+/// Reject an empty credential before any request.
+pub(crate) fn require_token(source: &str, token: &Secret, var: &str) -> Result<(), SourceError> {
+    if token.is_empty() {
+        return Err(SourceError::Config {
+            source_name: source.to_string(),
+            message: format!("no API token: pass one to the builder or set {var}"),
+        });
+    }
+    Ok(())
+}
+
+/// Convert a transport error, adding where the rejected credential came from.
+pub(crate) fn convert(source: &str, var: &str, error: dora_http::Error) -> SourceError {
+    match error.into_source_error(source) {
+        SourceError::Auth {
+            source_name,
+            message,
+        } => SourceError::Auth {
+            source_name,
+            message: format!("{message} (the key is read from {var} unless passed to the builder)"),
+        },
+        other => other,
+    }
+}
+
+/// A half-open range is empty when it does not advance.
+pub(crate) fn is_empty(range: &TimeRange) -> bool {
+    range.start >= range.end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_errors_name_the_variable_and_never_the_token() {
+        let err = dora_http::Error::Status {
+            endpoint: "incidents".into(),
+            status: dora_http::StatusCode::UNAUTHORIZED,
+            message: Some("Unauthorized".into()),
+            attempts: 1,
+        };
+        let converted = convert("pagerduty", "PAGERDUTY_TOKEN", err);
+        assert!(matches!(converted, SourceError::Auth { .. }));
+        let text = converted.to_string();
+        assert!(
+            text.contains("PAGERDUTY_TOKEN") && text.contains("incidents"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn empty_tokens_are_refused() {
+        assert!(require_token("opsgenie", &Secret::new("  "), "OPSGENIE_API_KEY").is_err());
+        assert!(require_token("opsgenie", &Secret::new("k"), "OPSGENIE_API_KEY").is_ok());
+        let t = Transport::new("not a url");
+        let err = t.client("opsgenie", Auth::None, &[]).expect_err("bad url");
+        assert!(matches!(err, SourceError::Config { .. }), "{err}");
+    }
+}

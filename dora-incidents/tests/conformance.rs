@@ -1,0 +1,65 @@
+//! The one conformance suite, run for every adapter of this crate.
+#![cfg(feature = "conformance")]
+
+use dora_incidents::conformance::{
+    self, IncidentIoWire, OpsgenieAlertsWire, OpsgenieIncidentsWire, PagerDutyWire, WireFormat,
+};
+use std::sync::Arc;
+
+macro_rules! suite {
+    ($module:ident, $wire:expr) => {
+        mod $module {
+            use super::*;
+
+            #[tokio::test]
+            async fn maps_the_standard_scenario() {
+                conformance::maps_the_standard_scenario($wire).await;
+            }
+
+            #[tokio::test]
+            async fn paginates() {
+                conformance::paginates($wire).await;
+            }
+
+            #[tokio::test]
+            async fn works_around_the_result_ceiling() {
+                conformance::works_around_the_result_ceiling($wire).await;
+            }
+
+            #[tokio::test]
+            async fn honours_retry_after() {
+                conformance::honours_retry_after($wire).await;
+            }
+
+            #[tokio::test]
+            async fn retries_server_errors() {
+                conformance::retries_server_errors($wire).await;
+            }
+
+            #[tokio::test]
+            async fn rejects_a_malformed_page() {
+                conformance::rejects_a_malformed_page($wire).await;
+            }
+
+            #[tokio::test]
+            async fn rejects_bad_credentials() {
+                conformance::rejects_bad_credentials($wire).await;
+            }
+        }
+    };
+}
+
+suite!(pagerduty, PagerDutyWire);
+suite!(opsgenie_alerts, OpsgenieAlertsWire);
+suite!(opsgenie_incidents, OpsgenieIncidentsWire);
+suite!(incidentio, IncidentIoWire);
+
+#[tokio::test]
+async fn every_tool_maps_the_same_scenario_to_the_same_incidents() {
+    let formats: Vec<Arc<dyn WireFormat>> = vec![
+        Arc::new(PagerDutyWire),
+        Arc::new(OpsgenieAlertsWire),
+        Arc::new(IncidentIoWire),
+    ];
+    conformance::same_incidents_across(&formats).await;
+}
