@@ -11,3 +11,5 @@
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod output;
+pub mod settings;

@@ -1,0 +1,536 @@
+//! One self-contained HTML page: no external assets, no JavaScript.
+//!
+//! The four keys and rework rate with their tiers, weekly trend charts as
+//! inline SVG, the lead-time phase breakdown, a per-repository comparison,
+//! failed deployments with their signals and evidence, and the diagnostics.
+
+use super::csv::signal_name;
+use super::{Context, duration, opt_duration, percent, tier};
+use dora_core::report::{DeploymentSource, Metrics, WeekPoint};
+use dora_core::{DiagnosticSeverity, Report, Tier};
+use std::fmt::Write as _;
+
+/// Escape text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = r#"
+:root { --fg:#1d2330; --muted:#5b6475; --line:#dde2ea; --bg:#f6f7f9; --card:#fff;
+  --elite:#1a7f4b; --high:#2f6fd0; --medium:#c98a0b; --low:#c0392b; --none:#8a93a3; --accent:#2f6fd0; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--fg); background:var(--bg); }
+header { padding:20px 28px 8px; }
+h1 { font-size:22px; margin:0 0 4px; }
+h2 { font-size:16px; margin:28px 0 10px; }
+main { padding:0 28px 28px; max-width:1280px; }
+.muted { color:var(--muted); }
+.cards { display:grid; grid-template-columns:repeat(auto-fit,minmax(210px,1fr)); gap:12px; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:14px 16px; }
+.card .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
+.card .value { font-size:26px; font-weight:650; margin:4px 0; }
+.card .sub { color:var(--muted); font-size:12px; }
+.tier { display:inline-block; padding:1px 8px; border-radius:10px; color:#fff; font-size:12px; font-weight:600; background:var(--none); }
+.tier.elite { background:var(--elite); } .tier.high { background:var(--high); }
+.tier.medium { background:var(--medium); } .tier.low { background:var(--low); }
+.charts { display:grid; grid-template-columns:repeat(auto-fit,minmax(360px,1fr)); gap:12px; }
+.chart-card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:10px 12px; }
+.chart-card h3 { font-size:13px; margin:0 0 4px; }
+svg.chart { width:100%; height:auto; display:block; }
+svg text { font-size:10px; fill:var(--muted); }
+table { border-collapse:collapse; width:100%; background:var(--card); border:1px solid var(--line); border-radius:8px; }
+th, td { text-align:left; padding:6px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
+th { font-size:12px; color:var(--muted); font-weight:600; background:#fafbfc; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+.signal { display:inline-block; margin:0 4px 2px 0; padding:0 6px; border-radius:4px; background:#fde8e6; color:#8f2418; font-size:12px; }
+.sev-warning { color:#9a6700; font-weight:600; } .sev-error { color:var(--low); font-weight:600; } .sev-info { color:var(--muted); font-weight:600; }
+code { font-size:12px; }
+.legend span { display:inline-block; margin-right:14px; font-size:12px; }
+.legend i { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:4px; vertical-align:-1px; }
+footer { padding:0 28px 28px; color:var(--muted); font-size:12px; }
+"#;
+
+const PHASE_COLOURS: [&str; 4] = ["#7aa6e8", "#f2b84b", "#9b7ede", "#4fb38a"];
+
+fn tier_badge(t: Option<Tier>) -> String {
+    match t {
+        Some(t) => format!("<span class=\"tier {0}\">{0}</span>", t.as_str()),
+        None => "<span class=\"tier\">no tier</span>".to_string(),
+    }
+}
+
+/// How a chart draws its series.
+#[derive(Clone, Copy)]
+enum Kind {
+    Bars,
+    Line,
+}
+
+/// An inline SVG chart of a weekly series.
+fn chart(title: &str, points: &[WeekPoint], kind: Kind, fmt: &dyn Fn(f64) -> String) -> String {
+    const W: f64 = 360.0;
+    const H: f64 = 140.0;
+    const LEFT: f64 = 52.0;
+    const RIGHT: f64 = 8.0;
+    const TOP: f64 = 10.0;
+    const BOTTOM: f64 = 22.0;
+    let plot_w = W - LEFT - RIGHT;
+    let plot_h = H - TOP - BOTTOM;
+    let max = points
+        .iter()
+        .filter_map(|p| p.value)
+        .fold(0.0_f64, f64::max);
+    let max = if max > 0.0 { max } else { 1.0 };
+    let n = points.len().max(1) as f64;
+    let step = plot_w / n;
+    let y = |v: f64| TOP + plot_h - (v / max) * plot_h;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        escape(title)
+    );
+    let _ = write!(
+        svg,
+        "<line x1=\"{LEFT}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#c5ccd8\"/><line x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{r}\" y2=\"{TOP}\" stroke=\"#eef0f4\"/>",
+        b = TOP + plot_h,
+        r = W - RIGHT
+    );
+    let _ = write!(
+        svg,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>",
+        LEFT - 4.0,
+        TOP + 8.0,
+        escape(&fmt(max)),
+        LEFT - 4.0,
+        TOP + plot_h
+    );
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        let _ = write!(
+            svg,
+            "<text x=\"{LEFT}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            H - 6.0,
+            first.week_start.format("%b %d"),
+            W - RIGHT,
+            H - 6.0,
+            last.week_start.format("%b %d")
+        );
+    }
+    match kind {
+        Kind::Bars => {
+            for (i, p) in points.iter().enumerate() {
+                let Some(v) = p.value else { continue };
+                let x = LEFT + i as f64 * step + step * 0.15;
+                let top = y(v);
+                let _ = write!(
+                    svg,
+                    "<rect class=\"bar\" x=\"{x:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#2f6fd0\"><title>week of {}: {} ({} samples)</title></rect>",
+                    step * 0.7,
+                    (TOP + plot_h - top).max(0.0),
+                    p.week_start.format("%Y-%m-%d"),
+                    escape(&fmt(v)),
+                    p.count
+                );
+            }
+        }
+        Kind::Line => {
+            let mut segment: Vec<(f64, f64)> = Vec::new();
+            let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
+            for (i, p) in points.iter().enumerate() {
+                match p.value {
+                    Some(v) => segment.push((LEFT + (i as f64 + 0.5) * step, y(v))),
+                    None => {
+                        if !segment.is_empty() {
+                            segments.push(std::mem::take(&mut segment));
+                        }
+                    }
+                }
+            }
+            if !segment.is_empty() {
+                segments.push(segment);
+            }
+            for s in &segments {
+                let pts: Vec<String> = s.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+                let _ = write!(
+                    svg,
+                    "<polyline class=\"line\" points=\"{}\" fill=\"none\" stroke=\"#2f6fd0\" stroke-width=\"2\"/>",
+                    pts.join(" ")
+                );
+            }
+            for (i, p) in points.iter().enumerate() {
+                let Some(v) = p.value else { continue };
+                let _ = write!(
+                    svg,
+                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"#2f6fd0\"><title>week of {}: {} ({} samples)</title></circle>",
+                    LEFT + (i as f64 + 0.5) * step,
+                    y(v),
+                    p.week_start.format("%Y-%m-%d"),
+                    escape(&fmt(v)),
+                    p.count
+                );
+            }
+        }
+    }
+    svg.push_str("</svg>");
+    format!(
+        "<div class=\"chart-card\"><h3>{}</h3>{svg}</div>",
+        escape(title)
+    )
+}
+
+fn card(label: &str, value: &str, t: Option<Tier>, show_tier: bool, sub: &str) -> String {
+    format!(
+        "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div>{}<div class=\"sub\">{}</div></div>",
+        escape(label),
+        escape(value),
+        if show_tier {
+            tier_badge(t)
+        } else {
+            String::new()
+        },
+        escape(sub)
+    )
+}
+
+fn cards(m: &Metrics) -> String {
+    let df = &m.deployment_frequency;
+    let lt = &m.lead_time;
+    let cfr = &m.change_failure_rate;
+    let rt = &m.recovery_time;
+    let rw = &m.rework_rate;
+    let source = match df.source {
+        DeploymentSource::Deployments => "",
+        DeploymentSource::Merges => " · counted from merges",
+        DeploymentSource::Mixed => " · partly counted from merges",
+    };
+    let recovery = rt
+        .deployments
+        .median_seconds
+        .or(rt.incidents.median_seconds);
+    let mut out = String::from("<div class=\"cards\">");
+    out.push_str(&card(
+        "Deployment frequency",
+        &format!("{:.1} / week", df.per_week),
+        df.tier,
+        true,
+        &format!(
+            "{} deployments on {} days{source}",
+            df.count, df.deploy_days
+        ),
+    ));
+    out.push_str(&card(
+        "Lead time for changes",
+        &opt_duration(lt.median_seconds),
+        lt.tier,
+        true,
+        &format!(
+            "median of {} changes · p90 {}",
+            lt.count,
+            opt_duration(lt.p90_seconds)
+        ),
+    ));
+    out.push_str(&card(
+        "Change failure rate",
+        &percent(cfr.rate),
+        cfr.tier,
+        true,
+        &format!(
+            "{} of {} production deployments",
+            cfr.failed, cfr.deployments
+        ),
+    ));
+    out.push_str(&card(
+        "Recovery time",
+        &opt_duration(recovery),
+        rt.tier,
+        true,
+        &format!(
+            "deployments: median {} ({}) · incidents: median {} ({}, {} open)",
+            opt_duration(rt.deployments.median_seconds),
+            rt.deployments.count,
+            opt_duration(rt.incidents.median_seconds),
+            rt.incidents.count,
+            rt.incidents.unresolved
+        ),
+    ));
+    out.push_str(&card(
+        "Rework rate",
+        &percent(rw.rate),
+        None,
+        false,
+        &format!(
+            "{} of {} deployments were unplanned remediation",
+            rw.rework, rw.deployments
+        ),
+    ));
+    out.push_str("</div>");
+    out
+}
+
+fn phases(m: &Metrics) -> String {
+    let p = &m.lead_time.phases;
+    let rows = [
+        ("Coding", "first commit → PR opened", &p.coding),
+        ("Pickup", "PR opened → first review", &p.pickup),
+        ("Review", "first review → merged", &p.review),
+        ("Deploy", "merged → in production", &p.deploy),
+    ];
+    let total: f64 = rows.iter().filter_map(|r| r.2.median_seconds).sum();
+    let mut out = String::new();
+    out.push_str("<div class=\"chart-card\"><h3>Median lead time by phase</h3>");
+    let _ = write!(
+        out,
+        "<svg class=\"chart phases\" viewBox=\"0 0 720 34\" role=\"img\" aria-label=\"lead time phases\" xmlns=\"http://www.w3.org/2000/svg\">"
+    );
+    let mut x = 0.0;
+    for (i, (name, _, s)) in rows.iter().enumerate() {
+        let v = s.median_seconds.unwrap_or(0.0);
+        let w = if total > 0.0 { v / total * 720.0 } else { 0.0 };
+        let _ = write!(
+            out,
+            "<rect x=\"{x:.1}\" y=\"4\" width=\"{w:.1}\" height=\"26\" fill=\"{}\"><title>{name}: {}</title></rect>",
+            PHASE_COLOURS[i],
+            duration(v)
+        );
+        x += w;
+    }
+    out.push_str("</svg><div class=\"legend\">");
+    for (i, (name, _, s)) in rows.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<span><i style=\"background:{}\"></i>{name} {}</span>",
+            PHASE_COLOURS[i],
+            opt_duration(s.median_seconds)
+        );
+    }
+    out.push_str("</div></div>");
+    out.push_str("<table class=\"phases\"><tr><th>Phase</th><th>From → to</th><th class=\"num\">Median</th><th class=\"num\">p90</th><th class=\"num\">Mean</th><th class=\"num\">Changes</th></tr>");
+    for (name, span, s) in rows {
+        let _ = write!(
+            out,
+            "<tr><td>{name}</td><td class=\"muted\">{span}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            opt_duration(s.median_seconds),
+            opt_duration(s.p90_seconds),
+            opt_duration(s.mean_seconds),
+            s.count
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+fn per_repository(report: &Report) -> String {
+    if report.repositories.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<h2>Per repository</h2><table class=\"repositories\"><tr><th>Repository</th><th class=\"num\">Deploys / week</th><th class=\"num\">Lead time</th><th class=\"num\">Change failure rate</th><th class=\"num\">Recovery</th><th class=\"num\">Rework</th><th>Overall</th></tr>",
+    );
+    for (slug, m) in &report.repositories {
+        let rt = &m.recovery_time;
+        let merges = if m.deployment_frequency.source == DeploymentSource::Merges {
+            " <span class=\"muted\">(merges)</span>"
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"num\">{:.1}{merges} {}</td><td class=\"num\">{} {}</td><td class=\"num\">{} {}</td><td class=\"num\">{} {}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            escape(slug),
+            m.deployment_frequency.per_week,
+            tier_badge(m.deployment_frequency.tier),
+            opt_duration(m.lead_time.median_seconds),
+            tier_badge(m.lead_time.tier),
+            percent(m.change_failure_rate.rate),
+            tier_badge(m.change_failure_rate.tier),
+            opt_duration(
+                rt.deployments
+                    .median_seconds
+                    .or(rt.incidents.median_seconds)
+            ),
+            tier_badge(rt.tier),
+            percent(m.rework_rate.rate),
+            tier_badge(m.overall_tier)
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+fn failed_deployments(report: &Report) -> String {
+    let failed: Vec<_> = report
+        .deployments
+        .iter()
+        .filter(|d| !d.failures.is_empty())
+        .collect();
+    let mut out = format!("<h2>Failed deployments ({})</h2>", failed.len());
+    if failed.is_empty() {
+        out.push_str("<p class=\"muted\">No production deployment in the window failed.</p>");
+        return out;
+    }
+    out.push_str("<table class=\"failed\"><tr><th>Deployed</th><th>Repository</th><th>Deployment</th><th>Commit</th><th>Signals and evidence</th><th class=\"num\">Recovered after</th></tr>");
+    for d in failed {
+        let signals: Vec<String> = d
+            .failures
+            .iter()
+            .map(|f| {
+                format!(
+                    "<span class=\"signal\">{}</span> <code>{}</code>",
+                    signal_name(f.signal),
+                    escape(&f.evidence)
+                )
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code> <span class=\"muted\">{}</span></td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td></tr>",
+            d.deployed_at.format("%Y-%m-%d %H:%M"),
+            escape(&d.repository),
+            escape(&d.id),
+            escape(&d.environment),
+            escape(&d.commit.chars().take(12).collect::<String>()),
+            signals.join("<br>"),
+            opt_duration(d.recovery_seconds)
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+fn diagnostics(report: &Report) -> String {
+    let mut out = format!("<h2>Diagnostics ({})</h2>", report.diagnostics.len());
+    if report.diagnostics.is_empty() {
+        out.push_str("<p class=\"muted\">No data-quality findings.</p>");
+        return out;
+    }
+    out.push_str("<table class=\"diagnostics\"><tr><th>Severity</th><th>Code</th><th>Repository</th><th>Message</th></tr>");
+    for d in &report.diagnostics {
+        let sev = match d.severity {
+            DiagnosticSeverity::Info => "info",
+            DiagnosticSeverity::Warning => "warning",
+            DiagnosticSeverity::Error => "error",
+        };
+        let _ = write!(
+            out,
+            "<tr><td class=\"sev-{sev}\">{sev}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            escape(&d.code),
+            escape(d.repository.as_deref().unwrap_or("")),
+            escape(&d.message)
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// Render the dashboard.
+pub fn render(report: &Report, ctx: &Context) -> String {
+    let m = &report.metrics;
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+    let _ = write!(out, "<title>DORA metrics — {}</title>", escape(&ctx.title));
+    let _ = write!(out, "<style>{STYLE}</style></head><body>");
+    let _ = write!(
+        out,
+        "<header><h1>DORA metrics — {}</h1><div class=\"muted\">{} → {} ({} days) · {} repositor{} · tiers: DORA {} · overall {}</div>{}</header><main>",
+        escape(&ctx.title),
+        report.window.start.format("%Y-%m-%d"),
+        report.window.end.format("%Y-%m-%d"),
+        report.window.days,
+        report.scope.repositories.len(),
+        if report.scope.repositories.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        report.tier_year,
+        tier_badge(m.overall_tier),
+        ctx.note
+            .as_deref()
+            .map(|n| format!("<div class=\"muted\">{}</div>", escape(n)))
+            .unwrap_or_default()
+    );
+    out.push_str(&cards(m));
+    out.push_str("<h2>Weekly trends</h2><div class=\"charts\">");
+    out.push_str(&chart(
+        "Production deployments per week",
+        &m.deployment_frequency.weekly,
+        Kind::Bars,
+        &|v| format!("{v:.0}"),
+    ));
+    out.push_str(&chart(
+        "Median lead time",
+        &m.lead_time.weekly,
+        Kind::Line,
+        &duration,
+    ));
+    out.push_str(&chart(
+        "Change failure rate",
+        &m.change_failure_rate.weekly,
+        Kind::Line,
+        &|v| percent(Some(v)),
+    ));
+    out.push_str(&chart(
+        "Median recovery time (deployments)",
+        &m.recovery_time.weekly,
+        Kind::Line,
+        &duration,
+    ));
+    out.push_str(&chart(
+        "Rework rate",
+        &m.rework_rate.weekly,
+        Kind::Line,
+        &|v| percent(Some(v)),
+    ));
+    out.push_str("</div>");
+    out.push_str("<h2>Lead time phases</h2>");
+    out.push_str(&phases(m));
+    let excl = &m.lead_time.excluded;
+    let _ = write!(
+        out,
+        "<p class=\"muted\">{} changes were merged without review. Left out of lead time: {} bot pull requests, {} not yet deployed, {} shipped by the baseline deployment, {} with an unknown merge commit.</p>",
+        m.lead_time.unreviewed,
+        excl.bots,
+        excl.not_deployed,
+        excl.baseline,
+        excl.merge_commit_unknown
+    );
+    out.push_str(&per_repository(report));
+    out.push_str(&failed_deployments(report));
+    out.push_str(&diagnostics(report));
+    let _ = write!(
+        out,
+        "</main><footer>Generated by dora {} · {} changes, {} production deployments and {} incidents behind these numbers · tier {}</footer></body></html>",
+        env!("CARGO_PKG_VERSION"),
+        report.changes.len(),
+        report.deployments.len(),
+        report.incidents.len(),
+        tier(m.overall_tier)
+    );
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

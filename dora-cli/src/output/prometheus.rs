@@ -1,0 +1,360 @@
+//! OpenMetrics text exposition (Prometheus), for a textfile collector or a
+//! Pushgateway.
+//!
+//! Metric names are stable. Workspace-level samples carry no `repository`
+//! label; per-repository samples (reports over several repositories) carry
+//! `repository="<slug>"`. Durations are in seconds, rates are ratios in [0, 1].
+//! Undefined values (no samples) are left out rather than written as NaN.
+//!
+//! | family | type | labels |
+//! |---|---|---|
+//! | `dora_window_start_timestamp_seconds`, `dora_window_end_timestamp_seconds` | gauge | |
+//! | `dora_deployments` | gauge | `repository` |
+//! | `dora_deployment_frequency_per_week` | gauge | `repository` |
+//! | `dora_deploy_days` | gauge | `repository` |
+//! | `dora_lead_time_seconds` | summary (`quantile` 0.5, 0.9; `_sum`, `_count`) | `repository` |
+//! | `dora_lead_time_phase_seconds` | summary | `phase`, `repository` |
+//! | `dora_change_failure_rate` | gauge | `repository` |
+//! | `dora_production_deployments`, `dora_failed_deployments` | gauge | `repository` |
+//! | `dora_failed_deployments_by_signal` | gauge | `signal`, `repository` |
+//! | `dora_recovery_time_seconds` | summary | `measure` (`deployments`, `incidents`), `repository` |
+//! | `dora_unresolved_incidents` | gauge | `repository` |
+//! | `dora_rework_rate` | gauge | `repository` |
+//! | `dora_tier` | gauge: 0 low, 1 medium, 2 high, 3 elite | `metric`, `repository` |
+//! | `dora_diagnostics` | gauge (count) | `code`, `severity` |
+
+use dora_core::report::{DurationStats, Metrics};
+use dora_core::{DiagnosticSeverity, Report, Tier};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+struct Family {
+    kind: &'static str,
+    unit: Option<&'static str>,
+    help: &'static str,
+    samples: Vec<String>,
+}
+
+#[derive(Default)]
+struct Exposition {
+    families: Vec<(&'static str, Family)>,
+}
+
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn labels(pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let inner: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+fn number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+impl Exposition {
+    fn family(
+        &mut self,
+        name: &'static str,
+        kind: &'static str,
+        unit: Option<&'static str>,
+        help: &'static str,
+    ) -> &mut Family {
+        if let Some(pos) = self.families.iter().position(|(n, _)| *n == name) {
+            return &mut self.families[pos].1;
+        }
+        self.families.push((
+            name,
+            Family {
+                kind,
+                unit,
+                help,
+                samples: Vec::new(),
+            },
+        ));
+        let last = self.families.len() - 1;
+        &mut self.families[last].1
+    }
+
+    fn gauge(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        unit: Option<&'static str>,
+        l: &[(&str, &str)],
+        value: Option<f64>,
+    ) {
+        let f = self.family(name, "gauge", unit, help);
+        if let Some(v) = value.filter(|v| v.is_finite()) {
+            f.samples.push(format!("{name}{} {}", labels(l), number(v)));
+        }
+    }
+
+    fn summary(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        l: &[(&str, &str)],
+        stats: &DurationStats,
+    ) {
+        let f = self.family(name, "summary", Some("seconds"), help);
+        for (q, v) in [("0.5", stats.median_seconds), ("0.9", stats.p90_seconds)] {
+            if let Some(v) = v {
+                let mut with_q: Vec<(&str, &str)> = l.to_vec();
+                with_q.push(("quantile", q));
+                f.samples
+                    .push(format!("{name}{} {}", labels(&with_q), number(v)));
+            }
+        }
+        let sum = stats.mean_seconds.map_or(0.0, |m| m * stats.count as f64);
+        f.samples
+            .push(format!("{name}_sum{} {}", labels(l), number(sum)));
+        f.samples
+            .push(format!("{name}_count{} {}", labels(l), stats.count));
+    }
+
+    fn finish(self) -> String {
+        let mut out = String::new();
+        for (name, f) in self.families {
+            let _ = writeln!(out, "# TYPE {name} {}", f.kind);
+            if let Some(unit) = f.unit {
+                let _ = writeln!(out, "# UNIT {name} {unit}");
+            }
+            let _ = writeln!(out, "# HELP {name} {}", f.help);
+            for s in f.samples {
+                out.push_str(&s);
+                out.push('\n');
+            }
+        }
+        out.push_str("# EOF\n");
+        out
+    }
+}
+
+fn tier_value(t: Option<Tier>) -> Option<f64> {
+    t.map(|t| f64::from(t.rank()))
+}
+
+fn metrics(e: &mut Exposition, m: &Metrics, repo: Option<&str>) {
+    let base: Vec<(&str, &str)> = repo.map(|r| vec![("repository", r)]).unwrap_or_default();
+    let with = |k: &'static str, v: &'static str| {
+        let mut l = vec![(k, v)];
+        l.extend(base.iter().copied());
+        l
+    };
+    let df = &m.deployment_frequency;
+    e.gauge(
+        "dora_deployments",
+        "Successful production deployments in the window (merges under the merge fallback).",
+        None,
+        &base,
+        Some(df.count as f64),
+    );
+    e.gauge(
+        "dora_deployment_frequency_per_week",
+        "Successful production deployments per week.",
+        None,
+        &base,
+        Some(df.per_week),
+    );
+    e.gauge(
+        "dora_deploy_days",
+        "Distinct UTC days with a successful production deployment.",
+        None,
+        &base,
+        Some(df.deploy_days as f64),
+    );
+    let lt = &m.lead_time;
+    let total = DurationStats {
+        count: lt.count,
+        median_seconds: lt.median_seconds,
+        p90_seconds: lt.p90_seconds,
+        mean_seconds: lt.mean_seconds,
+    };
+    e.summary(
+        "dora_lead_time_seconds",
+        "Lead time for changes: first commit to production.",
+        &base,
+        &total,
+    );
+    for (phase, stats) in [
+        ("coding", &lt.phases.coding),
+        ("pickup", &lt.phases.pickup),
+        ("review", &lt.phases.review),
+        ("deploy", &lt.phases.deploy),
+    ] {
+        e.summary(
+            "dora_lead_time_phase_seconds",
+            "Lead time phases: coding, pickup, review, deploy.",
+            &with("phase", phase),
+            stats,
+        );
+    }
+    let cfr = &m.change_failure_rate;
+    e.gauge(
+        "dora_change_failure_rate",
+        "Failed production deployments / all production deployments in the window.",
+        None,
+        &base,
+        cfr.rate,
+    );
+    e.gauge(
+        "dora_production_deployments",
+        "Production deployment attempts in the window (successful and failed).",
+        None,
+        &base,
+        Some(cfr.deployments as f64),
+    );
+    e.gauge(
+        "dora_failed_deployments",
+        "Failed production deployments in the window (any signal).",
+        None,
+        &base,
+        Some(cfr.failed as f64),
+    );
+    let s = &cfr.by_signal;
+    for (signal, n) in [
+        ("failed_deployment", s.failed_deployment),
+        ("revert", s.revert),
+        ("hotfix", s.hotfix),
+        ("rollback", s.rollback),
+        ("incident", s.incident),
+    ] {
+        e.gauge(
+            "dora_failed_deployments_by_signal",
+            "Failed production deployments per failure signal (a deployment may fire several).",
+            None,
+            &with("signal", signal),
+            Some(n as f64),
+        );
+    }
+    let rt = &m.recovery_time;
+    let by_deploy = DurationStats {
+        count: rt.deployments.count,
+        median_seconds: rt.deployments.median_seconds,
+        p90_seconds: rt.deployments.p90_seconds,
+        mean_seconds: rt.deployments.mean_seconds,
+    };
+    let by_incident = DurationStats {
+        count: rt.incidents.count,
+        median_seconds: rt.incidents.median_seconds,
+        p90_seconds: rt.incidents.p90_seconds,
+        mean_seconds: rt.incidents.mean_seconds,
+    };
+    e.summary(
+        "dora_recovery_time_seconds",
+        "Recovery time: failed deployment to restoring deployment, or incident opened to resolved.",
+        &with("measure", "deployments"),
+        &by_deploy,
+    );
+    e.summary(
+        "dora_recovery_time_seconds",
+        "Recovery time: failed deployment to restoring deployment, or incident opened to resolved.",
+        &with("measure", "incidents"),
+        &by_incident,
+    );
+    e.gauge(
+        "dora_unresolved_incidents",
+        "Severity-filtered incidents opened in the window and not resolved.",
+        None,
+        &base,
+        Some(rt.incidents.unresolved as f64),
+    );
+    e.gauge(
+        "dora_rework_rate",
+        "Share of production deployments that were unplanned remediation.",
+        None,
+        &base,
+        m.rework_rate.rate,
+    );
+    for (metric, t) in [
+        ("deployment_frequency", df.tier),
+        ("lead_time", lt.tier),
+        ("change_failure_rate", cfr.tier),
+        ("recovery_time", rt.tier),
+        ("overall", m.overall_tier),
+    ] {
+        e.gauge(
+            "dora_tier",
+            "DORA performance tier: 0 low, 1 medium, 2 high, 3 elite.",
+            None,
+            &with("metric", metric),
+            tier_value(t),
+        );
+    }
+}
+
+/// Render the report as OpenMetrics text.
+pub fn render(report: &Report) -> String {
+    let mut e = Exposition::default();
+    e.gauge(
+        "dora_window_start_timestamp_seconds",
+        "Start of the report window (inclusive).",
+        Some("seconds"),
+        &[],
+        Some(report.window.start.timestamp() as f64),
+    );
+    e.gauge(
+        "dora_window_end_timestamp_seconds",
+        "End of the report window (exclusive).",
+        Some("seconds"),
+        &[],
+        Some(report.window.end.timestamp() as f64),
+    );
+    metrics(&mut e, &report.metrics, None);
+    for (slug, m) in &report.repositories {
+        metrics(&mut e, m, Some(slug));
+    }
+    let mut counts: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
+    for d in &report.diagnostics {
+        let sev = match d.severity {
+            DiagnosticSeverity::Info => "info",
+            DiagnosticSeverity::Warning => "warning",
+            DiagnosticSeverity::Error => "error",
+        };
+        *counts.entry((d.code.clone(), sev)).or_default() += 1;
+    }
+    e.family(
+        "dora_diagnostics",
+        "gauge",
+        None,
+        "Data-quality findings by code and severity.",
+    );
+    for ((code, sev), n) in counts {
+        e.gauge(
+            "dora_diagnostics",
+            "Data-quality findings by code and severity.",
+            None,
+            &[("code", &code), ("severity", sev)],
+            Some(n as f64),
+        );
+    }
+    e.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_escaped() {
+        assert_eq!(labels(&[("a", "x\"y\\z")]), "{a=\"x\\\"y\\\\z\"}");
+        assert_eq!(labels(&[]), "");
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(0.25), "0.25");
+    }
+}

@@ -1,0 +1,194 @@
+//! Settings from `dora.toml` and command-line flags (flags win).
+//!
+//! The file holds every [`dora_core::Config`] knob at the top level plus a
+//! `[sources]` section:
+//!
+//! ```toml
+//! days = 90
+//! tier_year = 2024
+//! severities = ["P1", "P2"]
+//!
+//! [sources]
+//! workspace = "acme"
+//! repos = ["checkout-web", "payments-api"]   # all repositories when absent
+//! incidents = "pagerduty"                     # or "opsgenie", "incidentio"
+//! bitbucket_url = "https://api.bitbucket.org/2.0"
+//! pagerduty_url = "https://api.pagerduty.com"
+//! ```
+//!
+//! Credentials are never read from the file or from flags: only from the
+//! environment (see the README).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use dora_core::Config;
+use serde::Deserialize;
+
+/// An incident-management tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentTool {
+    /// PagerDuty (`PAGERDUTY_TOKEN`).
+    Pagerduty,
+    /// Opsgenie (`OPSGENIE_API_KEY`).
+    Opsgenie,
+    /// incident.io (`INCIDENTIO_API_KEY`).
+    Incidentio,
+}
+
+impl IncidentTool {
+    /// The name used in flags and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pagerduty => "pagerduty",
+            Self::Opsgenie => "opsgenie",
+            Self::Incidentio => "incidentio",
+        }
+    }
+}
+
+/// The `[sources]` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sources {
+    /// Bitbucket workspace slug.
+    pub workspace: Option<String>,
+    /// Repository slugs; all of the workspace's when empty.
+    #[serde(default)]
+    pub repos: Vec<String>,
+    /// Incident tool.
+    pub incidents: Option<IncidentTool>,
+    /// Bitbucket API base URL.
+    pub bitbucket_url: Option<String>,
+    /// PagerDuty API base URL.
+    pub pagerduty_url: Option<String>,
+    /// Opsgenie API base URL.
+    pub opsgenie_url: Option<String>,
+    /// incident.io API base URL.
+    pub incidentio_url: Option<String>,
+}
+
+/// Everything `dora.toml` holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileSettings {
+    /// Metric knobs.
+    pub config: Config,
+    /// Where the data comes from.
+    pub sources: Sources,
+}
+
+/// Why a settings value was rejected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// The file is not valid TOML or has an unknown or mistyped key.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// A date could not be read.
+    #[error("invalid date {value:?}: use RFC 3339 (2026-11-02T00:00:00Z) or YYYY-MM-DD")]
+    Date {
+        /// The value given.
+        value: String,
+    },
+}
+
+/// Parse `--until` / `until`: RFC 3339 or a date (midnight UTC).
+pub fn parse_date(text: &str) -> Result<DateTime<Utc>, SettingsError> {
+    let t = text.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Ok(d.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .ok_or_else(|| SettingsError::Date {
+            value: t.to_string(),
+        })
+}
+
+impl FileSettings {
+    /// Parse the text of a `dora.toml`; `path` names the file in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Self, SettingsError> {
+        let err = |message: String| SettingsError::File {
+            path: path.to_string(),
+            message,
+        };
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let sources = match table.remove("sources") {
+            Some(v) => Sources::deserialize(v).map_err(|e| err(format!("[sources]: {e}")))?,
+            None => Sources::default(),
+        };
+        // `until` may be a TOML datetime, a date or an RFC 3339 string.
+        if let Some(until) = table.remove("until") {
+            let text = match &until {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Datetime(d) => d.to_string(),
+                other => {
+                    return Err(err(format!(
+                        "until: expected a date, found {}",
+                        other.type_str()
+                    )));
+                }
+            };
+            let t = parse_date(&text).map_err(|e| err(format!("until: {e}")))?;
+            table.insert("until".into(), toml::Value::String(t.to_rfc3339()));
+        }
+        let config =
+            Config::deserialize(toml::Value::Table(table)).map_err(|e| err(e.to_string()))?;
+        config.validate().map_err(|e| err(e.to_string()))?;
+        Ok(Self { config, sources })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_with_sources_and_knobs() {
+        let s = FileSettings::parse(
+            "days = 30\nuntil = 2026-10-01\nseverities = [\"P1\"]\n[sources]\nworkspace = \"acme\"\nrepos = [\"web\"]\nincidents = \"opsgenie\"\n",
+            "dora.toml",
+        )
+        .map_err(|e| e.to_string());
+        let s = match s {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(s.config.days, 30);
+        assert_eq!(
+            s.config.until.map(|t| t.to_rfc3339()),
+            Some("2026-10-01T00:00:00+00:00".into())
+        );
+        assert_eq!(s.sources.workspace.as_deref(), Some("acme"));
+        assert_eq!(s.sources.incidents, Some(IncidentTool::Opsgenie));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let e = FileSettings::parse("dayz = 3\n", "x.toml")
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(
+            e.as_ref()
+                .is_err_and(|m| m.contains("dayz") && m.starts_with("x.toml")),
+            "{e:?}"
+        );
+        let e = FileSettings::parse("[sources]\nworkspce = \"a\"\n", "x.toml")
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(e.is_err_and(|m| m.contains("workspce")));
+    }
+
+    #[test]
+    fn dates() {
+        assert!(parse_date("2026-11-02").is_ok());
+        assert!(parse_date("2026-11-02T10:00:00+02:00").is_ok());
+        assert!(parse_date("yesterday").is_err());
+    }
+}
