@@ -1,0 +1,111 @@
+"""DORA software-delivery metrics from Bitbucket Cloud and incident tools.
+
+    import dora_metrics as dm
+
+    data = dm.collect(dm.Bitbucket("acme", ["payments-api"]), dm.PagerDuty(), days=90)
+    report = dm.compute(data, dm.Config(days=90))
+    report.lead_time.median_seconds
+    report.to_pandas("changes")          # one row per PR, with its four phases
+
+A thin layer over the Rust crates `dora-core`, `dora-bitbucket` and
+`dora-incidents`: the metrics, sources and errors are Rust's; frames arrive as
+Arrow. Every error is a `DoraError`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from collections.abc import Mapping
+from importlib import resources as _resources
+from typing import Any
+
+from . import _native
+from ._dataset import Dataset
+from ._native import (
+    AuthError,
+    Config,
+    ConfigError,
+    DatasetError,
+    DoraError,
+    NotFoundError,
+    RateLimitError,
+    SourceError,
+)
+from ._report import FRAME_TABLES, Report, Section
+
+__version__: str = _native.__version__
+
+
+
+def collect(
+    source: Any,
+    incidents: Any = None,
+    *,
+    days: int = 90,
+    until: str | _dt.date | None = None,
+) -> Dataset:
+    """Collect `days` days ending at `until` (default now) from `source`, and
+    incidents from `incidents`, into a `Dataset`.
+
+    `source` is a `Bitbucket` (or a `Dataset`, served from memory); `incidents`
+    a `PagerDuty`, `Opsgenie`, `IncidentIo` (or a `Dataset`). Synchronous: the
+    Rust sources run on a private tokio runtime with the GIL released, so other
+    Python threads keep running; Ctrl-C interrupts it. Raises `AuthError`,
+    `RateLimitError`, `NotFoundError`, `SourceError` or `ConfigError`.
+    """
+    if isinstance(source, Dataset):
+        source = source._native
+    if isinstance(incidents, Dataset):
+        incidents = incidents._native
+    return Dataset._wrap(_native.collect(source, incidents, days=days, until=until))
+
+
+def compute(
+    dataset: Dataset,
+    config: Config | Mapping[str, Any] | None = None,
+    *,
+    now: str | _dt.datetime | None = None,
+) -> Report:
+    """Compute the DORA report of `dataset` under `config` (`Config()` when None;
+    a dict is read as `Config(**dict)`). `now` stands in for a missing
+    `config.until` (default: the current time). Runs with the GIL released."""
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a dora_metrics.Dataset, got {type(dataset).__name__}")
+    if isinstance(config, Mapping):
+        config = Config(**config)
+    return Report(_native.compute(dataset._native, config, now))
+
+
+def sample_dataset() -> Dataset:
+    """The bundled sample: two repositories over about four months, with a
+    failed deployment, a revert, a hotfix, a rollback and PagerDuty-style
+    incidents. Compute it with ``dm.compute(data, dm.Config(until=SAMPLE_UNTIL))``."""
+    text = _resources.files(__package__).joinpath("data", "sample_dataset.json").read_text("utf-8")
+    return Dataset.from_json(text)
+
+
+#: The end of the sample dataset's natural 90-day window.
+SAMPLE_UNTIL = "2026-11-01T00:00:00Z"
+
+__all__ = [
+    "SAMPLE_UNTIL",
+    "FRAME_TABLES",
+    "AuthError",
+    "Config",
+    "ConfigError",
+    "Dataset",
+    "DatasetError",
+    "DoraError",
+    "NotFoundError",
+    "RateLimitError",
+    "Report",
+    "Section",
+    "SourceError",
+    "collect",
+    "compute",
+    "sample_dataset",
+    "__version__",
+]
+
+

@@ -1,0 +1,124 @@
+"""Type stubs of the Rust extension `dora_metrics._native` (use `dora_metrics` instead)."""
+
+import datetime
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+__version__: str
+
+class _ArrowStream(Protocol):
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+    def __len__(self) -> int: ...
+
+class DoraError(Exception):
+    """Base class of every error raised by dora_metrics."""
+
+class AuthError(DoraError):
+    """Credentials are missing, wrong or lack a scope."""
+
+    source_name: str | None
+
+class RateLimitError(DoraError):
+    """A rate limit was exhausted; `retry_after` is the server's hint in seconds."""
+
+    source_name: str | None
+    endpoint: str | None
+    retry_after: float | None
+
+class SourceError(DoraError):
+    """A source failed or answered something unusable."""
+
+    source_name: str | None
+
+class NotFoundError(SourceError):
+    """A workspace, repository or other resource does not exist (or is hidden)."""
+
+class ConfigError(DoraError):
+    """The configuration (of a report or of a source) is invalid."""
+
+class DatasetError(DoraError):
+    """A dataset (JSON, records or frames) could not be read."""
+
+class Config:
+    """Report configuration: the window and every choice a metric makes."""
+
+    def __new__(
+        cls,
+        days: int = 90,
+        until: str | datetime.date | None = None,
+        *,
+        production_environments: list[str] | None = None,
+        production_branch: str | None = None,
+        severities: list[str] | None = None,
+        rerun_excuse_minutes: int | None = None,
+        incident_window_hours: int = 24,
+        lead_time_start: str = "first_commit",
+        tier_year: int = 2024,
+        hotfix_prefixes: list[str] | None = None,
+        hotfix_window_hours: int = 24,
+        bot_name_patterns: list[str] | None = None,
+        bot_use_account_type: bool = True,
+        bot_min_pr_seconds: int | None = None,
+    ) -> Config: ...
+    @staticmethod
+    def from_toml(text: str) -> Config: ...
+    def to_json(self) -> str: ...
+    @property
+    def days(self) -> int: ...
+    @property
+    def until(self) -> datetime.datetime | None: ...
+    @property
+    def production_environments(self) -> list[str]: ...
+    @property
+    def production_branch(self) -> str | None: ...
+    @property
+    def severities(self) -> list[str]: ...
+    @property
+    def rerun_excuse_minutes(self) -> int | None: ...
+    @property
+    def incident_window_hours(self) -> int: ...
+    @property
+    def lead_time_start(self) -> str: ...
+    @property
+    def tier_year(self) -> int: ...
+    @property
+    def hotfix_prefixes(self) -> list[str]: ...
+    @property
+    def hotfix_window_hours(self) -> int: ...
+    @property
+    def bot_name_patterns(self) -> list[str]: ...
+    @property
+    def bot_use_account_type(self) -> bool: ...
+    @property
+    def bot_min_pr_seconds(self) -> int | None: ...
+
+class Dataset:
+    """The native dataset (wrapped by `dora_metrics.Dataset`)."""
+
+    def __new__(cls) -> Dataset: ...
+    @staticmethod
+    def from_json(text: str) -> Dataset: ...
+    @staticmethod
+    def from_tables(tables: Mapping[str, str]) -> Dataset: ...
+    def to_json(self, pretty: bool = False) -> str: ...
+    def table_json(self, name: str) -> str: ...
+    def counts(self) -> dict[str, int]: ...
+    def repository_slugs(self) -> list[str]: ...
+    def merged(self, other: Dataset) -> Dataset: ...
+
+class Report:
+    """The native report (wrapped by `dora_metrics.Report`)."""
+
+    @staticmethod
+    def from_json(text: str) -> Report: ...
+    def to_json(self, pretty: bool = False) -> str: ...
+    def table(self, name: str, repository: str | None = None) -> _ArrowStream: ...
+
+def compute(dataset: Dataset, config: Config | None = None, now: str | datetime.date | None = None) -> Report: ...
+def collect(
+    source: Any,
+    incidents: Any = None,
+    *,
+    days: int = 90,
+    until: str | datetime.date | None = None,
+) -> Dataset: ...

@@ -1,0 +1,298 @@
+"""`Report`: attribute access to every metric, frames, HTML and plots."""
+
+from __future__ import annotations
+
+import html
+import importlib
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from . import _native
+
+FRAME_TABLES = ("changes", "deployments", "incidents", "weekly")
+
+
+def _require(module: str, feature: str, package: str | None = None) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ImportError(
+            f"{feature} needs the optional package {package or module!r}: "
+            f"pip install {package or module}"
+        ) from e
+
+
+def _wrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        return Section(value)
+    if isinstance(value, list):
+        return [_wrap(v) for v in value]
+    return value
+
+
+class Section(Mapping[str, Any]):
+    """A read-only part of the report: ``section.median_seconds`` or ``section["median_seconds"]``.
+
+    Nested objects are Sections too; `to_dict()` gives plain Python values.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_data", dict(data))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return _wrap(self._data[name])
+        except KeyError:
+            raise AttributeError(
+                f"no field {name!r} here (fields: {', '.join(self._data)})"
+            ) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("report sections are read-only")
+
+    def __getitem__(self, key: str) -> Any:
+        return _wrap(self._data[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(self._data) | {"to_dict"})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The section as plain dicts and lists (a copy)."""
+        copied: dict[str, Any] = json.loads(json.dumps(self._data))
+        return copied
+
+    def __repr__(self) -> str:
+        return f"Section({self._data!r})"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def _rate(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.1f} %"
+
+
+class Report:
+    """A computed DORA report.
+
+    Every field of the JSON schema is an attribute (``report.lead_time.median_seconds``,
+    ``report.change_failure_rate.by_signal.revert``); `to_dict()` is the JSON schema
+    as Python values. The rows behind each metric come as frames:
+    ``report.to_pandas("changes")``, ``report.to_polars("deployments")`` — tables
+    ``changes`` (lead time per PR with its phases), ``deployments`` (with failure
+    signals), ``incidents`` and ``weekly`` (every metric's weekly series).
+    """
+
+    __slots__ = ("_native", "_dict")
+
+    def __init__(self, native: _native.Report) -> None:
+        self._native = native
+        self._dict: dict[str, Any] = json.loads(native.to_json())
+
+    @classmethod
+    def from_json(cls, text: str) -> Report:
+        """Read a report back from its JSON (`to_json`, or the `dora` command's `--format json`)."""
+        return cls(_native.Report.from_json(text))
+
+    # -- the JSON schema -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The report in the documented JSON schema, as Python values (a fresh copy)."""
+        copied: dict[str, Any] = json.loads(self._native.to_json())
+        return copied
+
+    def to_json(self, pretty: bool = False) -> str:
+        """The report as JSON (the documented schema)."""
+        return self._native.to_json(pretty)
+
+    @property
+    def schema_version(self) -> int:
+        """Version of the JSON schema."""
+        return int(self._dict["schema_version"])
+
+    @property
+    def window(self) -> Section:
+        """`start`, `end` (RFC 3339) and `days` of the window."""
+        return Section(self._dict["window"])
+
+    @property
+    def scope(self) -> Section:
+        """Repositories covered and the dataset's event counts."""
+        return Section(self._dict["scope"])
+
+    @property
+    def tier_year(self) -> int:
+        """DORA report year of the tiers."""
+        return int(self._dict["tier_year"])
+
+    @property
+    def deployment_frequency(self) -> Section:
+        """`count`, `per_week`, `per_day`, `deploy_days`, `tier`, `source`, `weekly`."""
+        return Section(self._dict["deployment_frequency"])
+
+    @property
+    def lead_time(self) -> Section:
+        """`count`, `median_seconds`, `p90_seconds`, `mean_seconds`, `tier`, `phases`, ..."""
+        return Section(self._dict["lead_time"])
+
+    @property
+    def change_failure_rate(self) -> Section:
+        """`deployments`, `failed`, `rate`, `tier`, `by_signal`, `excused_reruns`, `weekly`."""
+        return Section(self._dict["change_failure_rate"])
+
+    @property
+    def recovery_time(self) -> Section:
+        """`incidents` (MTTR), `deployments` (failed deployment recovery), `tier`, `weekly`."""
+        return Section(self._dict["recovery_time"])
+
+    @property
+    def rework_rate(self) -> Section:
+        """`deployments`, `rework`, `rate`, `weekly`."""
+        return Section(self._dict["rework_rate"])
+
+    @property
+    def overall_tier(self) -> str | None:
+        """Overall tier (`elite`, `high`, `medium`, `low`), or None without data."""
+        tier: str | None = self._dict.get("overall_tier")
+        return tier
+
+    @property
+    def diagnostics(self) -> list[Section]:
+        """Data-quality findings: `code`, `severity`, `message` (and `repository`)."""
+        return [Section(d) for d in self._dict["diagnostics"]]
+
+    @property
+    def repositories(self) -> dict[str, Section]:
+        """Per-repository metrics (only when the report covers several repositories)."""
+        return {k: Section(v) for k, v in self._dict.get("repositories", {}).items()}
+
+    # -- frames ----------------------------------------------------------------------
+    def table(self, name: str = "changes", repository: str | None = None) -> Any:
+        """One table as an Arrow stream object (`__arrow_c_stream__`), for any Arrow consumer."""
+        return self._native.table(name, repository)
+
+    def to_arrow(self, table: str = "changes", repository: str | None = None) -> Any:
+        """One table as a `pyarrow.Table` (needs pyarrow)."""
+        pa = _require("pyarrow", "to_arrow")
+        return pa.table(self.table(table, repository))
+
+    def to_pandas(self, table: str = "changes", repository: str | None = None) -> Any:
+        """One table as a pandas DataFrame (needs pandas; pandas < 3 also needs pyarrow).
+
+        Times are ``datetime64[us, UTC]``, durations float seconds.
+        """
+        pd = _require("pandas", "to_pandas")
+        arrow = self.table(table, repository)
+        from_arrow = getattr(pd.DataFrame, "from_arrow", None)
+        if from_arrow is not None:
+            return from_arrow(arrow)
+        pa = _require("pyarrow", "to_pandas with pandas < 3")
+        return pa.table(arrow).to_pandas()
+
+    def to_polars(self, table: str = "changes", repository: str | None = None) -> Any:
+        """One table as a polars DataFrame (needs polars). Times are ``Datetime("us", "UTC")``."""
+        pl = _require("polars", "to_polars")
+        return pl.DataFrame(self.table(table, repository))
+
+    # -- display ---------------------------------------------------------------------
+    def summary(self) -> list[tuple[str, str, str | None]]:
+        """(metric, headline value, tier) for the five metrics."""
+        d = self._dict
+        df, lt, cfr = d["deployment_frequency"], d["lead_time"], d["change_failure_rate"]
+        rt, rw = d["recovery_time"], d["rework_rate"]
+        recovery = rt["deployments"]["median_seconds"]
+        if recovery is None:
+            recovery = rt["incidents"]["median_seconds"]
+        return [
+            ("Deployment frequency", f"{df['per_week']:.2f} / week ({df['count']} deploys)", df["tier"]),
+            ("Lead time for changes", f"{_duration(lt['median_seconds'])} median ({lt['count']} changes)", lt["tier"]),
+            ("Change failure rate", f"{_rate(cfr['rate'])} ({cfr['failed']}/{cfr['deployments']})", cfr["tier"]),
+            ("Recovery time", f"{_duration(recovery)} median", rt["tier"]),
+            ("Rework rate", f"{_rate(rw['rate'])} ({rw['rework']}/{rw['deployments']})", None),
+        ]
+
+    def __repr__(self) -> str:
+        w = self._dict["window"]
+        lines = [f"DORA report {w['start']} .. {w['end']} ({w['days']} days), overall tier: {self.overall_tier}"]
+        for metric, value, tier in self.summary():
+            lines.append(f"  {metric:<22} {value}" + (f"  [{tier}]" if tier else ""))
+        for diag in self._dict["diagnostics"]:
+            lines.append(f"  {diag['severity']}: {diag['code']}: {diag['message']}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        w = self._dict["window"]
+        rows = "".join(
+            f"<tr><td>{e(m)}</td><td>{e(v)}</td><td>{e(t or '–')}</td></tr>" for m, v, t in self.summary()
+        )
+        diags = "".join(
+            f"<li><b>{e(d['severity'])}</b> <code>{e(d['code'])}</code>: {e(d['message'])}</li>"
+            for d in self._dict["diagnostics"]
+        )
+        repos = ", ".join(self._dict["scope"]["repositories"])
+        return (
+            '<div class="dora-report">'
+            f"<p><b>DORA report</b> {e(w['start'])} – {e(w['end'])} ({w['days']} days) · "
+            f"{e(repos)} · overall tier: <b>{e(str(self.overall_tier))}</b></p>"
+            "<table><thead><tr><th>Metric</th><th>Value</th><th>Tier</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+            + (f"<details><summary>{len(self._dict['diagnostics'])} diagnostics</summary><ul>{diags}</ul></details>" if diags else "")
+            + "</div>"
+        )
+
+    def plot(self, repository: str | None = None, *, figsize: tuple[float, float] = (11.0, 7.0)) -> Any:
+        """Weekly trends of the five metrics as a matplotlib Figure (needs matplotlib)."""
+        _require("matplotlib", "plot")
+        plt = _require("matplotlib.pyplot", "plot", "matplotlib")
+        metrics = self._dict if repository is None else self._dict.get("repositories", {}).get(repository)
+        if metrics is None:
+            raise _native.ConfigError(f"repository {repository!r} has no per-repository metrics in this report")
+
+        def series(metric: str) -> tuple[list[Any], list[Any]]:
+            points = metrics[metric]["weekly"]
+            weeks = [p["week_start"][:10] for p in points]
+            return weeks, [p["value"] for p in points]
+
+        fig, axes = plt.subplots(2, 3, figsize=figsize, squeeze=False)
+        panels = [
+            ("deployment_frequency", "Deployments per week", 1.0),
+            ("lead_time", "Lead time, median (hours)", 1 / 3600),
+            ("change_failure_rate", "Change failure rate (%)", 100.0),
+            ("recovery_time", "Failed deployment recovery, median (hours)", 1 / 3600),
+            ("rework_rate", "Rework rate (%)", 100.0),
+        ]
+        for ax, (metric, title, scale) in zip(axes.flat, panels):
+            weeks, values = series(metric)
+            ys = [float("nan") if v is None else v * scale for v in values]
+            if metric == "deployment_frequency":
+                ax.bar(range(len(weeks)), ys)
+            else:
+                ax.plot(range(len(weeks)), ys, marker="o")
+            ax.set_title(title, fontsize=10)
+            step = max(1, len(weeks) // 6)
+            ax.set_xticks(range(0, len(weeks), step))
+            ax.set_xticklabels(weeks[::step], rotation=30, fontsize=7)
+        axes.flat[-1].axis("off")
+        w = self._dict["window"]
+        fig.suptitle(f"DORA weekly trends {w['start'][:10]} – {w['end'][:10]}" + (f" · {repository}" if repository else ""))
+        fig.tight_layout()
+        return fig
+
+
+__all__ = ["FRAME_TABLES", "Report", "Section"]

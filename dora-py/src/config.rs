@@ -1,0 +1,231 @@
+//! `dora_metrics.Config`: every knob of `dora_core::Config`, same names and defaults.
+
+use crate::errors::{DoraErr, DoraResult};
+use crate::time::{extract_timestamp, to_py_datetime};
+use dora_core::{Config as CoreConfig, LeadTimeStart, Severity, TierYear};
+use pyo3::prelude::*;
+
+/// Report configuration: the window and every choice a metric makes.
+///
+/// Mirrors `dora_core::Config`; `Config.from_toml` reads the same TOML file as
+/// the `dora` command.
+#[pyclass(module = "dora_metrics._native", name = "Config", frozen, eq)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyConfig {
+    pub(crate) inner: CoreConfig,
+}
+
+fn parse_severities(values: Vec<String>) -> DoraResult<Vec<Severity>> {
+    values
+        .iter()
+        .map(|v| {
+            Severity::parse(v).ok_or_else(|| {
+                DoraErr::Config(format!("severities: {v:?} is not a severity (use P1..P5)"))
+            })
+        })
+        .collect()
+}
+
+fn parse_lead_time_start(value: &str) -> DoraResult<LeadTimeStart> {
+    match value {
+        "first_commit" => Ok(LeadTimeStart::FirstCommit),
+        "pr_created" => Ok(LeadTimeStart::PrCreated),
+        other => Err(DoraErr::Config(format!(
+            "lead_time_start: {other:?} is not one of \"first_commit\", \"pr_created\""
+        ))),
+    }
+}
+
+fn non_negative(name: &str, value: Option<i64>) -> DoraResult<Option<u32>> {
+    value
+        .map(|v| u32::try_from(v).map_err(|_| DoraErr::Config(format!("{name} must be between 0 and {}, got {v}", u32::MAX))))
+        .transpose()
+}
+
+#[pymethods]
+impl PyConfig {
+    /// Build a configuration; every argument defaults to dora_core's default.
+    #[new]
+    #[pyo3(signature = (
+        days = 90,
+        until = None,
+        *,
+        production_environments = None,
+        production_branch = None,
+        severities = None,
+        rerun_excuse_minutes = None,
+        incident_window_hours = 24,
+        lead_time_start = "first_commit",
+        tier_year = 2024,
+        hotfix_prefixes = None,
+        hotfix_window_hours = 24,
+        bot_name_patterns = None,
+        bot_use_account_type = true,
+        bot_min_pr_seconds = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        days: i64,
+        until: Option<&Bound<'_, PyAny>>,
+        production_environments: Option<Vec<String>>,
+        production_branch: Option<String>,
+        severities: Option<Vec<String>>,
+        rerun_excuse_minutes: Option<i64>,
+        incident_window_hours: i64,
+        lead_time_start: &str,
+        tier_year: i64,
+        hotfix_prefixes: Option<Vec<String>>,
+        hotfix_window_hours: i64,
+        bot_name_patterns: Option<Vec<String>>,
+        bot_use_account_type: bool,
+        bot_min_pr_seconds: Option<i64>,
+    ) -> DoraResult<Self> {
+        let mut c = CoreConfig::default();
+        c.days = non_negative("days", Some(days))?.unwrap_or(c.days);
+        c.until = until
+            .filter(|u| !u.is_none())
+            .map(|u| extract_timestamp(u, "until"))
+            .transpose()?;
+        if let Some(envs) = production_environments {
+            c.production_environments = envs;
+        }
+        c.production_branch = production_branch;
+        if let Some(s) = severities {
+            c.severities = parse_severities(s)?;
+        }
+        c.rerun_excuse_minutes = non_negative("rerun_excuse_minutes", rerun_excuse_minutes)?;
+        c.incident_window_hours =
+            non_negative("incident_window_hours", Some(incident_window_hours))?.unwrap_or(24);
+        c.lead_time_start = parse_lead_time_start(lead_time_start)?;
+        c.tier_year = u16::try_from(tier_year)
+            .map_err(|_| format!("tier_year {tier_year} is not supported"))
+            .and_then(TierYear::try_from)
+            .map_err(DoraErr::Config)?;
+        if let Some(p) = hotfix_prefixes {
+            c.hotfix.prefixes = p;
+        }
+        c.hotfix.window_hours =
+            non_negative("hotfix_window_hours", Some(hotfix_window_hours))?.unwrap_or(24);
+        if let Some(p) = bot_name_patterns {
+            c.bots.name_patterns = p;
+        }
+        c.bots.use_account_type = bot_use_account_type;
+        c.bots.min_pr_seconds = bot_min_pr_seconds;
+        c.validate()?;
+        Ok(Self { inner: c })
+    }
+
+    /// Parse a TOML document (the `dora` command's config file); unknown keys are errors.
+    #[staticmethod]
+    fn from_toml(text: &str) -> DoraResult<Self> {
+        Ok(Self {
+            inner: CoreConfig::from_toml(text)?,
+        })
+    }
+
+    /// The configuration as JSON (dora_core's serde form, the TOML keys).
+    fn to_json(&self) -> String {
+        serde_json::to_string(&self.inner).unwrap_or_default()
+    }
+
+    /// Window length in days.
+    #[getter]
+    fn days(&self) -> u32 {
+        self.inner.days
+    }
+
+    /// Window end (exclusive, UTC); `None` means "now" at compute time.
+    #[getter]
+    fn until<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.inner.until.map(|t| to_py_datetime(py, t)).transpose()
+    }
+
+    /// Environment names counted as production besides those of kind production.
+    #[getter]
+    fn production_environments(&self) -> Vec<String> {
+        self.inner.production_environments.clone()
+    }
+
+    /// Production branch; `None` uses each repository's main branch.
+    #[getter]
+    fn production_branch(&self) -> Option<String> {
+        self.inner.production_branch.clone()
+    }
+
+    /// Incident severities that count (`["P1", "P2"]` by default).
+    #[getter]
+    fn severities(&self) -> Vec<String> {
+        self.inner.severities.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Excuse a failed deployment re-run successfully within this many minutes.
+    #[getter]
+    fn rerun_excuse_minutes(&self) -> Option<u32> {
+        self.inner.rerun_excuse_minutes
+    }
+
+    /// An incident opening within this many hours after a deployment fails it.
+    #[getter]
+    fn incident_window_hours(&self) -> u32 {
+        self.inner.incident_window_hours
+    }
+
+    /// Where lead time starts: `"first_commit"` or `"pr_created"`.
+    #[getter]
+    fn lead_time_start(&self) -> &'static str {
+        match self.inner.lead_time_start {
+            LeadTimeStart::FirstCommit => "first_commit",
+            LeadTimeStart::PrCreated => "pr_created",
+        }
+    }
+
+    /// DORA report year of the performance tiers.
+    #[getter]
+    fn tier_year(&self) -> u16 {
+        self.inner.tier_year.into()
+    }
+
+    /// Source-branch prefixes of hotfix pull requests.
+    #[getter]
+    fn hotfix_prefixes(&self) -> Vec<String> {
+        self.inner.hotfix.prefixes.clone()
+    }
+
+    /// A hotfix merged within this many hours after a deployment fails it.
+    #[getter]
+    fn hotfix_window_hours(&self) -> u32 {
+        self.inner.hotfix.window_hours
+    }
+
+    /// Author names or ids containing any of these are bots.
+    #[getter]
+    fn bot_name_patterns(&self) -> Vec<String> {
+        self.inner.bots.name_patterns.clone()
+    }
+
+    /// Trust the source's account type (Bitbucket `app_user`) to spot bots.
+    #[getter]
+    fn bot_use_account_type(&self) -> bool {
+        self.inner.bots.use_account_type
+    }
+
+    /// PRs merged faster than this many seconds count as automation.
+    #[getter]
+    fn bot_min_pr_seconds(&self) -> Option<i64> {
+        self.inner.bots.min_pr_seconds
+    }
+
+    fn __repr__(&self) -> String {
+        let until = self
+            .inner
+            .until
+            .map(|t| format!("'{}'", t.to_rfc3339()))
+            .unwrap_or_else(|| "None".into());
+        format!(
+            "Config(days={}, until={until}, tier_year={}, severities={:?})",
+            self.inner.days,
+            u16::from(self.inner.tier_year),
+            self.severities()
+        )
+    }
+}
