@@ -12,4 +12,5 @@
 
 pub mod demo;
 pub mod output;
+pub mod progress;
 pub mod settings;
