@@ -50,15 +50,22 @@ impl Transport {
 /// A credential from the environment; a missing or empty variable is a
 /// configuration error naming the variable.
 pub(crate) fn token_from_env(source: &str, var: &str) -> Result<Secret, SourceError> {
-    match std::env::var(var) {
-        Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
-        Ok(_) => Err(SourceError::Config {
+    token_from(source, var, |name| std::env::var(name).ok())
+}
+
+fn token_from(
+    source: &str,
+    var: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Secret, SourceError> {
+    match lookup(var) {
+        Some(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
+        found => Err(SourceError::Config {
             source_name: source.to_string(),
-            message: format!("{var} is empty"),
-        }),
-        Err(_) => Err(SourceError::Config {
-            source_name: source.to_string(),
-            message: format!("{var} is not set"),
+            message: format!(
+                "{var} is {}",
+                if found.is_some() { "empty" } else { "not set" }
+            ),
         }),
     }
 }
@@ -112,6 +119,21 @@ mod tests {
             text.contains("PAGERDUTY_TOKEN") && text.contains("incidents"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn tokens_from_the_environment() {
+        let env = |value: Option<&'static str>| move |_: &str| value.map(str::to_string);
+        let ok =
+            token_from("pagerduty", "PAGERDUTY_TOKEN", env(Some(" pd-secret\n"))).expect("set");
+        assert_eq!(ok.expose(), "pd-secret");
+        let missing = token_from("pagerduty", "PAGERDUTY_TOKEN", env(None)).expect_err("unset");
+        assert_eq!(
+            missing.to_string(),
+            "pagerduty: invalid configuration: PAGERDUTY_TOKEN is not set"
+        );
+        let empty = token_from("pagerduty", "PAGERDUTY_TOKEN", env(Some(" "))).expect_err("empty");
+        assert!(empty.to_string().ends_with("PAGERDUTY_TOKEN is empty"));
     }
 
     #[test]
