@@ -161,3 +161,113 @@ async fn an_offset_error_is_reported_with_the_endpoint() {
     );
     assert!(!text.contains("secret-pd-key"), "{text}");
 }
+
+/// A PagerDuty that ignores `total=true` (answers `null`): the ceiling is only
+/// noticed while paging, and the window must still be split.
+struct NoTotal {
+    created: Vec<chrono::DateTime<Utc>>,
+    ceiling: usize,
+}
+
+impl wiremock::Respond for NoTotal {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let param = |k: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        let time = |k: &str| {
+            param(k)
+                .and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let (Some(since), Some(until)) = (time("since"), time("until")) else {
+            return ResponseTemplate::new(400);
+        };
+        let offset: usize = param("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let limit: usize = param("limit").and_then(|v| v.parse().ok()).unwrap_or(25);
+        if offset + limit > self.ceiling {
+            return ResponseTemplate::new(400)
+                .set_body_string(r#"{"error":{"message":"Invalid Input Provided"}}"#);
+        }
+        let all: Vec<serde_json::Value> = self
+            .created
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| **t >= since && **t < until)
+            .map(|(i, t)| {
+                serde_json::json!({"id": format!("P{i:03}"), "title": "t", "status": "triggered", "urgency": "high",
+                                   "created_at": t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)})
+            })
+            .collect();
+        let page: Vec<_> = all.iter().skip(offset).take(limit).cloned().collect();
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "incidents": page, "limit": limit, "offset": offset, "more": offset + limit < all.len(), "total": null
+        }))
+    }
+}
+
+#[tokio::test]
+async fn splits_a_window_when_the_ceiling_is_only_seen_while_paging() {
+    let server = MockServer::start().await;
+    let start = march().start;
+    let created: Vec<_> = (0..30)
+        .map(|i| start + chrono::Duration::hours(i * 20))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/incidents"))
+        .respond_with(NoTotal {
+            created: created.clone(),
+            ceiling: 8,
+        })
+        .mount(&server)
+        .await;
+    let source = PagerDutyBuilder::new("k")
+        .with_base_url(server.uri())
+        .with_page_size(2)
+        .with_offset_ceiling(8)
+        .build()
+        .expect("valid");
+    let got = source
+        .incidents(&IncidentRequest::new(march()))
+        .await
+        .expect("incidents");
+    let mut ids: Vec<_> = got.iter().map(|i| i.id.clone()).collect();
+    ids.sort();
+    let want: Vec<_> = (0..30)
+        .filter(|i| march().contains(created[*i]))
+        .map(|i| format!("P{i:03}"))
+        .collect();
+    assert_eq!(ids, want);
+    assert!(
+        got.iter()
+            .all(|i| i.status == IncidentStatus::Open && i.resolved_at.is_none())
+    );
+}
+
+#[tokio::test]
+async fn too_many_incidents_in_one_second_is_a_clear_error() {
+    let server = MockServer::start().await;
+    let t = march().start + chrono::Duration::days(3);
+    Mock::given(method("GET"))
+        .and(path("/incidents"))
+        .respond_with(NoTotal {
+            created: vec![t; 12],
+            ceiling: 8,
+        })
+        .mount(&server)
+        .await;
+    let source = PagerDutyBuilder::new("k")
+        .with_base_url(server.uri())
+        .with_page_size(2)
+        .with_offset_ceiling(8)
+        .build()
+        .expect("valid");
+    let err = source
+        .incidents(&IncidentRequest::new(march()))
+        .await
+        .expect_err("unsplittable");
+    assert!(err.to_string().contains("within one second"), "{err}");
+}
