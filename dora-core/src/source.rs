@@ -137,7 +137,8 @@ impl CollectRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IncidentRequest {
-    /// Incidents *opened* in this range are returned (plus any still open).
+    /// Incidents *opened* in this range are returned, resolved or not (an
+    /// unresolved incident has `resolved_at: None`).
     pub range: TimeRange,
 }
 
@@ -228,7 +229,7 @@ impl IncidentSource for MemorySource {
             .data
             .incidents
             .iter()
-            .filter(|i| request.range.contains(i.opened_at) || i.resolved_at.is_none())
+            .filter(|i| request.range.contains(i.opened_at))
             .cloned()
             .collect())
     }
