@@ -1,1 +1,132 @@
-//! Work in progress.
+//! # dora-bitbucket: Bitbucket Cloud as a DORA delivery source
+//!
+//! Implements [`dora_core::DeliverySource`] for the Bitbucket Cloud REST API 2.0:
+//! environments and deployments (with the baseline from before the window),
+//! pull requests with merge time and first review, and the production branch's
+//! commit graph. HTTP, retries, rate limits and pagination come from
+//! [`dora_http`]; every request is counted per endpoint and reported in
+//! [`SyncStats`].
+//!
+//! ```no_run
+//! use dora_bitbucket::Bitbucket;
+//! use dora_core::{compute, CollectRequest, Config};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (Atlassian user API token, basic
+//! // auth) or BITBUCKET_ACCESS_TOKEN (access or OAuth token, bearer).
+//! let source = Bitbucket::builder("acme").repos(["web", "api"]).from_env().build()?;
+//! let config = Config::default();
+//! let window = config.window(chrono::Utc::now());
+//! let (data, stats) = source.collect_with_stats(&CollectRequest::new(window)).await?;
+//! println!("{stats}");
+//! let report = compute(&data, &config);
+//! println!("{}", report.to_json_pretty());
+//! # Ok(()) }
+//! ```
+//!
+//! ## What is fetched, and what it costs
+//!
+//! Per repository: the repository (main branch), environments, every page of
+//! deployments, pull requests updated since the history cut-off (BBQL `q=`,
+//! `fields=`, `pagelen=50`), the repository-wide pull request activity stream
+//! back to the cut-off (merges, approvals, change requests, comments: one
+//! stream instead of one call per PR), and the main branch's commits back to
+//! the cut-off. Only a squash or fast-forward merged PR costs one extra call
+//! (its commits). Pipelines are not fetched: deployments carry their commit
+//! and environment.
+//!
+//! ## Mapping
+//!
+//! - Environment kind from `environment_type.name` (`Production`, `Staging`,
+//!   `Test`; anything else is `Other`), never from the name.
+//! - Deployment status from `state.name` / `state.status.name`; times from
+//!   `started_on`/`completed_on`, else `start_date`/`completion_date`; the
+//!   commit from `release.commit.hash`. Unknown states are skipped and listed
+//!   in [`SyncStats::skipped`].
+//! - Merge time from the `MERGED` update of the activity stream, else
+//!   `merge_commit.date`; never `updated_on`. First review: the first comment,
+//!   approval or change request by anyone but the author, no later than the
+//!   merge. `app_user` authors are bots.
+
+#![forbid(unsafe_code)]
+
+mod builder;
+mod convert;
+mod error;
+mod source;
+mod wire;
+
+pub use builder::{BitbucketBuilder, DEFAULT_BASE_URL};
+pub use source::Bitbucket;
+
+use dora_http::HttpStats;
+use serde::Serialize;
+use std::fmt;
+
+/// What a sync did and cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct SyncStats {
+    /// Requests per endpoint (`repository`, `environments`, `deployments`,
+    /// `pullrequests`, `pullrequests/activity`, `pullrequest/activity`,
+    /// `pullrequest/commits`, `commits`, `repositories`), with retries and
+    /// rate-limit waits.
+    pub http: HttpStats,
+    /// Repositories collected.
+    pub repositories: usize,
+    /// Pull requests returned.
+    pub pull_requests: usize,
+    /// Of which merged.
+    pub merged_pull_requests: usize,
+    /// Deployments returned.
+    pub deployments: usize,
+    /// Commits returned.
+    pub commits: usize,
+    /// Records left out, with the reason (unknown states, missing fields).
+    pub skipped: Vec<String>,
+    /// Things the user may want to know (fallbacks taken, walks cut short).
+    pub warnings: Vec<String>,
+}
+
+impl SyncStats {
+    /// All requests sent.
+    pub fn total_requests(&self) -> u64 {
+        self.http.total_requests()
+    }
+
+    /// Requests sent to one endpoint label.
+    pub fn requests(&self, endpoint: &str) -> u64 {
+        self.http.requests(endpoint)
+    }
+
+    /// Requests per merged pull request (`None` without merged PRs).
+    pub fn requests_per_merged_pr(&self) -> Option<f64> {
+        (self.merged_pull_requests > 0)
+            .then(|| self.total_requests() as f64 / self.merged_pull_requests as f64)
+    }
+}
+
+impl fmt::Display for SyncStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} repositories, {} pull requests ({} merged), {} deployments, {} commits",
+            self.repositories,
+            self.pull_requests,
+            self.merged_pull_requests,
+            self.deployments,
+            self.commits
+        )?;
+        writeln!(f, "{}", self.http)?;
+        if let Some(r) = self.requests_per_merged_pr() {
+            writeln!(f, "{r:.2} requests per merged pull request")?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        if !self.skipped.is_empty() {
+            writeln!(f, "{} records skipped", self.skipped.len())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,255 @@
+//! `Bitbucket::builder(workspace)…build()`.
+
+use crate::error::SOURCE;
+use crate::source::{Bitbucket, Scope};
+use dora_core::SourceError;
+use dora_http::{Auth, HttpClient, HttpClientBuilder, RetryPolicy, Secret};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The public Bitbucket Cloud API root.
+pub const DEFAULT_BASE_URL: &str = "https://api.bitbucket.org/2.0";
+
+type HttpTweak = Box<dyn FnOnce(HttpClientBuilder) -> HttpClientBuilder + Send>;
+type RepoFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Builds a [`Bitbucket`] source.
+#[must_use]
+pub struct BitbucketBuilder {
+    workspace: String,
+    repos: Vec<String>,
+    filter: Option<RepoFilter>,
+    repo_query: Option<String>,
+    base_url: String,
+    auth: Auth,
+    credential_error: Option<String>,
+    timeout: Duration,
+    concurrency: usize,
+    retry: RetryPolicy,
+    history_margin: Duration,
+    max_commit_pages: usize,
+    http: Vec<HttpTweak>,
+}
+
+impl fmt::Debug for BitbucketBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BitbucketBuilder")
+            .field("workspace", &self.workspace)
+            .field("repos", &self.repos)
+            .field("repo_query", &self.repo_query)
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .field("concurrency", &self.concurrency)
+            .field("history_margin", &self.history_margin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BitbucketBuilder {
+    pub(crate) fn new(workspace: impl Into<String>) -> Self {
+        Self {
+            workspace: workspace.into(),
+            repos: Vec::new(),
+            filter: None,
+            repo_query: None,
+            base_url: DEFAULT_BASE_URL.into(),
+            auth: Auth::None,
+            credential_error: None,
+            timeout: Duration::from_secs(30),
+            concurrency: 4,
+            retry: RetryPolicy::default(),
+            history_margin: Duration::from_secs(14 * 24 * 3600),
+            max_commit_pages: 50,
+            http: Vec::new(),
+        }
+    }
+
+    /// Add one repository (by slug). Without any, every repository of the
+    /// workspace is collected.
+    pub fn repo(mut self, slug: impl Into<String>) -> Self {
+        self.repos.push(slug.into());
+        self
+    }
+
+    /// Add repositories (by slug).
+    pub fn repos<I, S>(mut self, slugs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.repos.extend(slugs.into_iter().map(Into::into));
+        self
+    }
+
+    /// When collecting a whole workspace, keep only repositories whose slug
+    /// passes `filter`.
+    pub fn repo_filter(mut self, filter: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        self.filter = Some(Arc::new(filter));
+        self
+    }
+
+    /// When collecting a whole workspace, a BBQL `q=` filter for the
+    /// repository listing (e.g. `project.key = "WEB"`), applied by Bitbucket.
+    pub fn repo_query(mut self, bbql: impl Into<String>) -> Self {
+        self.repo_query = Some(bbql.into());
+        self
+    }
+
+    /// The API root (default [`DEFAULT_BASE_URL`]); the test seam.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Atlassian user API token: the account email and the token, sent as HTTP
+    /// Basic auth.
+    pub fn basic_auth(mut self, email: impl Into<String>, api_token: impl Into<Secret>) -> Self {
+        self.auth = Auth::basic(email, api_token);
+        self.credential_error = None;
+        self
+    }
+
+    /// A repository/project/workspace access token or an OAuth access token,
+    /// sent as `Authorization: Bearer`.
+    pub fn bearer(mut self, token: impl Into<Secret>) -> Self {
+        self.auth = Auth::bearer(token);
+        self.credential_error = None;
+        self
+    }
+
+    /// Credentials from the environment: `BITBUCKET_EMAIL` +
+    /// `BITBUCKET_API_TOKEN` (basic), else `BITBUCKET_ACCESS_TOKEN` (bearer).
+    /// Finding neither makes [`BitbucketBuilder::build`] fail with a message
+    /// naming the variables.
+    pub fn from_env(self) -> Self {
+        self.credentials_from(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`BitbucketBuilder::from_env`], reading variables through `lookup`
+    /// (for tests and embedding applications with their own configuration).
+    pub fn credentials_from(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let email = get("BITBUCKET_EMAIL");
+        let token = get("BITBUCKET_API_TOKEN");
+        let access = get("BITBUCKET_ACCESS_TOKEN");
+        self.credential_error = None;
+        match (email, token, access) {
+            (Some(email), Some(token), _) => self.auth = Auth::basic(email, Secret::new(token)),
+            (_, _, Some(access)) => self.auth = Auth::bearer(Secret::new(access)),
+            (None, Some(_), None) => {
+                self.credential_error = Some(
+                    "BITBUCKET_API_TOKEN is set but BITBUCKET_EMAIL is not: an Atlassian API token is sent with the account email as the user name".into(),
+                )
+            }
+            (Some(_), None, None) => {
+                self.credential_error =
+                    Some("BITBUCKET_EMAIL is set but BITBUCKET_API_TOKEN is not: create an Atlassian user API token".into())
+            }
+            (None, None, None) => {
+                self.credential_error = Some(
+                    "no Bitbucket credentials: set BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (Atlassian user API token) or BITBUCKET_ACCESS_TOKEN (access or OAuth token)".into(),
+                )
+            }
+        }
+        self
+    }
+
+    /// Per-request time-out (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Requests in flight at once (default 4).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Retry policy (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// History fetched before the window (and before the last production
+    /// deployment preceding it), so that the baseline and long-lived branches
+    /// resolve. Default 14 days.
+    pub fn history_margin(mut self, margin: Duration) -> Self {
+        self.history_margin = margin;
+        self
+    }
+
+    /// The most pages of production-branch commits walked per repository
+    /// (default 50, i.e. 5,000 commits).
+    pub fn max_commit_pages(mut self, pages: usize) -> Self {
+        self.max_commit_pages = pages.max(1);
+        self
+    }
+
+    /// Adjust the HTTP client further (progress hook, sleeper, user agent).
+    pub fn configure_http(
+        mut self,
+        tweak: impl FnOnce(HttpClientBuilder) -> HttpClientBuilder + Send + 'static,
+    ) -> Self {
+        self.http.push(Box::new(tweak));
+        self
+    }
+
+    /// Build the source.
+    pub fn build(self) -> Result<Bitbucket, SourceError> {
+        let config_error = |message: String| SourceError::Config {
+            source_name: SOURCE.into(),
+            message,
+        };
+        if let Some(message) = self.credential_error {
+            return Err(config_error(message));
+        }
+        if self.workspace.trim().is_empty() {
+            return Err(config_error("the workspace is empty".into()));
+        }
+        if let Some(bad) = self
+            .repos
+            .iter()
+            .find(|r| r.trim().is_empty() || r.contains('/'))
+        {
+            return Err(config_error(format!(
+                "`{bad}` is not a repository slug (give the slug only, without the workspace)"
+            )));
+        }
+        let mut http = HttpClient::builder(self.base_url)
+            .auth(self.auth)
+            .timeout(self.timeout)
+            .concurrency(self.concurrency)
+            .retry(self.retry);
+        for tweak in self.http {
+            http = tweak(http);
+        }
+        let client = http.build().map_err(|e| config_error(e.to_string()))?;
+        let scope = if self.repos.is_empty() {
+            Scope::Workspace {
+                filter: self.filter,
+                query: self.repo_query,
+            }
+        } else {
+            let mut repos = self.repos;
+            repos.sort();
+            repos.dedup();
+            Scope::Repos(repos)
+        };
+        Ok(Bitbucket {
+            workspace: self.workspace,
+            scope,
+            client,
+            history_margin: chrono::Duration::from_std(self.history_margin)
+                .unwrap_or(chrono::Duration::days(14)),
+            max_commit_pages: self.max_commit_pages,
+        })
+    }
+}

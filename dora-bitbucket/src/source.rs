@@ -1,0 +1,649 @@
+//! The sync: which calls answer which question, and in what order.
+//!
+//! Per repository (sequentially; calls within a repository run concurrently,
+//! bounded by the client's concurrency):
+//!
+//! 1. `GET /repositories/{ws}/{repo}` for `mainbranch.name` (skipped when the
+//!    workspace listing already gave it).
+//! 2. `GET …/environments` and `GET …/deployments` (every page: deployments
+//!    have no documented filter or sort). The last successful production
+//!    deployment before the window is the *baseline*; the history cut-off is
+//!    `min(window start, baseline) − history margin`.
+//! 3. Concurrently:
+//!    - `GET …/pullrequests?state=OPEN&state=MERGED&state=DECLINED&state=SUPERSEDED&q=updated_on >= cut-off&sort=-updated_on&pagelen=50`
+//!      with `fields=` including `merge_commit.date`;
+//!    - `GET …/pullrequests/activity` (repository-wide: merges, approvals,
+//!      change requests and comments of every PR in one stream) back to the
+//!      cut-off, instead of one activity call per PR;
+//!    - `GET …/commits/{mainbranch}` newest first until past the cut-off and the
+//!      baseline commit was seen.
+//! 4. Only where those leave a gap: `GET …/pullrequests/{id}/activity` for a
+//!    merged PR older than the activity stream covers, and
+//!    `GET …/pullrequests/{id}/commits` for a merged PR whose merge commit does
+//!    not give its branch commits (squash or fast-forward merges).
+
+use crate::SyncStats;
+use crate::convert::{self, PrActivity};
+use crate::error::{Context, convert as convert_error};
+use crate::wire::{self, fields};
+use async_trait::async_trait;
+use chrono::SecondsFormat;
+use dora_core::{
+    CollectRequest, Commit, Dataset, DeliverySource, Deployment, DeploymentStatus, EnvironmentKind,
+    PullRequestState, Repository, SourceError, TimeRange, Timestamp,
+};
+use dora_http::{HttpClient, Pagination, StatusCode};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+use tokio::task::JoinSet;
+
+pub(crate) mod endpoint {
+    pub const REPOSITORIES: &str = "repositories";
+    pub const REPOSITORY: &str = "repository";
+    pub const ENVIRONMENTS: &str = "environments";
+    pub const DEPLOYMENTS: &str = "deployments";
+    pub const PULL_REQUESTS: &str = "pullrequests";
+    pub const ACTIVITY: &str = "pullrequests/activity";
+    pub const PR_ACTIVITY: &str = "pullrequest/activity";
+    pub const PR_COMMITS: &str = "pullrequest/commits";
+    pub const COMMITS: &str = "commits";
+}
+
+type RepoFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+pub(crate) enum Scope {
+    Repos(Vec<String>),
+    Workspace {
+        filter: Option<RepoFilter>,
+        query: Option<String>,
+    },
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Repos(repos) => f.debug_tuple("Repos").field(repos).finish(),
+            Self::Workspace { filter, query } => f
+                .debug_struct("Workspace")
+                .field("filter", &filter.is_some())
+                .field("query", query)
+                .finish(),
+        }
+    }
+}
+
+/// A Bitbucket Cloud delivery source. Build it with [`Bitbucket::builder`].
+#[derive(Debug)]
+pub struct Bitbucket {
+    pub(crate) workspace: String,
+    pub(crate) scope: Scope,
+    pub(crate) client: HttpClient,
+    pub(crate) history_margin: chrono::Duration,
+    pub(crate) max_commit_pages: usize,
+}
+
+/// Bitbucket's BBQL wants `+00:00`, not `Z`.
+fn bbql_time(t: Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+impl Bitbucket {
+    /// Start building a source for `workspace` (slug or `{uuid}`).
+    pub fn builder(workspace: impl Into<String>) -> crate::BitbucketBuilder {
+        crate::BitbucketBuilder::new(workspace)
+    }
+
+    /// The workspace.
+    pub fn workspace(&self) -> &str {
+        &self.workspace
+    }
+
+    fn ctx<'a>(&'a self, repo: Option<&'a str>) -> Context<'a> {
+        Context {
+            workspace: &self.workspace,
+            repo,
+            auth_scheme: self.client.auth_scheme(),
+        }
+    }
+
+    /// Collect, and report what it cost: requests per endpoint, rate-limit
+    /// waits, and what was skipped.
+    pub async fn collect_with_stats(
+        &self,
+        request: &CollectRequest,
+    ) -> Result<(Dataset, SyncStats), SourceError> {
+        // Count this sync's requests on their own.
+        let client = self.client.with_fresh_stats();
+        let mut stats = SyncStats::default();
+        let repos = self.repositories(&client).await?;
+        let mut data = Dataset::new();
+        for (slug, main_branch) in repos {
+            let part = self
+                .sync_repository(&client, &slug, main_branch, request.range, &mut stats)
+                .await?;
+            data.extend(part);
+        }
+        stats.repositories = data.repositories.len();
+        stats.pull_requests = data.pull_requests.len();
+        stats.merged_pull_requests = data
+            .pull_requests
+            .iter()
+            .filter(|p| p.state == PullRequestState::Merged)
+            .count();
+        stats.deployments = data.deployments.len();
+        stats.commits = data.commits.len();
+        stats.http = client.stats();
+        Ok((data, stats))
+    }
+
+    /// (slug, main branch when already known) of every repository in scope.
+    async fn repositories(
+        &self,
+        client: &HttpClient,
+    ) -> Result<Vec<(String, Option<String>)>, SourceError> {
+        match &self.scope {
+            Scope::Repos(repos) => Ok(repos.iter().map(|r| (r.clone(), None)).collect()),
+            Scope::Workspace { filter, query } => {
+                let mut req = client
+                    .request(endpoint::REPOSITORIES, &["repositories", &self.workspace])
+                    .query("pagelen", "100")
+                    .query("fields", fields::REPOSITORIES);
+                if let Some(q) = query {
+                    req = req.query("q", q);
+                }
+                let listed: Vec<wire::Repository> = client
+                    .pages(req, Pagination::bitbucket())
+                    .collect_all()
+                    .await
+                    .map_err(|e| convert_error(e, self.ctx(None)))?;
+                let mut repos: Vec<(String, Option<String>)> = listed
+                    .into_iter()
+                    .filter_map(|r| {
+                        let slug = r.slug.or_else(|| {
+                            r.full_name
+                                .as_deref()
+                                .and_then(|f| f.rsplit_once('/'))
+                                .map(|(_, s)| s.to_owned())
+                        })?;
+                        // An empty repository has no main branch; say so with `Some("")`
+                        // to skip the per-repository lookup.
+                        let main = r.mainbranch.and_then(|b| b.name).unwrap_or_default();
+                        Some((slug, Some(main)))
+                    })
+                    .filter(|(slug, _)| filter.as_ref().is_none_or(|f| f(slug)))
+                    .collect();
+                repos.sort();
+                repos.dedup_by(|a, b| a.0 == b.0);
+                Ok(repos)
+            }
+        }
+    }
+
+    async fn sync_repository(
+        &self,
+        client: &HttpClient,
+        slug: &str,
+        main_branch: Option<String>,
+        range: TimeRange,
+        stats: &mut SyncStats,
+    ) -> Result<Dataset, SourceError> {
+        let ctx = self.ctx(Some(slug));
+        let err = |e: dora_http::Error| convert_error(e, ctx);
+        let ws = self.workspace.as_str();
+
+        // 1. Main branch.
+        let main_branch = match main_branch {
+            Some(name) => name,
+            None => {
+                let req = client
+                    .request(endpoint::REPOSITORY, &["repositories", ws, slug])
+                    .query("fields", fields::REPOSITORY);
+                let repo: wire::Repository = client.get_json(&req).await.map_err(err)?;
+                repo.mainbranch.and_then(|b| b.name).unwrap_or_default()
+            }
+        };
+        let main_branch = (!main_branch.is_empty()).then_some(main_branch);
+        if main_branch.is_none() {
+            stats.warnings.push(format!(
+                "{ws}/{slug}: no main branch (empty repository?); commits were not fetched"
+            ));
+        }
+
+        // 2. Environments and deployments.
+        let env_req = client
+            .request(
+                endpoint::ENVIRONMENTS,
+                &["repositories", ws, slug, "environments"],
+            )
+            .query("pagelen", "100")
+            .query("fields", fields::ENVIRONMENTS);
+        let dep_req = client
+            .request(
+                endpoint::DEPLOYMENTS,
+                &["repositories", ws, slug, "deployments"],
+            )
+            .query("pagelen", "100")
+            .query("fields", fields::DEPLOYMENTS);
+        let (envs, deps) = tokio::join!(
+            client
+                .pages::<wire::Environment>(env_req, Pagination::bitbucket())
+                .collect_all(),
+            client
+                .pages::<wire::Deployment>(dep_req, Pagination::bitbucket())
+                .collect_all(),
+        );
+        let environments = convert::environments(slug, &envs.map_err(err)?);
+        let mut deployments = Vec::new();
+        for d in &deps.map_err(err)? {
+            match convert::deployment(slug, d, &environments) {
+                Ok(d) => deployments.push(d),
+                Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
+            }
+        }
+        let baseline = baseline_deployments(&deployments, range.start);
+        let cutoff = baseline
+            .iter()
+            .filter_map(|d| d.time())
+            .chain([range.start])
+            .min()
+            .unwrap_or(range.start)
+            - self.history_margin;
+        let baseline_ids: HashSet<String> = baseline.iter().map(|d| d.id.clone()).collect();
+        let required: Vec<String> = baseline.iter().map(|d| d.commit.clone()).collect();
+        deployments
+            .retain(|d| baseline_ids.contains(&d.id) || d.time().is_none_or(|t| t >= cutoff));
+
+        // 3. Pull requests, repository-wide activity and the production branch, concurrently.
+        let (prs, activity, commits) = tokio::join!(
+            self.pull_requests(client, slug, cutoff),
+            self.activity(client, slug, cutoff),
+            self.branch_commits(client, slug, main_branch.as_deref(), cutoff, &required),
+        );
+        let prs = prs.map_err(err)?;
+        let (mut activity, covered_since) = match activity {
+            Ok(found) => found,
+            // Not every deployment may serve the repository-wide stream: fall
+            // back to one activity call per PR.
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
+                stats
+                    .warnings
+                    .push(format!("{ws}/{slug}: repository-wide pull request activity unavailable; fetched it per pull request"));
+                (HashMap::new(), Some(Timestamp::MAX_UTC))
+            }
+            Err(e) => return Err(err(e)),
+        };
+        let (commits, commits_complete) = commits.map_err(err)?;
+        if !commits_complete {
+            stats.warnings.push(format!(
+                "{ws}/{slug}: stopped walking `{}` after {} pages before reaching the baseline deployment's commit",
+                main_branch.as_deref().unwrap_or_default(),
+                self.max_commit_pages
+            ));
+        }
+
+        // 4a. Per-PR activity where the stream does not reach.
+        let mut tasks = JoinSet::new();
+        for p in &prs {
+            let Some(id) = p.id else { continue };
+            let merged = convert::pr_state(p.state.as_deref()) == Some(PullRequestState::Merged);
+            let known = activity.get(&id).is_some_and(|a| a.merged_at.is_some());
+            let created = convert::time(p.created_on.as_deref());
+            let older_than_stream = match (created, covered_since) {
+                (Some(c), Some(since)) => c < since,
+                _ => false,
+            };
+            if merged && (!known || older_than_stream) {
+                let client = client.clone();
+                let (ws, slug) = (ws.to_owned(), slug.to_owned());
+                tasks.spawn(async move { (id, pr_activity(&client, &ws, &slug, id).await) });
+            }
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (id, result) = joined.map_err(|e| task_error(slug, e))?;
+            let entries = result.map_err(err)?;
+            let mut acc = PrActivity::default();
+            for a in &entries {
+                acc.add(a);
+            }
+            activity.insert(id, acc);
+        }
+
+        let mut pull_requests = Vec::new();
+        for p in &prs {
+            match convert::pull_request(slug, p, p.id.and_then(|id| activity.get(&id))) {
+                Ok(pr) => pull_requests.push(pr),
+                Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
+            }
+        }
+
+        // 4b. PR commits where the merge commit does not reveal the branch.
+        let mut commits = dedup_commits(commits);
+        let by_sha: HashMap<&str, &Commit> = commits.iter().map(|c| (c.sha.as_str(), c)).collect();
+        let mut tasks = JoinSet::new();
+        for (i, pr) in pull_requests.iter().enumerate() {
+            if pr.state != PullRequestState::Merged || pr.merged_at.is_none_or(|m| m < cutoff) {
+                continue;
+            }
+            if branch_visible(pr.merge_commit.as_deref(), &by_sha, &commits) {
+                continue;
+            }
+            let client = client.clone();
+            let (ws, slug, id) = (ws.to_owned(), slug.to_owned(), pr.id);
+            tasks.spawn(async move { (i, pr_commits(&client, &ws, &slug, id).await) });
+        }
+        let mut extra = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (i, result) = joined.map_err(|e| task_error(slug, e))?;
+            for c in &result.map_err(err)? {
+                match convert::commit(slug, c) {
+                    Ok(c) => {
+                        pull_requests[i].commits.push(c.sha.clone());
+                        extra.push(c);
+                    }
+                    Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
+                }
+            }
+        }
+        commits.extend(extra);
+        let commits = dedup_commits(commits);
+
+        let mut data = Dataset::new();
+        data.repositories.push(Repository {
+            slug: slug.to_owned(),
+            main_branch,
+        });
+        let mut envs: Vec<_> = environments.into_values().collect();
+        envs.sort_by(|a, b| a.name.cmp(&b.name));
+        data.environments = envs;
+        data.deployments = deployments;
+        data.pull_requests = pull_requests;
+        data.commits = commits;
+        Ok(data)
+    }
+
+    /// PRs updated since the cut-off (BBQL on the server; re-checked here in
+    /// case a server ignores `q`, stopping at the first older page since the
+    /// list is sorted by `-updated_on`).
+    async fn pull_requests(
+        &self,
+        client: &HttpClient,
+        slug: &str,
+        cutoff: Timestamp,
+    ) -> Result<Vec<wire::PullRequest>, dora_http::Error> {
+        let req = client
+            .request(
+                endpoint::PULL_REQUESTS,
+                &["repositories", &self.workspace, slug, "pullrequests"],
+            )
+            .query("state", "OPEN")
+            .query("state", "MERGED")
+            .query("state", "DECLINED")
+            .query("state", "SUPERSEDED")
+            .query("q", format!("updated_on >= {}", bbql_time(cutoff)))
+            .query("sort", "-updated_on")
+            .query("pagelen", "50")
+            .query("fields", fields::PULL_REQUESTS);
+        let mut pager = client.pages::<wire::PullRequest>(req, Pagination::bitbucket());
+        let mut out = Vec::new();
+        while let Some(page) = pager.next_page().await? {
+            let mut past = false;
+            for p in page.items {
+                match convert::time(p.updated_on.as_deref()) {
+                    Some(t) if t < cutoff => past = true,
+                    _ => out.push(p),
+                }
+            }
+            if past {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The repository-wide activity stream back to the cut-off, grouped by PR,
+    /// and the oldest time it covers (`None`: the whole history).
+    async fn activity(
+        &self,
+        client: &HttpClient,
+        slug: &str,
+        cutoff: Timestamp,
+    ) -> Result<(HashMap<u64, PrActivity>, Option<Timestamp>), dora_http::Error> {
+        let req = client
+            .request(
+                endpoint::ACTIVITY,
+                &[
+                    "repositories",
+                    &self.workspace,
+                    slug,
+                    "pullrequests",
+                    "activity",
+                ],
+            )
+            .query("pagelen", "50")
+            .query("fields", fields::ACTIVITY);
+        let mut pager = client.pages::<wire::Activity>(req, Pagination::bitbucket());
+        let mut by_pr: HashMap<u64, PrActivity> = HashMap::new();
+        let mut oldest: Option<Timestamp> = None;
+        while let Some(page) = pager.next_page().await? {
+            let mut past = false;
+            for a in &page.items {
+                let Some(id) = a.pull_request.as_ref().and_then(|p| p.id) else {
+                    continue;
+                };
+                if let Some(t) = convert::activity_time(a) {
+                    oldest = Some(oldest.map_or(t, |o| o.min(t)));
+                    past |= t < cutoff;
+                }
+                by_pr.entry(id).or_default().add(a);
+            }
+            if !page.has_next {
+                return Ok((by_pr, None));
+            }
+            if past {
+                break;
+            }
+        }
+        Ok((by_pr, oldest))
+    }
+
+    /// Commits reachable from the main branch, newest first, until a page
+    /// reaches past the cut-off and every `required` commit was seen (or the
+    /// page cap). Returns the commits and whether the walk was complete.
+    async fn branch_commits(
+        &self,
+        client: &HttpClient,
+        slug: &str,
+        main_branch: Option<&str>,
+        cutoff: Timestamp,
+        required: &[String],
+    ) -> Result<(Vec<Commit>, bool), dora_http::Error> {
+        let Some(branch) = main_branch else {
+            return Ok((Vec::new(), true));
+        };
+        let req = client
+            .request(
+                endpoint::COMMITS,
+                &["repositories", &self.workspace, slug, "commits", branch],
+            )
+            .query("pagelen", "100")
+            .query("fields", fields::COMMITS);
+        let mut pager = client.pages::<wire::Commit>(req, Pagination::bitbucket());
+        let mut out = Vec::new();
+        let mut missing: Vec<&str> = required.iter().map(String::as_str).collect();
+        let mut past = false;
+        while let Some(page) = pager.next_page().await? {
+            for c in &page.items {
+                // Undated or hashless commits cannot join the graph; skip them.
+                if let Ok(commit) = convert::commit(slug, c) {
+                    past |= commit.committed_at < cutoff;
+                    missing.retain(|sha| !sha_eq(sha, &commit.sha));
+                    out.push(commit);
+                }
+            }
+            if past && missing.is_empty() {
+                break;
+            }
+            if pager.pages_fetched() >= self.max_commit_pages && page.has_next {
+                return Ok((out, false));
+            }
+        }
+        Ok((out, true))
+    }
+}
+
+/// Per environment of kind production, the last successful deployment before `start`.
+fn baseline_deployments(deployments: &[Deployment], start: Timestamp) -> Vec<Deployment> {
+    let mut latest: HashMap<&str, &Deployment> = HashMap::new();
+    for d in deployments {
+        if d.environment_kind != EnvironmentKind::Production
+            || d.status != DeploymentStatus::Succeeded
+        {
+            continue;
+        }
+        let Some(t) = d.time().filter(|t| *t < start) else {
+            continue;
+        };
+        let slot = latest.entry(d.environment.as_str()).or_insert(d);
+        if slot.time().is_some_and(|s| s < t) {
+            *slot = d;
+        }
+    }
+    latest.into_values().cloned().collect()
+}
+
+fn sha_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    a.len() >= 7 && b.len() >= 7 && (a.starts_with(&b) || b.starts_with(&a))
+}
+
+/// Does the fetched graph hold the merge commit with two or more parents, all
+/// of them fetched? Then the branch commits (divergence point) are known.
+fn branch_visible(
+    merge: Option<&str>,
+    by_sha: &HashMap<&str, &Commit>,
+    commits: &[Commit],
+) -> bool {
+    let Some(merge) = merge else {
+        return false;
+    };
+    let commit = by_sha
+        .get(merge)
+        .copied()
+        .or_else(|| commits.iter().find(|c| sha_eq(&c.sha, merge)));
+    commit.is_some_and(|c| {
+        c.parents.len() >= 2 && c.parents.iter().all(|p| by_sha.contains_key(p.as_str()))
+    })
+}
+
+fn dedup_commits(mut commits: Vec<Commit>) -> Vec<Commit> {
+    let mut seen = HashSet::new();
+    commits.retain(|c| seen.insert(c.sha.clone()));
+    commits
+}
+
+fn task_error(slug: &str, e: tokio::task::JoinError) -> SourceError {
+    SourceError::Other {
+        source_name: crate::error::SOURCE.into(),
+        message: format!("{slug}: a concurrent request task failed"),
+        source: Some(Box::new(e)),
+    }
+}
+
+async fn pr_activity(
+    client: &HttpClient,
+    ws: &str,
+    slug: &str,
+    id: u64,
+) -> Result<Vec<wire::Activity>, dora_http::Error> {
+    let id = id.to_string();
+    let req = client
+        .request(
+            endpoint::PR_ACTIVITY,
+            &["repositories", ws, slug, "pullrequests", &id, "activity"],
+        )
+        .query("pagelen", "50")
+        .query("fields", fields::ACTIVITY);
+    client
+        .pages(req, Pagination::bitbucket())
+        .collect_all()
+        .await
+}
+
+/// A PR's own commits; 404 (source branch deleted) is "none known".
+async fn pr_commits(
+    client: &HttpClient,
+    ws: &str,
+    slug: &str,
+    id: u64,
+) -> Result<Vec<wire::Commit>, dora_http::Error> {
+    let id = id.to_string();
+    let req = client
+        .request(
+            endpoint::PR_COMMITS,
+            &["repositories", ws, slug, "pullrequests", &id, "commits"],
+        )
+        .query("pagelen", "100")
+        .query("fields", fields::COMMITS);
+    match client
+        .pages(req, Pagination::bitbucket())
+        .collect_all()
+        .await
+    {
+        Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+#[async_trait]
+impl DeliverySource for Bitbucket {
+    fn name(&self) -> &str {
+        crate::error::SOURCE
+    }
+
+    async fn collect(&self, request: &CollectRequest) -> Result<Dataset, SourceError> {
+        Ok(self.collect_with_stats(request).await?.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use chrono::Utc;
+
+    #[test]
+    fn bbql_times_use_offsets() {
+        let t = Utc.with_ymd_and_hms(2024, 2, 6, 10, 5, 0).unwrap();
+        assert_eq!(bbql_time(t), "2024-02-06T10:05:00+00:00");
+    }
+
+    #[test]
+    fn baseline_is_the_last_success_before_the_window_per_environment() {
+        let t = |d| Utc.with_ymd_and_hms(2024, 2, d, 0, 0, 0).unwrap();
+        let mut failed = Deployment::production("web", "f", "c3", t(25), DeploymentStatus::Failed);
+        failed.environment = "production".into();
+        let all = vec![
+            Deployment::production("web", "a", "c1", t(10), DeploymentStatus::Succeeded),
+            Deployment::production("web", "b", "c2", t(20), DeploymentStatus::Succeeded),
+            failed,
+            Deployment::production("web", "in", "c4", t(28), DeploymentStatus::Succeeded),
+        ];
+        let base = baseline_deployments(&all, t(27));
+        assert_eq!(base.len(), 1);
+        assert_eq!(base[0].id, "b");
+    }
+
+    #[test]
+    fn abbreviated_shas_match() {
+        assert!(sha_eq(
+            "470000000000",
+            "4700000000000000000000000000000000000047"
+        ));
+        assert!(!sha_eq("47000", "4700000000000000000000000000000000000047"));
+        assert!(!sha_eq(
+            "470000000001",
+            "4700000000000000000000000000000000000047"
+        ));
+    }
+}
