@@ -1,2 +1,457 @@
-//! The `dora` command.
-fn main() {}
+//! The `dora` command: DORA metrics from Bitbucket Cloud and an incident tool.
+//!
+//! ```text
+//! dora report --workspace acme [--repo web ...] [--incidents pagerduty] [--days 90] [--until DATE]
+//!             [--format table|json|csv|prometheus|html] [--output FILE] [--config dora.toml]
+//! dora demo   [--format ...] [--output FILE]          # bundled sample, no network, no credentials
+//! ```
+//!
+//! Exit codes: 0 success, 1 unexpected error, 2 usage or configuration error,
+//! 3 authentication error (missing or rejected credentials), 4 a source failed
+//! (network, not found, rate limit, bad answer), 5 the output could not be written.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use dora_cli::demo::{self, DemoServer, ServerOptions};
+use dora_cli::output::{self, Context, Format};
+use dora_cli::progress::Progress;
+use dora_cli::settings::{FileSettings, IncidentTool, parse_date};
+use dora_core::{Config, DeliverySource, IncidentSource, Report, SourceError};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+mod sources;
+
+/// DORA metrics (deployment frequency, lead time, change failure rate, recovery
+/// time, rework rate) from Bitbucket Cloud and PagerDuty / Opsgenie / incident.io.
+#[derive(Debug, Parser)]
+#[command(name = "dora", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Collect from Bitbucket (one repository or a workspace) and optionally one
+    /// incident tool, compute the metrics and print them.
+    ///
+    /// Credentials come only from the environment: BITBUCKET_EMAIL +
+    /// BITBUCKET_API_TOKEN (Atlassian API token, basic auth) or
+    /// BITBUCKET_ACCESS_TOKEN (access/OAuth token, bearer); PAGERDUTY_TOKEN,
+    /// OPSGENIE_API_KEY, INCIDENTIO_API_KEY.
+    Report(ReportArgs),
+    /// The same pipeline on a bundled sample workspace (4 repositories, six
+    /// months, PagerDuty incidents) served by a local HTTP server: no network,
+    /// no credentials.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// Window length in days, ending at --until.
+    #[arg(long, value_name = "N")]
+    days: Option<u32>,
+    /// Window end (exclusive): RFC 3339 or YYYY-MM-DD (midnight UTC). Default: now
+    /// (for the demo: the end of the sample).
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the output to FILE instead of stdout. With --format csv, a
+    /// directory (an existing one, or a path ending in `/`) receives
+    /// changes.csv, deployments.csv and incidents.csv.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Settings file (metric knobs and a [sources] section); flags override it.
+    /// Default: ./dora.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// No progress on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Bitbucket workspace (slug or {UUID}).
+    #[arg(long, value_name = "W")]
+    workspace: Option<String>,
+    /// Repository slug; repeat for several. Default: every repository of the workspace.
+    #[arg(long = "repo", value_name = "SLUG")]
+    repos: Vec<String>,
+    /// Incident tool to collect incidents from.
+    #[arg(long, value_enum, value_name = "TOOL")]
+    incidents: Option<IncidentTool>,
+    /// Bitbucket API base URL.
+    #[arg(long, value_name = "URL")]
+    bitbucket_url: Option<String>,
+    /// PagerDuty API base URL.
+    #[arg(long, value_name = "URL")]
+    pagerduty_url: Option<String>,
+    /// Opsgenie API base URL.
+    #[arg(long, value_name = "URL")]
+    opsgenie_url: Option<String>,
+    /// incident.io API base URL.
+    #[arg(long, value_name = "URL")]
+    incidentio_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Only serve the sample (Bitbucket and PagerDuty APIs) until interrupted,
+    /// printing the base URLs, e.g. to try `dora report` against it.
+    #[arg(long)]
+    serve: bool,
+    /// Seed of the generated sample.
+    #[arg(long, hide = true, default_value_t = demo::DEFAULT_SEED)]
+    seed: u64,
+}
+
+/// A failure with its exit code and a message that says what to do next.
+#[derive(Debug)]
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    fn auth(message: impl Into<String>) -> Self {
+        Self {
+            code: 3,
+            message: message.into(),
+        }
+    }
+
+    fn output(message: impl Into<String>) -> Self {
+        Self {
+            code: 5,
+            message: message.into(),
+        }
+    }
+
+    fn internal(error: anyhow::Error) -> Self {
+        Self {
+            code: 1,
+            message: format!("{error:#}"),
+        }
+    }
+
+    /// A source error, classified.
+    fn source(error: SourceError) -> Self {
+        let code = match &error {
+            SourceError::Auth { .. } => 3,
+            SourceError::Config { .. } => 2,
+            _ => 4,
+        };
+        let hint = match &error {
+            SourceError::Auth { source_name, .. } => sources::auth_hint(source_name),
+            SourceError::NotFound { .. } => {
+                "check the workspace and repository slugs (and that the credentials can see them)"
+                    .to_string()
+            }
+            SourceError::RateLimited { .. } => {
+                "wait for the rate limit to reset and run again".to_string()
+            }
+            SourceError::Config { .. } => String::new(),
+            _ => "check the base URL and network, then run again".to_string(),
+        };
+        let mut message = error.to_string();
+        if !hint.is_empty() {
+            message.push_str(&format!("\n  hint: {hint}"));
+        }
+        Self { code, message }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Report(args) => run_report(args),
+        Command::Demo(args) => run_demo(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// Settings from the file (explicit, or ./dora.toml when present).
+fn load_file(path: Option<&Path>) -> Result<FileSettings, Failure> {
+    let (path, explicit) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from("dora.toml"), false),
+    };
+    if !explicit && !path.exists() {
+        return Ok(FileSettings::default());
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    FileSettings::parse(&text, &path.display().to_string())
+        .map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// The metric configuration: file, then flags.
+fn config_from(common: &CommonArgs, file: &FileSettings) -> Result<Config, Failure> {
+    let mut config = file.config.clone();
+    if let Some(days) = common.days {
+        config.days = days;
+    }
+    if let Some(until) = &common.until {
+        config.until =
+            Some(parse_date(until).map_err(|e| Failure::usage(format!("--until: {e}")))?);
+    }
+    config
+        .validate()
+        .map_err(|e| Failure::usage(format!("{e} (--days)")))?;
+    Ok(config)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .map_err(Failure::internal)
+}
+
+/// Collect, compute and return the report.
+async fn collect_and_compute(
+    delivery: &dyn DeliverySource,
+    incidents: Option<&(dyn IncidentSource + '_)>,
+    config: &Config,
+    now: DateTime<Utc>,
+    progress: &Progress,
+) -> Result<Report, Failure> {
+    let range = config.window(now);
+    progress.phase(&format!("{}: collecting", delivery.name()));
+    let mut data = delivery
+        .collect(&dora_core::CollectRequest::new(range))
+        .await
+        .map_err(Failure::source)?;
+    if let Some(source) = incidents {
+        progress.phase(&format!("{}: collecting incidents", source.name()));
+        data.incidents = source
+            .incidents(&dora_core::IncidentRequest::new(range))
+            .await
+            .map_err(Failure::source)?;
+    }
+    progress.phase("computing");
+    let report = dora_core::compute_at(&data, config, now);
+    Ok(report)
+}
+
+fn run_report(args: ReportArgs) -> Result<(), Failure> {
+    let file = load_file(args.common.config.as_deref())?;
+    let config = config_from(&args.common, &file)?;
+    let s = &file.sources;
+    let workspace = args
+        .workspace
+        .clone()
+        .or_else(|| s.workspace.clone())
+        .ok_or_else(|| {
+            Failure::usage(
+                "no workspace: pass --workspace W (or set `workspace` under [sources] in dora.toml)",
+            )
+        })?;
+    let repos = if args.repos.is_empty() {
+        s.repos.clone()
+    } else {
+        args.repos.clone()
+    };
+    let tool = args.incidents.or(s.incidents);
+    let plan = sources::Plan {
+        workspace: workspace.clone(),
+        repos: repos.clone(),
+        bitbucket_url: args
+            .bitbucket_url
+            .clone()
+            .or_else(|| s.bitbucket_url.clone()),
+        incidents: tool,
+        incident_url: match tool {
+            Some(IncidentTool::Pagerduty) => args
+                .pagerduty_url
+                .clone()
+                .or_else(|| s.pagerduty_url.clone()),
+            Some(IncidentTool::Opsgenie) => {
+                args.opsgenie_url.clone().or_else(|| s.opsgenie_url.clone())
+            }
+            Some(IncidentTool::Incidentio) => args
+                .incidentio_url
+                .clone()
+                .or_else(|| s.incidentio_url.clone()),
+            None => None,
+        },
+        mapping: s.mapping.clone(),
+    };
+    let credentials = sources::Credentials::from_env(tool)?;
+    let progress = Progress::stderr(!args.common.quiet);
+    let rt = runtime()?;
+    let report = rt.block_on(async {
+        let built = sources::build(&plan, &credentials, &progress)?;
+        let report = collect_and_compute(
+            built.delivery.as_ref(),
+            built.incidents.as_deref(),
+            &config,
+            Utc::now(),
+            &progress,
+        )
+        .await;
+        progress.finish();
+        if progress.enabled() {
+            eprintln!("{}", built.summary());
+        }
+        report
+    })?;
+    let title = match repos.as_slice() {
+        [one] => format!("{workspace}/{one}"),
+        _ => workspace,
+    };
+    let ctx = Context { title, note: None };
+    write_output(&report, &args.common, &ctx)
+}
+
+fn run_demo(args: DemoArgs) -> Result<(), Failure> {
+    let file = load_file(args.common.config.as_deref())?;
+    let mut config = config_from(&args.common, &file)?;
+    let sample = demo::generate(args.seed);
+    let now = sample.end;
+    if config.until.is_none() {
+        config.until = Some(now);
+    }
+    let rt = runtime()?;
+    if args.serve {
+        return rt.block_on(async {
+            let server = DemoServer::start(sample, ServerOptions::default())
+                .await
+                .context("cannot start the demo server")
+                .map_err(Failure::internal)?;
+            println!("Bitbucket API:  {}", server.bitbucket_url());
+            println!("PagerDuty API:  {}", server.pagerduty_url());
+            println!("Workspace:      {}", demo::WORKSPACE);
+            println!("Any credentials are accepted. Try, in another shell:");
+            println!(
+                "  BITBUCKET_ACCESS_TOKEN=demo PAGERDUTY_TOKEN=demo dora report --workspace {} --incidents pagerduty --until {} --bitbucket-url {} --pagerduty-url {}",
+                demo::WORKSPACE,
+                now.format("%Y-%m-%d"),
+                server.bitbucket_url(),
+                server.pagerduty_url()
+            );
+            println!("Press Ctrl-C to stop.");
+            let _ = tokio::signal::ctrl_c().await;
+            server.shutdown().await;
+            Ok(())
+        });
+    }
+    let progress = Progress::stderr(!args.common.quiet);
+    let started = std::time::Instant::now();
+    let report = rt.block_on(async {
+        let server = DemoServer::start(sample, ServerOptions::default())
+            .await
+            .context("cannot start the demo server")
+            .map_err(Failure::internal)?;
+        let plan = sources::Plan {
+            workspace: demo::WORKSPACE.to_string(),
+            repos: Vec::new(),
+            bitbucket_url: Some(server.bitbucket_url()),
+            incidents: Some(IncidentTool::Pagerduty),
+            incident_url: Some(server.pagerduty_url()),
+            // The sample's PagerDuty services are named after the repositories.
+            mapping: server
+                .sample()
+                .repositories
+                .iter()
+                .filter_map(|r| r.service.clone().map(|s| (s, r.slug.clone())))
+                .fold(
+                    dora_incidents::RepositoryMapping::new(),
+                    |m, (service, slug)| m.service(service, [slug]),
+                ),
+        };
+        let built = sources::build(&plan, &sources::Credentials::demo(), &progress)?;
+        let report = collect_and_compute(
+            built.delivery.as_ref(),
+            built.incidents.as_deref(),
+            &config,
+            now,
+            &progress,
+        )
+        .await;
+        progress.finish();
+        if progress.enabled() {
+            eprintln!(
+                "{} · {:.1}s",
+                built.summary(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        server.shutdown().await;
+        report
+    })?;
+    let ctx = Context {
+        title: format!("{} (demo)", demo::WORKSPACE),
+        note: Some(
+            "Demo data: a generated sample served in the Bitbucket and PagerDuty wire formats by a local server and collected with the real sources."
+                .to_string(),
+        ),
+    };
+    write_output(&report, &args.common, &ctx)
+}
+
+fn write_output(report: &Report, common: &CommonArgs, ctx: &Context) -> Result<(), Failure> {
+    let Some(path) = &common.output else {
+        let text = output::render(report, common.format, ctx);
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        return match stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Ok(()) => Ok(()),
+            // A closed pipe (`dora demo | head`) is not an error worth reporting.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(Failure::output(format!("cannot write to stdout: {e}"))),
+        };
+    };
+    let as_dir = common.format == Format::Csv
+        && (path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/'));
+    if as_dir {
+        std::fs::create_dir_all(path).map_err(|e| {
+            Failure::output(format!("cannot create directory {}: {e}", path.display()))
+        })?;
+        for (name, body) in output::csv::tables(report) {
+            let file = path.join(format!("{name}.csv"));
+            std::fs::write(&file, body)
+                .map_err(|e| Failure::output(format!("cannot write {}: {e}", file.display())))?;
+        }
+        if !common.quiet {
+            eprintln!(
+                "wrote changes.csv, deployments.csv and incidents.csv to {}",
+                path.display()
+            );
+        }
+        return Ok(());
+    }
+    let text = output::render(report, common.format, ctx);
+    std::fs::write(path, text)
+        .map_err(|e| Failure::output(format!("cannot write {}: {e}", path.display())))?;
+    if !common.quiet {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}

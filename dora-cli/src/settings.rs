@@ -14,6 +14,9 @@
 //! incidents = "pagerduty"                     # or "opsgenie", "incidentio"
 //! bitbucket_url = "https://api.bitbucket.org/2.0"
 //! pagerduty_url = "https://api.pagerduty.com"
+//!
+//! [sources.mapping.services]                  # incident service → repositories
+//! checkout = ["checkout-web"]
 //! ```
 //!
 //! Credentials are never read from the file or from flags: only from the
@@ -65,6 +68,11 @@ pub struct Sources {
     pub opsgenie_url: Option<String>,
     /// incident.io API base URL.
     pub incidentio_url: Option<String>,
+    /// Which repositories an incident belongs to, by service, team or tag
+    /// (`[sources.mapping.services]` etc.); unmapped incidents count against
+    /// every repository in scope.
+    #[serde(default)]
+    pub mapping: dora_incidents::RepositoryMapping,
 }
 
 /// Everything `dora.toml` holds.
@@ -152,7 +160,7 @@ mod tests {
     #[test]
     fn file_with_sources_and_knobs() {
         let s = FileSettings::parse(
-            "days = 30\nuntil = 2026-10-01\nseverities = [\"P1\"]\n[sources]\nworkspace = \"acme\"\nrepos = [\"web\"]\nincidents = \"opsgenie\"\n",
+            "days = 30\nuntil = 2026-10-01\nseverities = [\"P1\"]\n[sources]\nworkspace = \"acme\"\nrepos = [\"web\"]\nincidents = \"opsgenie\"\n[sources.mapping.services]\ncheckout = [\"web\"]\n",
             "dora.toml",
         )
         .map_err(|e| e.to_string());
@@ -167,6 +175,10 @@ mod tests {
         );
         assert_eq!(s.sources.workspace.as_deref(), Some("acme"));
         assert_eq!(s.sources.incidents, Some(IncidentTool::Opsgenie));
+        assert_eq!(
+            s.sources.mapping.services.get("checkout"),
+            Some(&vec!["web".to_string()])
+        );
     }
 
     #[test]

@@ -1,0 +1,271 @@
+//! Building the Bitbucket and incident sources from settings and environment.
+
+use crate::Failure;
+use dora_bitbucket::{Bitbucket, SyncStats};
+use dora_cli::progress::Progress;
+use dora_cli::settings::IncidentTool;
+use dora_core::{
+    CollectRequest, Dataset, DeliverySource, Incident, IncidentRequest, IncidentSource, SourceError,
+};
+use dora_incidents::{IncidentIo, Opsgenie, PagerDuty, RepositoryMapping};
+use std::sync::{Arc, Mutex};
+
+/// Where to collect from.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub workspace: String,
+    pub repos: Vec<String>,
+    pub bitbucket_url: Option<String>,
+    pub incidents: Option<IncidentTool>,
+    pub incident_url: Option<String>,
+    pub mapping: RepositoryMapping,
+}
+
+/// Reads a credential by environment-variable name.
+type Lookup = Box<dyn Fn(&str) -> Option<String>>;
+
+/// Credentials, read only from the environment.
+pub struct Credentials {
+    lookup: Lookup,
+    incident_token: Option<String>,
+}
+
+const BITBUCKET_VARS: &str = "BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (an Atlassian API token, sent as basic auth) or BITBUCKET_ACCESS_TOKEN (a repository/project/workspace access token or OAuth token, sent as bearer)";
+
+fn env_var(tool: IncidentTool) -> &'static str {
+    match tool {
+        IncidentTool::Pagerduty => "PAGERDUTY_TOKEN",
+        IncidentTool::Opsgenie => "OPSGENIE_API_KEY",
+        IncidentTool::Incidentio => "INCIDENTIO_API_KEY",
+    }
+}
+
+fn get(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+impl Credentials {
+    /// Read and check every credential the plan needs; report all that are missing.
+    pub fn from_env(tool: Option<IncidentTool>) -> Result<Self, Failure> {
+        let mut missing = Vec::new();
+        let (email, token, access) = (
+            get("BITBUCKET_EMAIL"),
+            get("BITBUCKET_API_TOKEN"),
+            get("BITBUCKET_ACCESS_TOKEN"),
+        );
+        match (&email, &token, &access) {
+            (Some(_), Some(_), _) | (_, _, Some(_)) => {}
+            (Some(_), None, None) => missing.push("BITBUCKET_EMAIL is set but BITBUCKET_API_TOKEN is not: create an Atlassian API token (https://id.atlassian.com/manage-profile/security/api-tokens) with read scopes for pull requests, repositories and pipelines".to_string()),
+            (None, Some(_), None) => missing.push("BITBUCKET_API_TOKEN is set but BITBUCKET_EMAIL is not: an Atlassian API token is sent with your Atlassian account email as the user name".to_string()),
+            (None, None, None) => missing.push(format!("no Bitbucket credentials: set {BITBUCKET_VARS}")),
+        }
+        let incident_token = match tool {
+            Some(t) => {
+                let var = env_var(t);
+                let v = get(var);
+                if v.is_none() {
+                    missing.push(format!(
+                        "--incidents {} needs {var} in the environment",
+                        t.name()
+                    ));
+                }
+                v
+            }
+            None => None,
+        };
+        if !missing.is_empty() {
+            return Err(Failure::auth(format!(
+                "{}\n  hint: credentials are read only from environment variables, never from flags or dora.toml",
+                missing.join("\n  ")
+            )));
+        }
+        Ok(Self {
+            lookup: Box::new(get),
+            incident_token,
+        })
+    }
+
+    /// Dummy credentials for the demo server.
+    pub fn demo() -> Self {
+        Self {
+            lookup: Box::new(|name| match name {
+                "BITBUCKET_EMAIL" => Some("demo@example.com".to_string()),
+                "BITBUCKET_API_TOKEN" => Some("demo-api-token".to_string()),
+                _ => None,
+            }),
+            incident_token: Some("demo-pagerduty-token".to_string()),
+        }
+    }
+}
+
+/// What to tell a user whose credentials were rejected.
+pub fn auth_hint(source: &str) -> String {
+    match source {
+        "bitbucket" => format!(
+            "check {BITBUCKET_VARS}; the token needs read access to pull requests, repositories and pipelines. App passwords were removed by Atlassian on 2026-07-28: replace one with an Atlassian API token"
+        ),
+        "pagerduty" => "check PAGERDUTY_TOKEN (a PagerDuty REST API key)".to_string(),
+        "opsgenie" => {
+            "check OPSGENIE_API_KEY (an Opsgenie API integration key with read access)".to_string()
+        }
+        "incidentio" | "incident.io" => {
+            "check INCIDENTIO_API_KEY (an incident.io API key that can view incidents)".to_string()
+        }
+        _ => "check the credentials in the environment".to_string(),
+    }
+}
+
+/// Bitbucket, keeping the stats of its last collection.
+struct BitbucketSource {
+    inner: Bitbucket,
+    stats: Arc<Mutex<Option<SyncStats>>>,
+}
+
+#[async_trait::async_trait]
+impl DeliverySource for BitbucketSource {
+    fn name(&self) -> &str {
+        "bitbucket"
+    }
+
+    async fn collect(&self, request: &CollectRequest) -> Result<Dataset, SourceError> {
+        let (data, stats) = self.inner.collect_with_stats(request).await?;
+        if let Ok(mut s) = self.stats.lock() {
+            *s = Some(stats);
+        }
+        Ok(data)
+    }
+}
+
+/// An incident source, remembering how many incidents it returned.
+struct Counted {
+    inner: Box<dyn IncidentSource>,
+    count: Arc<Mutex<Option<usize>>>,
+}
+
+#[async_trait::async_trait]
+impl IncidentSource for Counted {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn incidents(&self, request: &IncidentRequest) -> Result<Vec<Incident>, SourceError> {
+        let found = self.inner.incidents(request).await?;
+        if let Ok(mut c) = self.count.lock() {
+            *c = Some(found.len());
+        }
+        Ok(found)
+    }
+}
+
+/// The sources of one run.
+pub struct Built {
+    pub delivery: Box<dyn DeliverySource>,
+    pub incidents: Option<Box<dyn IncidentSource>>,
+    stats: Arc<Mutex<Option<SyncStats>>>,
+    incident_count: Arc<Mutex<Option<usize>>>,
+    incident_tool: Option<IncidentTool>,
+}
+
+impl Built {
+    /// One line on what collection did and cost.
+    pub fn summary(&self) -> String {
+        let mut s = match self.stats.lock().ok().and_then(|s| s.clone()) {
+            Some(st) => {
+                let waits = st.http.rate_limit_waits.len();
+                format!(
+                    "bitbucket: {} repositories, {} pull requests, {} deployments, {} commits in {} requests{}",
+                    st.repositories,
+                    st.pull_requests,
+                    st.deployments,
+                    st.commits,
+                    st.total_requests(),
+                    if waits > 0 {
+                        format!(
+                            " ({waits} rate-limit waits, {:.0}s)",
+                            st.http.total_rate_limit_wait().as_secs_f64()
+                        )
+                    } else {
+                        String::new()
+                    }
+                )
+            }
+            None => "bitbucket: nothing collected".to_string(),
+        };
+        if let (Some(tool), Some(n)) = (
+            self.incident_tool,
+            self.incident_count.lock().ok().and_then(|c| *c),
+        ) {
+            s.push_str(&format!(" · {}: {n} incidents", tool.name()));
+        }
+        s
+    }
+}
+
+/// Build the sources for `plan`.
+pub fn build(
+    plan: &Plan,
+    credentials: &Credentials,
+    progress: &Progress,
+) -> Result<Built, Failure> {
+    let hook = progress.hook();
+    let mut builder = Bitbucket::builder(plan.workspace.clone())
+        .repos(plan.repos.clone())
+        .credentials_from(|name| (credentials.lookup)(name))
+        .configure_http(move |http| http.on_progress(move |e| hook(e)));
+    if let Some(url) = &plan.bitbucket_url {
+        builder = builder.base_url(url.clone());
+    }
+    let bitbucket = builder.build().map_err(Failure::source)?;
+    let stats = Arc::new(Mutex::new(None));
+    let incident_count = Arc::new(Mutex::new(None));
+    let incidents: Option<Box<dyn IncidentSource>> =
+        match (plan.incidents, &credentials.incident_token) {
+            (Some(tool), Some(token)) => {
+                let url = plan.incident_url.clone();
+                let inner: Box<dyn IncidentSource> = match tool {
+                    IncidentTool::Pagerduty => {
+                        let mut b = PagerDuty::builder(token.clone())
+                            .with_repository_mapping(plan.mapping.clone());
+                        if let Some(u) = url {
+                            b = b.with_base_url(u);
+                        }
+                        Box::new(b.build().map_err(Failure::source)?)
+                    }
+                    IncidentTool::Opsgenie => {
+                        let mut b = Opsgenie::builder(token.clone())
+                            .with_repository_mapping(plan.mapping.clone());
+                        if let Some(u) = url {
+                            b = b.with_base_url(u);
+                        }
+                        Box::new(b.build().map_err(Failure::source)?)
+                    }
+                    IncidentTool::Incidentio => {
+                        let mut b = IncidentIo::builder(token.clone())
+                            .with_repository_mapping(plan.mapping.clone());
+                        if let Some(u) = url {
+                            b = b.with_base_url(u);
+                        }
+                        Box::new(b.build().map_err(Failure::source)?)
+                    }
+                };
+                Some(Box::new(Counted {
+                    inner,
+                    count: incident_count.clone(),
+                }))
+            }
+            _ => None,
+        };
+    Ok(Built {
+        delivery: Box::new(BitbucketSource {
+            inner: bitbucket,
+            stats: stats.clone(),
+        }),
+        incidents,
+        stats,
+        incident_count,
+        incident_tool: plan.incidents,
+    })
+}

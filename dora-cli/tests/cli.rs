@@ -1,0 +1,616 @@
+//! The `dora` binary driven as a user would: demo in every format, config-file
+//! precedence, credentials and failure exit codes, against the in-process demo
+//! server (the same one `dora demo` uses).
+
+use assert_cmd::Command;
+use chrono::{DateTime, Duration, Utc};
+use dora_cli::demo::{self, DemoServer, ServerOptions};
+use predicates::prelude::*;
+use serde_json::Value;
+use std::path::Path;
+
+const CREDENTIAL_VARS: [&str; 6] = [
+    "BITBUCKET_EMAIL",
+    "BITBUCKET_API_TOKEN",
+    "BITBUCKET_ACCESS_TOKEN",
+    "PAGERDUTY_TOKEN",
+    "OPSGENIE_API_KEY",
+    "INCIDENTIO_API_KEY",
+];
+
+/// `dora` in a clean directory (no stray dora.toml) with no credentials set.
+fn dora(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("dora").expect("the dora binary is built");
+    cmd.current_dir(dir);
+    for var in CREDENTIAL_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
+
+fn json_of(output: &[u8]) -> Value {
+    serde_json::from_slice(output).expect("stdout is JSON")
+}
+
+fn demo_json(dir: &Path, extra: &[&str]) -> Value {
+    let out = dora(dir)
+        .args(["demo", "--quiet", "--format", "json"])
+        .args(extra)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    json_of(&out)
+}
+
+fn window(report: &Value) -> (DateTime<Utc>, DateTime<Utc>) {
+    let t = |k: &str| {
+        report["window"][k]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .expect("window bounds are RFC 3339")
+    };
+    (t("start"), t("end"))
+}
+
+fn assert_schema(report: &Value) {
+    let has = |path: &str| {
+        let mut v = report;
+        for key in path.split('.') {
+            v = v.get(key).unwrap_or_else(|| panic!("missing field {path}"));
+        }
+    };
+    for path in [
+        "window.start",
+        "window.end",
+        "deployment_frequency.count",
+        "deployment_frequency.per_week",
+        "deployment_frequency.deploy_days",
+        "deployment_frequency.tier",
+        "deployment_frequency.source",
+        "lead_time.count",
+        "lead_time.median_seconds",
+        "lead_time.p90_seconds",
+        "lead_time.mean_seconds",
+        "lead_time.tier",
+        "lead_time.phases.coding.median_seconds",
+        "lead_time.phases.pickup.median_seconds",
+        "lead_time.phases.review.median_seconds",
+        "lead_time.phases.deploy.median_seconds",
+        "change_failure_rate.deployments",
+        "change_failure_rate.failed",
+        "change_failure_rate.rate",
+        "change_failure_rate.tier",
+        "change_failure_rate.by_signal.failed_deployment",
+        "change_failure_rate.by_signal.revert",
+        "change_failure_rate.by_signal.hotfix",
+        "change_failure_rate.by_signal.rollback",
+        "change_failure_rate.by_signal.incident",
+        "recovery_time.incidents.count",
+        "recovery_time.incidents.unresolved",
+        "recovery_time.incidents.median_seconds",
+        "recovery_time.incidents.mean_seconds",
+        "recovery_time.deployments.count",
+        "recovery_time.deployments.median_seconds",
+        "recovery_time.deployments.mean_seconds",
+        "recovery_time.tier",
+        "rework_rate.deployments",
+        "rework_rate.rework",
+        "rework_rate.rate",
+        "scope.repositories",
+        "diagnostics",
+    ] {
+        has(path);
+    }
+    for d in report["diagnostics"]
+        .as_array()
+        .expect("diagnostics is an array")
+    {
+        assert!(d["code"].is_string() && d["message"].is_string());
+        assert!(matches!(
+            d["severity"].as_str(),
+            Some("info" | "warning" | "error")
+        ));
+    }
+}
+
+#[test]
+fn demo_json_is_the_documented_schema_and_matches_the_sample() {
+    let dir = tempdir();
+    let report = demo_json(dir.path(), &[]);
+    assert_schema(&report);
+    let repos: Vec<&str> = report["scope"]["repositories"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        repos,
+        [
+            "checkout-web",
+            "design-system",
+            "payments-api",
+            "search-service"
+        ]
+    );
+    for slug in &repos {
+        assert!(
+            report["repositories"][slug]["lead_time"]["median_seconds"].is_number(),
+            "{slug}"
+        );
+    }
+    // The sample's own ground truth, through the real collectors and the core.
+    let sample = demo::generate(demo::DEFAULT_SEED);
+    let (start, end) = window(&report);
+    assert_eq!(end, sample.end);
+    assert_eq!(end - start, Duration::days(90));
+    let expected = sample.expected(start, end);
+    assert_eq!(
+        report["deployment_frequency"]["count"].as_u64(),
+        Some(expected.successful_production as u64)
+    );
+    assert!(
+        report["change_failure_rate"]["by_signal"]["failed_deployment"].as_u64()
+            >= Some(expected.failed_status as u64)
+    );
+    assert_eq!(report["deployment_frequency"]["source"], "mixed");
+    assert_eq!(
+        report["repositories"]["design-system"]["deployment_frequency"]["source"],
+        "merges"
+    );
+    let codes: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    for code in [
+        "merge_fallback",
+        "no_production_environment",
+        "bot_prs_excluded",
+    ] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+    for signal in [
+        "failed_deployment",
+        "revert",
+        "hotfix",
+        "rollback",
+        "incident",
+    ] {
+        assert!(
+            report["change_failure_rate"]["by_signal"][signal].as_u64() > Some(0),
+            "the sample should fire {signal}"
+        );
+    }
+    // Deterministic: the same command gives the same bytes.
+    assert_eq!(report, demo_json(dir.path(), &[]));
+}
+
+#[test]
+fn demo_table_shows_tiers_and_repositories() {
+    let dir = tempdir();
+    dora(dir.path())
+        .args(["demo", "--quiet"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Deployment frequency")
+                .and(predicate::str::contains("Lead time for changes"))
+                .and(predicate::str::contains("Change failure rate"))
+                .and(predicate::str::contains("Recovery time"))
+                .and(predicate::str::contains("Rework rate"))
+                .and(predicate::str::contains("Per repository"))
+                .and(predicate::str::contains("payments-api"))
+                .and(predicate::str::contains("merge_fallback")),
+        );
+}
+
+#[test]
+fn demo_csv_sections_and_directory() {
+    let dir = tempdir();
+    let report = demo_json(dir.path(), &[]);
+    let out = dora(dir.path())
+        .args(["demo", "--quiet", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).expect("utf-8");
+    let sections: Vec<&str> = text.split("\n# ").collect();
+    assert_eq!(sections.len(), 3, "three sections");
+    assert!(text.starts_with("# changes\nrepository,pull_request,"));
+    assert!(text.contains("# deployments\nrepository,id,environment,commit,deployed_at,status,"));
+    assert!(text.contains("# incidents\nsource,id,title,"));
+
+    let target = dir.path().join("csv-out/");
+    dora(dir.path())
+        .args(["demo", "--quiet", "--format", "csv", "--output"])
+        .arg(&target)
+        .assert()
+        .success();
+    let changes = std::fs::read_to_string(target.join("changes.csv")).expect("changes.csv");
+    let deployments =
+        std::fs::read_to_string(target.join("deployments.csv")).expect("deployments.csv");
+    assert!(target.join("incidents.csv").exists());
+    let rows = |s: &str| s.lines().count() - 1;
+    assert_eq!(
+        rows(&changes),
+        report["changes"].as_array().map_or(0, Vec::len)
+    );
+    assert_eq!(
+        rows(&deployments),
+        report["deployments"].as_array().map_or(0, Vec::len)
+    );
+    assert!(deployments.contains("failed_deployment") && deployments.contains("rollback"));
+}
+
+#[test]
+fn demo_prometheus_is_openmetrics() {
+    let dir = tempdir();
+    let out = dora(dir.path())
+        .args(["demo", "--quiet", "--format", "prometheus"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).expect("utf-8");
+    assert!(text.ends_with("# EOF\n"));
+    for needle in [
+        "dora_deployment_frequency_per_week{repository=\"checkout-web\"} ",
+        "dora_lead_time_seconds{quantile=\"0.5\"} ",
+        "dora_lead_time_seconds_count ",
+        "dora_change_failure_rate ",
+        "dora_rework_rate ",
+        "dora_recovery_time_seconds{measure=\"incidents\",quantile=\"0.5\"} ",
+        "dora_failed_deployments_by_signal{signal=\"rollback\"} ",
+        "# TYPE dora_lead_time_seconds summary",
+    ] {
+        assert!(text.contains(needle), "missing {needle}");
+    }
+    // Every sample line is `name{labels} number`, every family declared once.
+    let mut declared = std::collections::HashSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().unwrap_or_default();
+            assert!(declared.insert(name.to_string()), "{name} declared twice");
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let (name_labels, value) = line.rsplit_once(' ').expect("name and value");
+        assert!(value.parse::<f64>().is_ok(), "bad value in {line}");
+        let name = name_labels.split('{').next().unwrap_or_default();
+        let family = ["_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .filter(|f| declared.contains(*f))
+            .unwrap_or(name);
+        assert!(declared.contains(family), "{name} has no TYPE line");
+    }
+}
+
+#[test]
+fn demo_html_is_one_self_contained_page() {
+    let dir = tempdir();
+    let file = dir.path().join("report.html");
+    dora(dir.path())
+        .args(["demo", "--quiet", "--format", "html", "--output"])
+        .arg(&file)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&file).expect("html written");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.matches("<svg class=\"chart\"").count() >= 5,
+        "five trend charts"
+    );
+    assert!(html.contains("Median lead time by phase"));
+    assert!(html.contains("Failed deployments ("));
+    assert!(html.contains("class=\"signal\">rollback"));
+    assert!(html.contains("Diagnostics ("));
+    assert!(!html.contains("<script"), "no JavaScript");
+    for attr in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(!html.contains(attr), "external asset: {attr}");
+    }
+}
+
+#[test]
+fn config_file_and_flag_precedence() {
+    let dir = tempdir();
+    std::fs::write(
+        dir.path().join("dora.toml"),
+        "days = 30\nseverities = [\"P1\"]\n",
+    )
+    .expect("write");
+    // ./dora.toml is read by default...
+    let r = demo_json(dir.path(), &[]);
+    assert_eq!(r["window"]["days"], 30);
+    // ...flags override it...
+    let r = demo_json(dir.path(), &["--days", "45", "--until", "2026-10-01"]);
+    assert_eq!(r["window"]["days"], 45);
+    assert_eq!(r["window"]["end"], "2026-10-01T00:00:00Z");
+    // ...and an explicit --config wins over ./dora.toml.
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, "days = 60\n").expect("write");
+    let r = demo_json(
+        dir.path(),
+        &["--config", other.to_str().expect("utf-8 path")],
+    );
+    assert_eq!(r["window"]["days"], 60);
+
+    // A typo is an error that names the key (exit 2).
+    std::fs::write(&other, "dayz = 60\n").expect("write");
+    dora(dir.path())
+        .args(["demo", "--quiet", "--config"])
+        .arg(&other)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("dayz"));
+    dora(dir.path())
+        .args(["demo", "--quiet", "--until", "last tuesday"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("YYYY-MM-DD"));
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("tokio runtime")
+}
+
+#[test]
+fn report_against_a_local_server_uses_file_then_flags() {
+    let rt = runtime();
+    let server = rt
+        .block_on(DemoServer::start(
+            demo::generate(demo::DEFAULT_SEED),
+            ServerOptions::default(),
+        ))
+        .expect("server");
+    let dir = tempdir();
+    std::fs::write(
+        dir.path().join("dora.toml"),
+        format!(
+            "days = 30\nuntil = \"2026-11-02\"\n[sources]\nworkspace = \"acme\"\nrepos = [\"checkout-web\"]\nincidents = \"pagerduty\"\nbitbucket_url = \"{}\"\npagerduty_url = \"{}\"\n",
+            server.bitbucket_url(),
+            server.pagerduty_url()
+        ),
+    )
+    .expect("write");
+    let run = |extra: &[&str]| {
+        let out = dora(dir.path())
+            .env("BITBUCKET_ACCESS_TOKEN", "test-access-token")
+            .env("PAGERDUTY_TOKEN", "test-pd-token")
+            .args(["report", "--quiet", "--format", "json"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        json_of(&out)
+    };
+    let r = run(&[]);
+    assert_schema(&r);
+    assert_eq!(
+        r["scope"]["repositories"],
+        serde_json::json!(["checkout-web"])
+    );
+    assert_eq!(r["window"]["days"], 30);
+    assert!(
+        r["incidents"].as_array().is_some_and(|a| !a.is_empty()),
+        "incidents collected"
+    );
+    let r = run(&[
+        "--repo",
+        "payments-api",
+        "--repo",
+        "search-service",
+        "--days",
+        "90",
+    ]);
+    assert_eq!(
+        r["scope"]["repositories"],
+        serde_json::json!(["payments-api", "search-service"])
+    );
+    assert_eq!(r["window"]["days"], 90);
+    // The whole workspace (no --repo in the file either) equals the demo.
+    std::fs::write(
+        dir.path().join("dora.toml"),
+        format!(
+            "[sources]\nbitbucket_url = \"{}\"\n",
+            server.bitbucket_url()
+        ),
+    )
+    .expect("write");
+    let r = run(&["--workspace", "acme", "--until", "2026-11-02"]);
+    let sample = server.sample();
+    let (start, end) = window(&r);
+    assert_eq!(
+        r["deployment_frequency"]["count"].as_u64(),
+        Some(sample.expected(start, end).successful_production as u64)
+    );
+    assert!(server.requests() > 10);
+}
+
+#[test]
+fn missing_credentials_name_the_variables() {
+    let dir = tempdir();
+    dora(dir.path())
+        .args(["report", "--workspace", "acme"])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("BITBUCKET_EMAIL")
+                .and(predicate::str::contains("BITBUCKET_API_TOKEN"))
+                .and(predicate::str::contains("BITBUCKET_ACCESS_TOKEN")),
+        );
+    dora(dir.path())
+        .env("BITBUCKET_EMAIL", "me@example.com")
+        .args(["report", "--workspace", "acme", "--incidents", "pagerduty"])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("BITBUCKET_API_TOKEN")
+                .and(predicate::str::contains("PAGERDUTY_TOKEN")),
+        );
+    // No workspace at all is a usage error.
+    dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", "x")
+        .args(["report"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--workspace"));
+    // Credentials are never flags.
+    dora(dir.path())
+        .args(["report", "--workspace", "acme", "--token", "secret"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn bad_base_urls_fail_with_distinct_codes() {
+    let dir = tempdir();
+    // Not a URL: a configuration error.
+    dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", "x")
+        .args([
+            "report",
+            "--quiet",
+            "--workspace",
+            "acme",
+            "--bitbucket-url",
+            "not a url",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bitbucket"));
+    // Nothing listening: a source failure.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", "x")
+        .args([
+            "report",
+            "--quiet",
+            "--workspace",
+            "acme",
+            "--repo",
+            "web",
+            "--until",
+            "2026-11-02",
+            "--bitbucket-url",
+        ])
+        .arg(format!("http://127.0.0.1:{port}/2.0"))
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("hint:"));
+    // A workspace that does not exist on the server.
+    let rt = runtime();
+    let server = rt
+        .block_on(DemoServer::start(
+            demo::generate(1),
+            ServerOptions::default(),
+        ))
+        .expect("server");
+    dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", "x")
+        .args([
+            "report",
+            "--quiet",
+            "--workspace",
+            "nope",
+            "--until",
+            "2026-11-02",
+            "--bitbucket-url",
+            &server.bitbucket_url(),
+        ])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("nope"));
+}
+
+#[test]
+fn a_401_is_an_auth_error_without_the_token() {
+    let rt = runtime();
+    let server = rt
+        .block_on(DemoServer::start(
+            demo::generate(demo::DEFAULT_SEED),
+            ServerOptions {
+                reject_auth: true,
+                ..ServerOptions::default()
+            },
+        ))
+        .expect("server");
+    let dir = tempdir();
+    let out = dora(dir.path())
+        .env("BITBUCKET_EMAIL", "me@example.com")
+        .env("BITBUCKET_API_TOKEN", "super-secret-token-123")
+        .args([
+            "report",
+            "--quiet",
+            "--workspace",
+            "acme",
+            "--until",
+            "2026-11-02",
+            "--bitbucket-url",
+            &server.bitbucket_url(),
+        ])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("App passwords")
+                .and(predicate::str::contains("BITBUCKET_API_TOKEN")),
+        )
+        .get_output()
+        .clone();
+    let all = [out.stdout, out.stderr].concat();
+    assert!(!String::from_utf8_lossy(&all).contains("super-secret-token-123"));
+    // The incident tool's 401 is an auth error too.
+    let ok = rt
+        .block_on(DemoServer::start(
+            demo::generate(demo::DEFAULT_SEED),
+            ServerOptions::default(),
+        ))
+        .expect("server");
+    dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", "x")
+        .env("PAGERDUTY_TOKEN", "pd-secret-456")
+        .args([
+            "report",
+            "--quiet",
+            "--workspace",
+            "acme",
+            "--repo",
+            "checkout-web",
+            "--until",
+            "2026-11-02",
+            "--incidents",
+            "pagerduty",
+        ])
+        .args([
+            "--bitbucket-url",
+            &ok.bitbucket_url(),
+            "--pagerduty-url",
+            &server.pagerduty_url(),
+        ])
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains("PAGERDUTY_TOKEN")
+                .and(predicate::str::contains("pd-secret-456").not()),
+        );
+}
