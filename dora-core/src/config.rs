@@ -101,10 +101,10 @@ impl Default for HotfixRules {
 impl HotfixRules {
     /// Is `pr` a hotfix?
     pub fn is_hotfix(&self, pr: &PullRequest) -> bool {
-        let branch = pr.source_branch.to_ascii_lowercase();
-        self.prefixes
-            .iter()
-            .any(|p| branch.starts_with(&p.to_ascii_lowercase()))
+        let branch = pr.source_branch.as_bytes();
+        self.prefixes.iter().any(|p| {
+            branch.len() >= p.len() && branch[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+        })
     }
 }
 
@@ -227,11 +227,10 @@ impl Config {
         if self.bots.use_account_type && pr.author.kind == crate::model::ActorKind::Bot {
             return true;
         }
-        let name = pr.author.display_name.to_ascii_lowercase();
-        let id = pr.author.id.to_ascii_lowercase();
+        let (name, id) = (&pr.author.display_name, &pr.author.id);
         if self.bots.name_patterns.iter().any(|p| {
-            let p = p.to_ascii_lowercase();
-            !p.is_empty() && (name.contains(&p) || id.contains(&p))
+            !p.is_empty()
+                && (contains_ignore_ascii_case(name, p) || contains_ignore_ascii_case(id, p))
         }) {
             return true;
         }
@@ -243,4 +242,10 @@ impl Config {
     pub fn counts_severity(&self, severity: Option<Severity>) -> bool {
         severity.is_some_and(|s| self.severities.contains(&s))
     }
+}
+
+/// `haystack.to_ascii_lowercase().contains(&needle.to_ascii_lowercase())`, without allocating.
+fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }

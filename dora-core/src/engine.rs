@@ -401,11 +401,6 @@ fn analyse_repository(
         }
         prev = Some((i, node));
     }
-    let shipped_by = |sha: &str| -> Option<usize> {
-        let n = graph.resolve(sha)?;
-        let l = shipping.label(n);
-        (l != UNLABELLED).then_some(l as usize)
-    };
     let baseline = if fallback {
         None
     } else {
@@ -454,12 +449,21 @@ fn analyse_repository(
         .filter(|p| p.state == PullRequestState::Merged && p.merged_at.is_some())
         .collect();
     merged.sort_by_key(|p| (p.merged_at, p.id));
+    // Each merge commit's node, resolved once (abbreviated shas are the slow path).
+    let merge_nodes: Vec<Option<NodeId>> = merged
+        .iter()
+        .map(|pr| pr.merge_commit.as_deref().and_then(|s| graph.resolve(s)))
+        .collect();
+    let shipped_by_node = |n: NodeId| -> Option<usize> {
+        let l = shipping.label(n);
+        (l != UNLABELLED).then_some(l as usize)
+    };
     let mut first_commit: HashMap<u64, Timestamp> = HashMap::new();
     {
         const MAINLINE: u32 = u32::MAX - 1;
         let mut branch = Labeler::new(&graph);
         for (i, pr) in merged.iter().enumerate() {
-            let Some(m) = pr.merge_commit.as_deref().and_then(|s| graph.resolve(s)) else {
+            let Some(m) = merge_nodes[i] else {
                 continue;
             };
             let mut earliest: Option<Timestamp> = None;
@@ -491,7 +495,7 @@ fn analyse_repository(
     let mut excluded = LeadTimeExclusions::default();
     let mut changes = Vec::new();
     let mut unknown_merge = 0usize;
-    for pr in &merged {
+    for (pr, &merge_node) in merged.iter().zip(&merge_nodes) {
         let Some(merged_at) = pr.merged_at else {
             continue;
         };
@@ -499,12 +503,8 @@ fn analyse_repository(
         let deployment = if fallback {
             merge_attempt.get(&pr.id).copied()
         } else {
-            match pr
-                .merge_commit
-                .as_deref()
-                .filter(|s| graph.resolve(s).is_some())
-            {
-                Some(sha) => shipped_by(sha),
+            match merge_node {
+                Some(n) => shipped_by_node(n),
                 None => {
                     if merged_in_window {
                         unknown_merge += 1;
@@ -632,14 +632,17 @@ fn analyse_repository(
     // Hotfixes: attributed to the latest successful deployment strictly before the merge.
     let hotfix_window = Duration::hours(i64::from(config.hotfix.window_hours));
     let success_times: Vec<Timestamp> = successful.iter().map(|&i| attempts[i].time).collect();
-    for pr in merged.iter().filter(|p| config.hotfix.is_hotfix(p)) {
+    for (pr, &merge_node) in merged.iter().zip(&merge_nodes) {
+        if !config.hotfix.is_hotfix(pr) {
+            continue;
+        }
         let Some(merged_at) = pr.merged_at else {
             continue;
         };
         let shipper = if fallback {
             merge_attempt.get(&pr.id).copied()
         } else {
-            pr.merge_commit.as_deref().and_then(shipped_by)
+            merge_node.and_then(shipped_by_node)
         };
         if let Some(s) = shipper {
             rows[s].rework = true;

@@ -41,12 +41,14 @@ pub struct CommitGraph {
     sha_end: Vec<usize>,
     /// Lower-case copy of `sha_buf`, only when some sha has upper-case letters.
     lower_buf: Option<String>,
-    /// Open-addressing table of node ids (`UNLABELLED` = empty), length a power of two.
-    index: Vec<NodeId>,
+    /// Open-addressing table of (node id, hash tag) (`UNLABELLED` = empty slot),
+    /// length a power of two, at most half full.
+    index: Vec<(NodeId, u32)>,
     /// Node ids sorted by (lower-case sha, node), for abbreviated-sha lookup.
     sorted: Vec<NodeId>,
-    /// The first 8 bytes of each `sorted` entry's lower-case sha, big-endian, zero-padded.
-    sorted_keys: Vec<u64>,
+    /// Open-addressing table of the runs of `sorted` sharing their first
+    /// [`MIN_ABBREV`] bytes: (start, end, hash tag), `start == u32::MAX` = empty.
+    groups: Vec<(u32, u32, u32)>,
     authored: Vec<Timestamp>,
     committed: Vec<Timestamp>,
     first_parent: Vec<Option<NodeId>>,
@@ -58,10 +60,16 @@ pub struct CommitGraph {
     missing_parents: usize,
 }
 
+/// Shortest abbreviated sha that [`CommitGraph::resolve`] accepts.
+const MIN_ABBREV: usize = 7;
+
 /// A fast, well-mixed hash of a string (FxHash-style words, murmur finaliser).
 fn hash_str(s: &str) -> u64 {
+    hash_bytes(s.as_bytes())
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let bytes = s.as_bytes();
     let mut h = bytes.len() as u64;
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
@@ -75,19 +83,28 @@ fn hash_str(s: &str) -> u64 {
         w[..rest.len()].copy_from_slice(rest);
         h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
     }
+    mix(h)
+}
+
+/// The first 8 bytes of `s`, big-endian, zero-padded: orders like `s` up to ties.
+fn prefix_key(s: &str) -> u64 {
+    prefix_key_bytes(s.as_bytes())
+}
+
+fn prefix_key_bytes(s: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = s.len().min(8);
+    w[..n].copy_from_slice(&s[..n]);
+    u64::from_be_bytes(w)
+}
+
+/// The murmur3 64-bit finaliser.
+fn mix(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^ (h >> 33)
-}
-
-/// The first 8 bytes of `s`, big-endian, zero-padded: orders like `s` up to ties.
-fn prefix_key(s: &str) -> u64 {
-    let mut w = [0u8; 8];
-    let n = s.len().min(8);
-    w[..n].copy_from_slice(&s.as_bytes()[..n]);
-    u64::from_be_bytes(w)
 }
 
 impl CommitGraph {
@@ -97,19 +114,24 @@ impl CommitGraph {
         let mut g = CommitGraph::default();
         let mut pending: Vec<&'a Commit> = Vec::with_capacity(commits.size_hint().0);
         let capacity = pending.capacity().max(8).next_power_of_two() * 2;
-        g.index = vec![UNLABELLED; capacity];
+        g.index = vec![(UNLABELLED, 0); capacity];
+        g.sha_buf.reserve(pending.capacity() * 40);
+        g.sha_end.reserve(pending.capacity());
+        g.authored.reserve(pending.capacity());
+        g.committed.reserve(pending.capacity());
         for c in commits {
             if g.sha_end.len() * 2 >= g.index.len() {
                 g.grow_index();
             }
-            let slot = match g.find_slot(&c.sha) {
+            let hash = hash_str(&c.sha);
+            let slot = match g.find_slot(&c.sha, hash) {
                 Ok(_) => continue, // duplicate
                 Err(slot) => slot,
             };
             let id = g.sha_end.len() as NodeId;
             g.sha_buf.push_str(&c.sha);
             g.sha_end.push(g.sha_buf.len());
-            g.index[slot] = id;
+            g.index[slot] = (id, (hash >> 32) as u32);
             g.authored.push(c.authored_at);
             g.committed.push(c.committed_at);
             pending.push(c);
@@ -135,8 +157,9 @@ impl CommitGraph {
             }
             start = end;
         }
-        g.sorted_keys = keyed.iter().map(|k| k.0).collect();
+        let keys: Vec<u64> = keyed.iter().map(|k| k.0).collect();
         g.sorted = keyed.into_iter().map(|k| k.1).collect();
+        g.build_groups(&keys);
 
         g.first_parent = vec![None; n];
         g.parent_count = vec![0; n];
@@ -147,7 +170,13 @@ impl CommitGraph {
         for (i, c) in pending.iter().enumerate() {
             found.clear();
             for (k, p) in c.parents.iter().enumerate() {
-                match g.lookup(p) {
+                // Parents are usually a neighbour in the input (oldest-first or
+                // newest-first listings): an exact match there is the exact lookup.
+                let near = [i.wrapping_sub(1), i + 1]
+                    .into_iter()
+                    .find(|&j| j < n && g.sha(j as NodeId) == p.as_str())
+                    .map(|j| j as NodeId);
+                match near.or_else(|| g.lookup(p)) {
                     Some(pid) => {
                         found.push(pid);
                         if k == 0 {
@@ -167,31 +196,84 @@ impl CommitGraph {
     /// Double the hash index and re-insert every node.
     fn grow_index(&mut self) {
         let size = (self.index.len() * 2).max(16);
-        self.index = vec![UNLABELLED; size];
+        self.index = vec![(UNLABELLED, 0); size];
+        let mask = size - 1;
         for id in 0..self.sha_end.len() as NodeId {
-            let mask = size - 1;
-            let mut slot = hash_str(self.sha(id)) as usize & mask;
-            while self.index[slot] != UNLABELLED {
+            let hash = hash_str(self.sha(id));
+            let mut slot = hash as usize & mask;
+            while self.index[slot].0 != UNLABELLED {
                 slot = (slot + 1) & mask;
             }
-            self.index[slot] = id;
+            self.index[slot] = (id, (hash >> 32) as u32);
         }
     }
 
-    /// `Ok(node)` when `sha` is in the index, else `Err(free slot)`.
-    fn find_slot(&self, sha: &str) -> Result<NodeId, usize> {
+    /// `Ok(node)` when `sha` (whose hash is `hash`) is in the index, else `Err(free slot)`.
+    fn find_slot(&self, sha: &str, hash: u64) -> Result<NodeId, usize> {
         if self.index.is_empty() {
             return Err(0);
         }
         let mask = self.index.len() - 1;
-        let mut slot = hash_str(sha) as usize & mask;
+        let tag = (hash >> 32) as u32;
+        let mut slot = hash as usize & mask;
         loop {
-            let id = self.index[slot];
+            let (id, t) = self.index[slot];
             if id == UNLABELLED {
                 return Err(slot);
             }
-            if self.sha(id) == sha {
+            if t == tag && self.sha(id) == sha {
                 return Ok(id);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// Index the runs of `sorted` that share their first [`MIN_ABBREV`] bytes,
+    /// given each entry's prefix key (zero-padded, so a run may also hold
+    /// shorter shas; they never match and are skipped by the search).
+    fn build_groups(&mut self, keys: &[u64]) {
+        let mut runs: Vec<(u32, u32, u64)> = Vec::new();
+        let mut i = 0;
+        while i < keys.len() {
+            let head = keys[i] >> 8;
+            let mut j = i + 1;
+            while j < keys.len() && keys[j] >> 8 == head {
+                j += 1;
+            }
+            runs.push((i as u32, j as u32, head));
+            i = j;
+        }
+        let size = (runs.len().max(4) * 2).next_power_of_two();
+        let mask = size - 1;
+        self.groups = vec![(u32::MAX, 0, 0); size];
+        for (start, end, head) in runs {
+            let hash = mix(head);
+            let mut slot = hash as usize & mask;
+            while self.groups[slot].0 != u32::MAX {
+                slot = (slot + 1) & mask;
+            }
+            self.groups[slot] = (start, end, (hash >> 32) as u32);
+        }
+    }
+
+    /// The run of `sorted` holding every lower-case sha that starts with
+    /// `head` ([`MIN_ABBREV`] bytes).
+    fn group(&self, head: &[u8]) -> Option<(usize, usize)> {
+        if self.groups.is_empty() {
+            return None;
+        }
+        let head = prefix_key_bytes(head) >> 8;
+        let mask = self.groups.len() - 1;
+        let hash = mix(head);
+        let tag = (hash >> 32) as u32;
+        let mut slot = hash as usize & mask;
+        loop {
+            let (start, end, t) = self.groups[slot];
+            if start == u32::MAX {
+                return None;
+            }
+            if t == tag && prefix_key(self.lower(self.sorted[start as usize])) >> 8 == head {
+                return Some((start as usize, end as usize));
             }
             slot = (slot + 1) & mask;
         }
@@ -199,7 +281,7 @@ impl CommitGraph {
 
     /// The exact (case-sensitive, untrimmed) sha lookup.
     fn exact(&self, sha: &str) -> Option<NodeId> {
-        self.find_slot(sha).ok()
+        self.find_slot(sha, hash_str(sha)).ok()
     }
 
     /// The lower-case sha of a node.
@@ -246,12 +328,11 @@ impl CommitGraph {
             return None;
         }
         let lower = sha.to_ascii_lowercase();
-        let key = prefix_key(&lower);
-        // Entries with a smaller prefix key are smaller; within equal keys, compare in full.
-        let lo = self.sorted_keys.partition_point(|&k| k < key);
-        let hi = lo + self.sorted_keys[lo..].partition_point(|&k| k == key);
-        let start = lo + self.sorted[lo..hi].partition_point(|&n| self.lower(n) < lower.as_str());
-        let mut hits = self.sorted[start..]
+        // Every match shares the query's first MIN_ABBREV bytes: search that run only.
+        let (lo, hi) = self.group(&lower.as_bytes()[..MIN_ABBREV])?;
+        let run = &self.sorted[lo..hi];
+        let start = run.partition_point(|&n| self.lower(n) < lower.as_str());
+        let mut hits = run[start..]
             .iter()
             .take_while(|&&n| self.lower(n).starts_with(&lower));
         let first = *hits.next()?;
@@ -455,6 +536,45 @@ mod tests {
         assert_eq!(g.resolve("abcdef12"), Some(0));
         assert_eq!(g.resolve("abc"), None, "too short");
         assert_eq!(g.resolve("ABCDEF19"), Some(1));
+    }
+
+    #[test]
+    fn resolve_matches_a_linear_scan() {
+        // Shared 8-byte prefixes, mixed case, short and long shas, duplicates.
+        let names: Vec<String> = (0..300u32)
+            .map(|i| match i % 5 {
+                0 => format!("deadbeef{:04x}", i),
+                1 => format!("DEADBEEF{:04X}", i * 7),
+                2 => format!("abc{:x}", i),
+                3 => format!("{:040x}", u128::from(i) * 0x9e37_79b9_7f4a_7c15),
+                _ => format!("deadbeef{:04x}", i / 2),
+            })
+            .collect();
+        let commits: Vec<Commit> = names.iter().map(|n| c(n, &[], 1)).collect();
+        let g = CommitGraph::build(&commits);
+        let mut queries: Vec<String> = names.clone();
+        queries.extend(names.iter().map(|n| n.to_ascii_uppercase()));
+        queries.extend(names.iter().filter_map(|n| n.get(..9).map(str::to_string)));
+        queries.extend([
+            "deadbeef".into(),
+            "deadbeef0".into(),
+            " deadbeef00a ".into(),
+            "zzzzzzzz".into(),
+        ]);
+        for q in &queries {
+            let exact = (0..g.len() as NodeId).find(|&n| g.sha(n) == q.as_str());
+            let expected = exact.or_else(|| {
+                let t = q.trim().to_ascii_lowercase();
+                if t.len() < 7 {
+                    return None;
+                }
+                let hits: Vec<NodeId> = (0..g.len() as NodeId)
+                    .filter(|&n| g.sha(n).to_ascii_lowercase().starts_with(&t))
+                    .collect();
+                (hits.len() == 1).then(|| hits[0])
+            });
+            assert_eq!(g.resolve(q), expected, "query {q:?}");
+        }
     }
 
     #[test]

@@ -486,13 +486,21 @@ impl Dataset {
 
     /// Repository slugs in scope: the declared repositories plus any slug an event names.
     pub fn repository_slugs(&self) -> Vec<String> {
-        let mut slugs: Vec<String> = self.repositories.iter().map(|r| r.slug.clone()).collect();
-        slugs.extend(self.commits.iter().map(|c| c.repository.clone()));
-        slugs.extend(self.pull_requests.iter().map(|p| p.repository.clone()));
-        slugs.extend(self.deployments.iter().map(|d| d.repository.clone()));
-        slugs.sort();
+        // Events come grouped by repository in practice: skip repeats of the
+        // previous slug before sorting, and clone only the distinct ones.
+        let all = (self.repositories.iter().map(|r| r.slug.as_str()))
+            .chain(self.commits.iter().map(|c| c.repository.as_str()))
+            .chain(self.pull_requests.iter().map(|p| p.repository.as_str()))
+            .chain(self.deployments.iter().map(|d| d.repository.as_str()));
+        let mut slugs: Vec<&str> = Vec::new();
+        for s in all {
+            if slugs.last() != Some(&s) {
+                slugs.push(s);
+            }
+        }
+        slugs.sort_unstable();
         slugs.dedup();
-        slugs
+        slugs.into_iter().map(str::to_string).collect()
     }
 
     /// Serialise to JSON.
