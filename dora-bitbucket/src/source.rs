@@ -273,14 +273,22 @@ impl Bitbucket {
             }
             Err(e) => return Err(err(e)),
         };
-        let (commits, commits_complete) = commits.map_err(err)?;
-        if !commits_complete {
+        let walk = commits.map_err(err)?;
+        if walk.capped {
             stats.warnings.push(format!(
-                "{ws}/{slug}: stopped walking `{}` after {} pages before reaching the baseline deployment's commit",
+                "{ws}/{slug}: stopped walking `{}` after {} pages, before the history cut-off",
                 main_branch.as_deref().unwrap_or_default(),
                 self.max_commit_pages
             ));
         }
+        if !walk.missing.is_empty() {
+            stats.warnings.push(format!(
+                "{ws}/{slug}: the commit(s) {} of the last production deployment before the window are not on `{}` near the cut-off; the baseline may be incomplete",
+                walk.missing.join(", "),
+                main_branch.as_deref().unwrap_or_default()
+            ));
+        }
+        let commits = walk.commits;
 
         // 4a. Per-PR activity where the stream does not reach.
         let mut tasks = JoinSet::new();
@@ -325,8 +333,12 @@ impl Bitbucket {
             if pr.state != PullRequestState::Merged || pr.merged_at.is_none_or(|m| m < cutoff) {
                 continue;
             }
-            if branch_visible(pr.merge_commit.as_deref(), &by_sha, &commits) {
-                continue;
+            match branch_visibility(pr.merge_commit.as_deref(), &by_sha, &commits) {
+                // The graph gives the branch; or the merge commit is not on the
+                // production branch at all, so the core cannot attribute the PR
+                // and its commits would not help.
+                Visibility::Visible | Visibility::NotInGraph => continue,
+                Visibility::Hidden => {}
             }
             let client = client.clone();
             let (ws, slug, id) = (ws.to_owned(), slug.to_owned(), pr.id);
@@ -457,9 +469,13 @@ impl Bitbucket {
         main_branch: Option<&str>,
         cutoff: Timestamp,
         required: &[String],
-    ) -> Result<(Vec<Commit>, bool), dora_http::Error> {
+    ) -> Result<BranchWalk, dora_http::Error> {
+        /// Pages walked past the cut-off looking for a baseline commit that may
+        /// not be on the main branch at all (deployed from another branch).
+        const EXTRA_PAGES: usize = 5;
+        let mut walk = BranchWalk::default();
         let Some(branch) = main_branch else {
-            return Ok((Vec::new(), true));
+            return Ok(walk);
         };
         let req = client
             .request(
@@ -469,27 +485,42 @@ impl Bitbucket {
             .query("pagelen", "100")
             .query("fields", fields::COMMITS);
         let mut pager = client.pages::<wire::Commit>(req, Pagination::bitbucket());
-        let mut out = Vec::new();
         let mut missing: Vec<&str> = required.iter().map(String::as_str).collect();
-        let mut past = false;
+        let mut pages_past = 0usize;
         while let Some(page) = pager.next_page().await? {
+            let mut past = pages_past > 0;
             for c in &page.items {
                 // Undated or hashless commits cannot join the graph; skip them.
                 if let Ok(commit) = convert::commit(slug, c) {
                     past |= commit.committed_at < cutoff;
                     missing.retain(|sha| !sha_eq(sha, &commit.sha));
-                    out.push(commit);
+                    walk.commits.push(commit);
                 }
             }
-            if past && missing.is_empty() {
-                break;
+            if past {
+                pages_past += 1;
+                if missing.is_empty() || pages_past > EXTRA_PAGES {
+                    break;
+                }
             }
             if pager.pages_fetched() >= self.max_commit_pages && page.has_next {
-                return Ok((out, false));
+                walk.capped = true;
+                break;
             }
         }
-        Ok((out, true))
+        walk.missing = missing.into_iter().map(str::to_owned).collect();
+        Ok(walk)
     }
+}
+
+/// The result of walking the main branch.
+#[derive(Debug, Default)]
+struct BranchWalk {
+    commits: Vec<Commit>,
+    /// Required commits not found.
+    missing: Vec<String>,
+    /// Stopped by the page cap.
+    capped: bool,
 }
 
 /// Per environment of kind production, the last successful deployment before `start`.
@@ -517,23 +548,38 @@ fn sha_eq(a: &str, b: &str) -> bool {
     a.len() >= 7 && b.len() >= 7 && (a.starts_with(&b) || b.starts_with(&a))
 }
 
-/// Does the fetched graph hold the merge commit with two or more parents, all
-/// of them fetched? Then the branch commits (divergence point) are known.
-fn branch_visible(
+enum Visibility {
+    /// A merge commit with every parent fetched: the branch is in the graph.
+    Visible,
+    /// A squash or fast-forward merge, or a merge whose branch side is older
+    /// than the fetched history: the PR's own commits are needed.
+    Hidden,
+    /// The merge commit is not in the fetched history.
+    NotInGraph,
+}
+
+fn branch_visibility(
     merge: Option<&str>,
     by_sha: &HashMap<&str, &Commit>,
     commits: &[Commit],
-) -> bool {
+) -> Visibility {
     let Some(merge) = merge else {
-        return false;
+        return Visibility::NotInGraph;
     };
     let commit = by_sha
         .get(merge)
         .copied()
         .or_else(|| commits.iter().find(|c| sha_eq(&c.sha, merge)));
-    commit.is_some_and(|c| {
-        c.parents.len() >= 2 && c.parents.iter().all(|p| by_sha.contains_key(p.as_str()))
-    })
+    match commit {
+        None => Visibility::NotInGraph,
+        Some(c)
+            if c.parents.len() >= 2
+                && c.parents.iter().all(|p| by_sha.contains_key(p.as_str())) =>
+        {
+            Visibility::Visible
+        }
+        Some(_) => Visibility::Hidden,
+    }
 }
 
 fn dedup_commits(mut commits: Vec<Commit>) -> Vec<Commit> {

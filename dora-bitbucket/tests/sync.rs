@@ -623,3 +623,50 @@ fn credentials_from_the_environment() {
         .expect_err("slug only");
     assert!(bad_slug.to_string().contains("acme/web"), "{bad_slug}");
 }
+
+#[tokio::test]
+async fn a_baseline_commit_off_the_main_branch_bounds_the_walk_and_warns() {
+    let server = MockServer::start().await;
+    // The baseline deployment (#180) shipped a commit that is not on `main`.
+    let mut page = fixture(&server, "deployments_2.json");
+    let values = page["values"].as_array_mut().expect("values");
+    let baseline = values
+        .iter_mut()
+        .find(|d| d["uuid"] == "{de000000-0000-4000-8000-000000000180}")
+        .expect("#180");
+    baseline["release"]["commit"]["hash"] =
+        serde_json::json!("fe00000000000000000000000000000000000180");
+    Mock::given(path("/2.0/repositories/acme/web/deployments"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    // Looking for it, the walk goes on past the cut-off, to the end of history here.
+    Mock::given(path("/2.0/repositories/acme/web/commits/main"))
+        .and(query_param("page", "ac3041"))
+        .respond_with(json(&server, "commits_main_4.json"))
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_fixture_repo(&server).await;
+    let (data, stats) = source(&server)
+        .collect_with_stats(&CollectRequest::new(window()))
+        .await
+        .expect("sync");
+    assert_eq!(stats.requests("commits"), 4);
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains("fe00000000000000000000000000000000000180")),
+        "{:?}",
+        stats.warnings
+    );
+    assert!(
+        data.commits
+            .iter()
+            .any(|c| c.sha == "0b0000000000000000000000000000000000000b")
+    );
+}
