@@ -198,6 +198,24 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../README.md");
+        let block = readme
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .unwrap_or_default();
+        let s = FileSettings::parse(block, "README.md").map_err(|e| e.to_string());
+        assert!(
+            s.as_ref()
+                .is_ok_and(|s| s.sources.workspace.as_deref() == Some("acme")
+                    && s.config.rerun_excuse_minutes == Some(30)
+                    && s.sources.mapping.services.len() == 2),
+            "{s:?}"
+        );
+    }
+
+    #[test]
     fn dates() {
         assert!(parse_date("2026-11-02").is_ok());
         assert!(parse_date("2026-11-02T10:00:00+02:00").is_ok());
