@@ -112,6 +112,10 @@ struct DemoArgs {
     /// Seed of the generated sample.
     #[arg(long, hide = true, default_value_t = demo::DEFAULT_SEED)]
     seed: u64,
+    /// Answer the first N requests with 429 + Retry-After: 1 (to see rate-limit
+    /// handling and its progress display).
+    #[arg(long, hide = true, default_value_t = 0, value_name = "N")]
+    throttle: u64,
 }
 
 /// A failure with its exit code and a message that says what to do next.
@@ -361,8 +365,12 @@ fn run_demo(args: DemoArgs) -> Result<(), Failure> {
     }
     let progress = Progress::stderr(!args.common.quiet);
     let started = std::time::Instant::now();
+    let options = ServerOptions {
+        rate_limit_first: args.throttle,
+        ..ServerOptions::default()
+    };
     let report = rt.block_on(async {
-        let server = DemoServer::start(sample, ServerOptions::default())
+        let server = DemoServer::start(sample, options)
             .await
             .context("cannot start the demo server")
             .map_err(Failure::internal)?;
