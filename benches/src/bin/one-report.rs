@@ -1,0 +1,58 @@
+//! Generate a history and run one full report on it, printing timings: the
+//! binary to run under `/usr/bin/time -v` for peak memory.
+//!
+//! `cargo run -p dora-benches --release --bin one-report -- --commits 1000000 [--repos 1] [--runs 1] [--seed N]`
+
+use dora_benches::{Scale, generate};
+use std::time::Instant;
+
+fn arg(name: &str) -> Option<u64> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.replace('_', "").parse().ok())
+}
+
+fn main() {
+    let commits = arg("--commits").unwrap_or(1_000_000) as usize;
+    let repos = arg("--repos").unwrap_or(1) as usize;
+    let runs = arg("--runs").unwrap_or(1).max(1);
+    let mut scale = Scale::commits(commits).repositories(repos);
+    if let Some(seed) = arg("--seed") {
+        scale = scale.seed(seed);
+    }
+    let t = Instant::now();
+    let s = generate(&scale);
+    let d = &s.dataset;
+    eprintln!(
+        "generated {} commits, {} PRs, {} deployments, {} incidents in {} repos in {:.2?}",
+        d.commits.len(),
+        d.pull_requests.len(),
+        d.deployments.len(),
+        d.incidents.len(),
+        d.repository_slugs().len(),
+        t.elapsed()
+    );
+    let config = s.config();
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let report = dora_core::compute_at(d, &config, s.now);
+        let e = t.elapsed();
+        times.push(e);
+        eprintln!(
+            "compute_at: {e:.2?} (changes {}, deployments {}, failed {}, lead time median {:?} s)",
+            report.changes.len(),
+            report.metrics.change_failure_rate.deployments,
+            report.metrics.change_failure_rate.failed,
+            report.metrics.lead_time.median_seconds
+        );
+        std::hint::black_box(report);
+    }
+    times.sort();
+    println!(
+        "median compute_at over {runs} run(s): {:.2?}",
+        times[times.len() / 2]
+    );
+}
