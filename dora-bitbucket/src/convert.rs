@@ -203,15 +203,21 @@ pub(crate) struct PrActivity {
     pub merged_at: Option<Timestamp>,
     /// (who, when) of every comment, approval and change request.
     pub reviews: Vec<(Option<String>, Timestamp)>,
+    /// The latest MERGED, DECLINED or SUPERSEDED update's date.
+    pub closed_at: Option<Timestamp>,
 }
 
 impl PrActivity {
     pub(crate) fn add(&mut self, a: &wire::Activity) {
         if let Some(update) = &a.update {
-            if update.state.as_deref() == Some("MERGED")
-                && let Some(t) = time(update.date.as_deref())
-            {
-                self.merged_at = Some(self.merged_at.map_or(t, |m| m.min(t)));
+            if let Some(t) = time(update.date.as_deref()) {
+                let state = update.state.as_deref();
+                if state == Some("MERGED") {
+                    self.merged_at = Some(self.merged_at.map_or(t, |m| m.min(t)));
+                }
+                if matches!(state, Some("MERGED" | "DECLINED" | "SUPERSEDED")) {
+                    self.closed_at = Some(self.closed_at.map_or(t, |c| c.max(t)));
+                }
             }
             return;
         }
@@ -385,6 +391,7 @@ mod tests {
         let t = |h| Utc.with_ymd_and_hms(2024, 3, 1, h, 0, 0).unwrap();
         let act = PrActivity {
             merged_at: Some(t(12)),
+            closed_at: Some(t(12)),
             reviews: vec![
                 (Some("author".into()), t(8)),
                 (Some("rev".into()), t(13)),
@@ -395,6 +402,7 @@ mod tests {
         assert_eq!(act.first_review("author", act.merged_at), Some(t(10)));
         let only_late = PrActivity {
             merged_at: Some(t(12)),
+            closed_at: Some(t(12)),
             reviews: vec![(Some("rev".into()), t(13))],
         };
         assert_eq!(only_late.first_review("author", only_late.merged_at), None);

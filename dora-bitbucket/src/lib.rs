@@ -53,6 +53,7 @@
 mod builder;
 mod convert;
 mod error;
+mod incremental;
 mod source;
 mod wire;
 

@@ -48,6 +48,7 @@ pub(crate) mod endpoint {
     pub const PR_ACTIVITY: &str = "pullrequest/activity";
     pub const PR_COMMITS: &str = "pullrequest/commits";
     pub const COMMITS: &str = "commits";
+    pub const DEPLOYMENT: &str = "deployment";
 }
 
 type RepoFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -83,8 +84,39 @@ pub struct Bitbucket {
     pub(crate) max_commit_pages: usize,
 }
 
+/// What one repository's full sync saw besides its events: what an
+/// incremental cursor starts from.
+#[derive(Debug, Default)]
+pub(crate) struct RepoMeta {
+    /// The history cut-off used.
+    pub cutoff: Timestamp,
+    /// The newest production-branch commit (the branch head), if any.
+    pub head: Option<String>,
+    /// Environments by uuid.
+    pub environments: HashMap<String, dora_core::Environment>,
+    /// Every converted deployment, in listing order (newest first): id and status.
+    pub listed_deployments: Vec<(String, DeploymentStatus)>,
+    /// Every listed pull request: id and `updated_on`.
+    pub pr_updates: Vec<(u64, Timestamp)>,
+    /// The newest activity-stream entry seen.
+    pub newest_activity: Option<Timestamp>,
+    /// The oldest time the activity stream covered (`None`: all of it).
+    pub activity_covered_since: Option<Timestamp>,
+}
+
+/// The repository-wide activity stream back to a time.
+#[derive(Debug, Default)]
+pub(crate) struct Stream {
+    /// Entries grouped by pull request.
+    pub by_pr: HashMap<u64, PrActivity>,
+    /// The oldest time covered (`None`: the whole history).
+    pub covered_since: Option<Timestamp>,
+    /// The newest entry's time.
+    pub newest: Option<Timestamp>,
+}
+
 /// Bitbucket's BBQL wants `+00:00`, not `Z`.
-fn bbql_time(t: Timestamp) -> String {
+pub(crate) fn bbql_time(t: Timestamp) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
@@ -99,7 +131,7 @@ impl Bitbucket {
         &self.workspace
     }
 
-    fn ctx<'a>(&'a self, repo: Option<&'a str>) -> Context<'a> {
+    pub(crate) fn ctx<'a>(&'a self, repo: Option<&'a str>) -> Context<'a> {
         Context {
             workspace: &self.workspace,
             repo,
@@ -119,7 +151,7 @@ impl Bitbucket {
         let repos = self.repositories(&client).await?;
         let mut data = Dataset::new();
         for (slug, main_branch) in repos {
-            let part = self
+            let (part, _) = self
                 .sync_repository(&client, &slug, main_branch, request.range, &mut stats)
                 .await?;
             data.extend(part);
@@ -138,7 +170,7 @@ impl Bitbucket {
     }
 
     /// (slug, main branch when already known) of every repository in scope.
-    async fn repositories(
+    pub(crate) async fn repositories(
         &self,
         client: &HttpClient,
     ) -> Result<Vec<(String, Option<String>)>, SourceError> {
@@ -180,14 +212,16 @@ impl Bitbucket {
         }
     }
 
-    async fn sync_repository(
+    /// The full sync of one repository: its events and what an incremental
+    /// cursor needs.
+    pub(crate) async fn sync_repository(
         &self,
         client: &HttpClient,
         slug: &str,
         main_branch: Option<String>,
         range: TimeRange,
         stats: &mut SyncStats,
-    ) -> Result<Dataset, SourceError> {
+    ) -> Result<(Dataset, RepoMeta), SourceError> {
         let ctx = self.ctx(Some(slug));
         let err = |e: dora_http::Error| convert_error(e, ctx);
         let ws = self.workspace.as_str();
@@ -241,6 +275,10 @@ impl Bitbucket {
                 Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
             }
         }
+        let listed_deployments: Vec<(String, DeploymentStatus)> = deployments
+            .iter()
+            .map(|d| (d.id.clone(), d.status))
+            .collect();
         let baseline = baseline_deployments(&deployments, range.start);
         let cutoff = baseline
             .iter()
@@ -261,15 +299,15 @@ impl Bitbucket {
             self.branch_commits(client, slug, main_branch.as_deref(), cutoff, &required),
         );
         let prs = prs.map_err(err)?;
-        let (mut activity, covered_since) = match activity {
-            Ok(found) => found,
+        let (mut activity, covered_since, newest_activity) = match activity {
+            Ok(stream) => (stream.by_pr, stream.covered_since, stream.newest),
             // Not every deployment may serve the repository-wide stream: fall
             // back to one activity call per PR.
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
                 stats
                     .warnings
                     .push(format!("{ws}/{slug}: repository-wide pull request activity unavailable; fetched it per pull request"));
-                (HashMap::new(), Some(Timestamp::MAX_UTC))
+                (HashMap::new(), Some(Timestamp::MAX_UTC), None)
             }
             Err(e) => return Err(err(e)),
         };
@@ -288,6 +326,7 @@ impl Bitbucket {
                 main_branch.as_deref().unwrap_or_default()
             ));
         }
+        let head = walk.commits.first().map(|c| c.sha.clone());
         let commits = walk.commits;
 
         // 4a. Per-PR activity where the stream does not reach.
@@ -360,6 +399,18 @@ impl Bitbucket {
         commits.extend(extra);
         let commits = dedup_commits(commits);
 
+        let meta = RepoMeta {
+            cutoff,
+            head,
+            environments: environments.clone(),
+            listed_deployments,
+            pr_updates: prs
+                .iter()
+                .filter_map(|p| Some((p.id?, convert::time(p.updated_on.as_deref())?)))
+                .collect(),
+            newest_activity,
+            activity_covered_since: covered_since,
+        };
         let mut data = Dataset::new();
         data.repositories.push(Repository {
             slug: slug.to_owned(),
@@ -371,13 +422,13 @@ impl Bitbucket {
         data.deployments = deployments;
         data.pull_requests = pull_requests;
         data.commits = commits;
-        Ok(data)
+        Ok((data, meta))
     }
 
     /// PRs updated since the cut-off (BBQL on the server; re-checked here in
     /// case a server ignores `q`, stopping at the first older page since the
     /// list is sorted by `-updated_on`).
-    async fn pull_requests(
+    pub(crate) async fn pull_requests(
         &self,
         client: &HttpClient,
         slug: &str,
@@ -414,13 +465,13 @@ impl Bitbucket {
     }
 
     /// The repository-wide activity stream back to the cut-off, grouped by PR,
-    /// and the oldest time it covers (`None`: the whole history).
-    async fn activity(
+    /// with the oldest time it covers (`None`: the whole history).
+    pub(crate) async fn activity(
         &self,
         client: &HttpClient,
         slug: &str,
         cutoff: Timestamp,
-    ) -> Result<(HashMap<u64, PrActivity>, Option<Timestamp>), dora_http::Error> {
+    ) -> Result<Stream, dora_http::Error> {
         let req = client
             .request(
                 endpoint::ACTIVITY,
@@ -437,6 +488,7 @@ impl Bitbucket {
         let mut pager = client.pages::<wire::Activity>(req, Pagination::bitbucket());
         let mut by_pr: HashMap<u64, PrActivity> = HashMap::new();
         let mut oldest: Option<Timestamp> = None;
+        let mut newest: Option<Timestamp> = None;
         while let Some(page) = pager.next_page().await? {
             let mut past = false;
             for a in &page.items {
@@ -445,24 +497,33 @@ impl Bitbucket {
                 };
                 if let Some(t) = convert::activity_time(a) {
                     oldest = Some(oldest.map_or(t, |o| o.min(t)));
+                    newest = Some(newest.map_or(t, |n| n.max(t)));
                     past |= t < cutoff;
                 }
                 by_pr.entry(id).or_default().add(a);
             }
             if !page.has_next {
-                return Ok((by_pr, None));
+                return Ok(Stream {
+                    by_pr,
+                    covered_since: None,
+                    newest,
+                });
             }
             if past {
                 break;
             }
         }
-        Ok((by_pr, oldest))
+        Ok(Stream {
+            by_pr,
+            covered_since: oldest,
+            newest,
+        })
     }
 
     /// Commits reachable from the main branch, newest first, until a page
     /// reaches past the cut-off and every `required` commit was seen (or the
     /// page cap). Returns the commits and whether the walk was complete.
-    async fn branch_commits(
+    pub(crate) async fn branch_commits(
         &self,
         client: &HttpClient,
         slug: &str,
@@ -515,12 +576,12 @@ impl Bitbucket {
 
 /// The result of walking the main branch.
 #[derive(Debug, Default)]
-struct BranchWalk {
-    commits: Vec<Commit>,
+pub(crate) struct BranchWalk {
+    pub commits: Vec<Commit>,
     /// Required commits not found.
-    missing: Vec<String>,
+    pub missing: Vec<String>,
     /// Stopped by the page cap.
-    capped: bool,
+    pub capped: bool,
 }
 
 /// Per environment of kind production, the last successful deployment before `start`.
@@ -543,12 +604,12 @@ fn baseline_deployments(deployments: &[Deployment], start: Timestamp) -> Vec<Dep
     latest.into_values().cloned().collect()
 }
 
-fn sha_eq(a: &str, b: &str) -> bool {
+pub(crate) fn sha_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
     a.len() >= 7 && b.len() >= 7 && (a.starts_with(&b) || b.starts_with(&a))
 }
 
-enum Visibility {
+pub(crate) enum Visibility {
     /// A merge commit with every parent fetched: the branch is in the graph.
     Visible,
     /// A squash or fast-forward merge, or a merge whose branch side is older
@@ -558,7 +619,7 @@ enum Visibility {
     NotInGraph,
 }
 
-fn branch_visibility(
+pub(crate) fn branch_visibility(
     merge: Option<&str>,
     by_sha: &HashMap<&str, &Commit>,
     commits: &[Commit],
@@ -582,13 +643,13 @@ fn branch_visibility(
     }
 }
 
-fn dedup_commits(mut commits: Vec<Commit>) -> Vec<Commit> {
+pub(crate) fn dedup_commits(mut commits: Vec<Commit>) -> Vec<Commit> {
     let mut seen = HashSet::new();
     commits.retain(|c| seen.insert(c.sha.clone()));
     commits
 }
 
-fn task_error(slug: &str, e: tokio::task::JoinError) -> SourceError {
+pub(crate) fn task_error(slug: &str, e: tokio::task::JoinError) -> SourceError {
     SourceError::Other {
         source_name: crate::error::SOURCE.into(),
         message: format!("{slug}: a concurrent request task failed"),
@@ -596,7 +657,7 @@ fn task_error(slug: &str, e: tokio::task::JoinError) -> SourceError {
     }
 }
 
-async fn pr_activity(
+pub(crate) async fn pr_activity(
     client: &HttpClient,
     ws: &str,
     slug: &str,
@@ -617,7 +678,7 @@ async fn pr_activity(
 }
 
 /// A PR's own commits; 404 (source branch deleted) is "none known".
-async fn pr_commits(
+pub(crate) async fn pr_commits(
     client: &HttpClient,
     ws: &str,
     slug: &str,
