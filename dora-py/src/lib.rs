@@ -26,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<config::PyConfig>()?;
     m.add_class::<dataset::PyDataset>()?;
     m.add_class::<report::PyReport>()?;
+    sources::register(m)?;
     m.add_function(wrap_pyfunction!(report::compute, m)?)?;
     m.add_function(wrap_pyfunction!(collect::collect, m)?)?;
     Ok(())

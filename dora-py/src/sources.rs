@@ -1,14 +1,308 @@
-//! Sources usable from Python, turned into the core's source traits.
+//! Sources usable from Python: `Bitbucket`, `PagerDuty`, `Opsgenie`,
+//! `IncidentIo`, each building the Rust adapter at construction (so a missing
+//! credential fails early, with the variable to set), and a `Dataset`, served
+//! from memory by `dora_core::MemorySource`.
 
 use crate::dataset::PyDataset;
 use crate::errors::{DoraErr, DoraResult};
-use dora_core::{DeliverySource, IncidentSource, MemorySource};
+use dora_bitbucket::Bitbucket;
+use dora_core::{DeliverySource, IncidentSource, MemorySource, Severity};
+use dora_incidents::{
+    IncidentIoBuilder, OpsgenieBuilder, OpsgenieRegion, PagerDutyBuilder, RepositoryMapping,
+};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The delivery source behind a Python object: a `Dataset` (served from memory).
+/// Bitbucket Cloud as a delivery source.
+#[pyclass(module = "dora_metrics._native", name = "Bitbucket", frozen)]
+pub struct PyBitbucket {
+    source: Arc<dyn DeliverySource>,
+    workspace: String,
+    repos: Vec<String>,
+    base_url: String,
+    auth: &'static str,
+}
+
+#[pymethods]
+impl PyBitbucket {
+    /// A Bitbucket Cloud workspace (all its repositories, or `repos`).
+    ///
+    /// Credentials: `email` + `api_token` (an Atlassian API token, basic auth)
+    /// or `access_token` (a repository/project/workspace access token or OAuth
+    /// token, bearer); by default the environment's `BITBUCKET_EMAIL` +
+    /// `BITBUCKET_API_TOKEN`, else `BITBUCKET_ACCESS_TOKEN`.
+    #[new]
+    #[pyo3(signature = (workspace, repos = None, *, base_url = None, email = None, api_token = None, access_token = None))]
+    fn new(
+        workspace: String,
+        repos: Option<Vec<String>>,
+        base_url: Option<String>,
+        email: Option<String>,
+        api_token: Option<String>,
+        access_token: Option<String>,
+    ) -> DoraResult<Self> {
+        let repos = repos.unwrap_or_default();
+        let mut builder = Bitbucket::builder(workspace.clone()).repos(repos.clone());
+        let base_url = base_url.unwrap_or_else(|| dora_bitbucket::DEFAULT_BASE_URL.to_string());
+        builder = builder.base_url(base_url.clone());
+        let auth;
+        (builder, auth) = match (email, api_token, access_token) {
+            (Some(email), Some(token), None) => (builder.basic_auth(email, token), "basic"),
+            (None, None, Some(token)) => (builder.bearer(token), "bearer"),
+            (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+                return Err(DoraErr::Config(
+                    "bitbucket: give either email + api_token or access_token, not both".into(),
+                ));
+            }
+            (Some(_), None, None) => {
+                return Err(DoraErr::Config(
+                    "bitbucket: email needs api_token (an Atlassian API token)".into(),
+                ));
+            }
+            (None, Some(_), None) => {
+                return Err(DoraErr::Config(
+                    "bitbucket: api_token needs email (the Atlassian account's email is the user name)".into(),
+                ));
+            }
+            (None, None, None) => (builder.from_env(), "environment"),
+        };
+        let source = builder.build()?;
+        Ok(Self {
+            source: Arc::new(source),
+            workspace,
+            repos,
+            base_url,
+            auth,
+        })
+    }
+
+    /// The workspace.
+    #[getter]
+    fn workspace(&self) -> &str {
+        &self.workspace
+    }
+
+    /// Repository slugs; empty means every repository of the workspace.
+    #[getter]
+    fn repos(&self) -> Vec<String> {
+        self.repos.clone()
+    }
+
+    /// The API root.
+    #[getter]
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn __repr__(&self) -> String {
+        // Never the credentials: only where they came from.
+        format!(
+            "Bitbucket(workspace={:?}, repos={:?}, base_url={:?}, auth={})",
+            self.workspace, self.repos, self.base_url, self.auth
+        )
+    }
+}
+
+fn parse_overrides(overrides: Option<BTreeMap<String, String>>) -> DoraResult<Vec<(String, Severity)>> {
+    overrides
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(raw, sev)| {
+            Severity::parse(&sev).map(|s| (raw.clone(), s)).ok_or_else(|| {
+                DoraErr::Config(format!("severity_overrides[{raw:?}]: {sev:?} is not P1..P5"))
+            })
+        })
+        .collect()
+}
+
+fn mapping(services: Option<BTreeMap<String, Vec<String>>>) -> Option<RepositoryMapping> {
+    services.map(|services| {
+        services
+            .into_iter()
+            .fold(RepositoryMapping::new(), |m, (service, repos)| m.service(service, repos))
+    })
+}
+
+/// Common parts of the three incident sources, for `__repr__`.
+struct IncidentInfo {
+    name: &'static str,
+    base_url: Option<String>,
+}
+
+impl IncidentInfo {
+    fn repr(&self) -> String {
+        match &self.base_url {
+            Some(url) => format!("{}(base_url={url:?})", self.name),
+            None => format!("{}()", self.name),
+        }
+    }
+}
+
+/// PagerDuty incidents (`PAGERDUTY_TOKEN` by default).
+#[pyclass(module = "dora_metrics._native", name = "PagerDuty", frozen)]
+pub struct PyPagerDuty {
+    source: Arc<dyn IncidentSource>,
+    info: IncidentInfo,
+}
+
+#[pymethods]
+impl PyPagerDuty {
+    /// PagerDuty incidents. `token` defaults to `PAGERDUTY_TOKEN`; `services`
+    /// maps PagerDuty service names to repository slugs; `severity_overrides`
+    /// maps raw priority/urgency names to `P1`..`P5`.
+    #[new]
+    #[pyo3(signature = (token = None, *, base_url = None, service_ids = None, services = None, severity_overrides = None))]
+    fn new(
+        token: Option<String>,
+        base_url: Option<String>,
+        service_ids: Option<Vec<String>>,
+        services: Option<BTreeMap<String, Vec<String>>>,
+        severity_overrides: Option<BTreeMap<String, String>>,
+    ) -> DoraResult<Self> {
+        let mut b = match token {
+            Some(t) => PagerDutyBuilder::new(t),
+            None => PagerDutyBuilder::from_env()?,
+        };
+        if let Some(url) = &base_url {
+            b = b.with_base_url(url.clone());
+        }
+        if let Some(ids) = service_ids {
+            b = b.with_service_ids(ids);
+        }
+        if let Some(m) = mapping(services) {
+            b = b.with_repository_mapping(m);
+        }
+        for (raw, sev) in parse_overrides(severity_overrides)? {
+            b = b.with_severity_override(raw, sev);
+        }
+        Ok(Self {
+            source: Arc::new(b.build()?),
+            info: IncidentInfo {
+                name: "PagerDuty",
+                base_url,
+            },
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        self.info.repr()
+    }
+}
+
+/// Opsgenie alerts or incidents (`OPSGENIE_API_KEY` by default).
+#[pyclass(module = "dora_metrics._native", name = "Opsgenie", frozen)]
+pub struct PyOpsgenie {
+    source: Arc<dyn IncidentSource>,
+    info: IncidentInfo,
+}
+
+#[pymethods]
+impl PyOpsgenie {
+    /// Opsgenie. `token` defaults to `OPSGENIE_API_KEY`; `region` is `"us"` or
+    /// `"eu"`; `incidents_api=True` reads `/v1/incidents` (Standard and
+    /// Enterprise plans) instead of `/v2/alerts`.
+    #[new]
+    #[pyo3(signature = (token = None, *, base_url = None, region = "us", incidents_api = false, services = None, severity_overrides = None))]
+    fn new(
+        token: Option<String>,
+        base_url: Option<String>,
+        region: &str,
+        incidents_api: bool,
+        services: Option<BTreeMap<String, Vec<String>>>,
+        severity_overrides: Option<BTreeMap<String, String>>,
+    ) -> DoraResult<Self> {
+        let mut b = match token {
+            Some(t) => OpsgenieBuilder::new(t),
+            None => OpsgenieBuilder::from_env()?,
+        };
+        b = match region.to_ascii_lowercase().as_str() {
+            "us" => b.with_region(OpsgenieRegion::Us),
+            "eu" => b.with_region(OpsgenieRegion::Eu),
+            other => {
+                return Err(DoraErr::Config(format!(
+                    "opsgenie: region {other:?} is not \"us\" or \"eu\""
+                )));
+            }
+        };
+        if let Some(url) = &base_url {
+            b = b.with_base_url(url.clone());
+        }
+        if incidents_api {
+            b = b.with_incidents_api();
+        }
+        if let Some(m) = mapping(services) {
+            b = b.with_repository_mapping(m);
+        }
+        for (raw, sev) in parse_overrides(severity_overrides)? {
+            b = b.with_severity_override(raw, sev);
+        }
+        Ok(Self {
+            source: Arc::new(b.build()?),
+            info: IncidentInfo {
+                name: "Opsgenie",
+                base_url,
+            },
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        self.info.repr()
+    }
+}
+
+/// incident.io incidents (`INCIDENTIO_API_KEY` by default).
+#[pyclass(module = "dora_metrics._native", name = "IncidentIo", frozen)]
+pub struct PyIncidentIo {
+    source: Arc<dyn IncidentSource>,
+    info: IncidentInfo,
+}
+
+#[pymethods]
+impl PyIncidentIo {
+    /// incident.io. `token` defaults to `INCIDENTIO_API_KEY`; severities map
+    /// by rank among the organisation's severities unless overridden.
+    #[new]
+    #[pyo3(signature = (token = None, *, base_url = None, services = None, severity_overrides = None))]
+    fn new(
+        token: Option<String>,
+        base_url: Option<String>,
+        services: Option<BTreeMap<String, Vec<String>>>,
+        severity_overrides: Option<BTreeMap<String, String>>,
+    ) -> DoraResult<Self> {
+        let mut b = match token {
+            Some(t) => IncidentIoBuilder::new(t),
+            None => IncidentIoBuilder::from_env()?,
+        };
+        if let Some(url) = &base_url {
+            b = b.with_base_url(url.clone());
+        }
+        if let Some(m) = mapping(services) {
+            b = b.with_repository_mapping(m);
+        }
+        for (raw, sev) in parse_overrides(severity_overrides)? {
+            b = b.with_severity_override(raw, sev);
+        }
+        Ok(Self {
+            source: Arc::new(b.build()?),
+            info: IncidentInfo {
+                name: "IncidentIo",
+                base_url,
+            },
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        self.info.repr()
+    }
+}
+
+/// The delivery source behind a Python object: `Bitbucket` or a `Dataset`.
 pub fn delivery_source(obj: &Bound<'_, PyAny>) -> DoraResult<Arc<dyn DeliverySource>> {
+    if let Ok(b) = obj.cast::<PyBitbucket>() {
+        return Ok(Arc::clone(&b.get().source));
+    }
     if let Ok(d) = obj.cast::<PyDataset>() {
         return Ok(Arc::new(MemorySource::new(d.get().inner.clone())));
     }
@@ -18,8 +312,18 @@ pub fn delivery_source(obj: &Bound<'_, PyAny>) -> DoraResult<Arc<dyn DeliverySou
     ))))
 }
 
-/// The incident source behind a Python object: a `Dataset` (its incidents).
+/// The incident source behind a Python object: `PagerDuty`, `Opsgenie`,
+/// `IncidentIo` or a `Dataset` (its incidents).
 pub fn incident_source(obj: &Bound<'_, PyAny>) -> DoraResult<Arc<dyn IncidentSource>> {
+    if let Ok(s) = obj.cast::<PyPagerDuty>() {
+        return Ok(Arc::clone(&s.get().source));
+    }
+    if let Ok(s) = obj.cast::<PyOpsgenie>() {
+        return Ok(Arc::clone(&s.get().source));
+    }
+    if let Ok(s) = obj.cast::<PyIncidentIo>() {
+        return Ok(Arc::clone(&s.get().source));
+    }
     if let Ok(d) = obj.cast::<PyDataset>() {
         return Ok(Arc::new(MemorySource::new(d.get().inner.clone())));
     }
@@ -27,4 +331,13 @@ pub fn incident_source(obj: &Bound<'_, PyAny>) -> DoraResult<Arc<dyn IncidentSou
         "incidents must be a dora_metrics.PagerDuty, Opsgenie, IncidentIo or a Dataset, got {}",
         obj.get_type().name()?
     ))))
+}
+
+/// Register the source classes.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyBitbucket>()?;
+    m.add_class::<PyPagerDuty>()?;
+    m.add_class::<PyOpsgenie>()?;
+    m.add_class::<PyIncidentIo>()?;
+    Ok(())
 }

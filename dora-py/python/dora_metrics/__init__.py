@@ -24,11 +24,15 @@ from . import _native
 from ._dataset import Dataset
 from ._native import (
     AuthError,
+    Bitbucket,
     Config,
     ConfigError,
     DatasetError,
     DoraError,
+    IncidentIo,
     NotFoundError,
+    Opsgenie,
+    PagerDuty,
     RateLimitError,
     SourceError,
 )
@@ -36,11 +40,9 @@ from ._report import FRAME_TABLES, Report, Section
 
 __version__: str = _native.__version__
 
-
-
 def collect(
-    source: Any,
-    incidents: Any = None,
+    source: Bitbucket | Dataset,
+    incidents: PagerDuty | Opsgenie | IncidentIo | Dataset | None = None,
     *,
     days: int = 90,
     until: str | _dt.date | None = None,
@@ -54,11 +56,9 @@ def collect(
     Python threads keep running; Ctrl-C interrupts it. Raises `AuthError`,
     `RateLimitError`, `NotFoundError`, `SourceError` or `ConfigError`.
     """
-    if isinstance(source, Dataset):
-        source = source._native
-    if isinstance(incidents, Dataset):
-        incidents = incidents._native
-    return Dataset._wrap(_native.collect(source, incidents, days=days, until=until))
+    native_source: Any = source._native if isinstance(source, Dataset) else source
+    native_incidents: Any = incidents._native if isinstance(incidents, Dataset) else incidents
+    return Dataset._wrap(_native.collect(native_source, native_incidents, days=days, until=until))
 
 
 def compute(
@@ -92,12 +92,16 @@ __all__ = [
     "SAMPLE_UNTIL",
     "FRAME_TABLES",
     "AuthError",
+    "Bitbucket",
     "Config",
     "ConfigError",
     "Dataset",
     "DatasetError",
     "DoraError",
+    "IncidentIo",
     "NotFoundError",
+    "Opsgenie",
+    "PagerDuty",
     "RateLimitError",
     "Report",
     "Section",

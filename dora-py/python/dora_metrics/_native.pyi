@@ -2,7 +2,27 @@
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, final
+
+__all__ = [
+    "__version__",
+    "AuthError",
+    "Bitbucket",
+    "Config",
+    "ConfigError",
+    "Dataset",
+    "DatasetError",
+    "DoraError",
+    "IncidentIo",
+    "NotFoundError",
+    "Opsgenie",
+    "PagerDuty",
+    "RateLimitError",
+    "Report",
+    "SourceError",
+    "collect",
+    "compute",
+]
 
 __version__: str
 
@@ -39,6 +59,7 @@ class ConfigError(DoraError):
 class DatasetError(DoraError):
     """A dataset (JSON, records or frames) could not be read."""
 
+@final
 class Config:
     """Report configuration: the window and every choice a metric makes."""
 
@@ -92,6 +113,7 @@ class Config:
     @property
     def bot_min_pr_seconds(self) -> int | None: ...
 
+@final
 class Dataset:
     """The native dataset (wrapped by `dora_metrics.Dataset`)."""
 
@@ -106,6 +128,7 @@ class Dataset:
     def repository_slugs(self) -> list[str]: ...
     def merged(self, other: Dataset) -> Dataset: ...
 
+@final
 class Report:
     """The native report (wrapped by `dora_metrics.Report`)."""
 
@@ -113,6 +136,69 @@ class Report:
     def from_json(text: str) -> Report: ...
     def to_json(self, pretty: bool = False) -> str: ...
     def table(self, name: str, repository: str | None = None) -> _ArrowStream: ...
+
+@final
+class Bitbucket:
+    """Bitbucket Cloud as a delivery source."""
+
+    def __new__(
+        cls,
+        workspace: str,
+        repos: list[str] | None = None,
+        *,
+        base_url: str | None = None,
+        email: str | None = None,
+        api_token: str | None = None,
+        access_token: str | None = None,
+    ) -> Bitbucket: ...
+    @property
+    def workspace(self) -> str: ...
+    @property
+    def repos(self) -> list[str]: ...
+    @property
+    def base_url(self) -> str: ...
+
+@final
+class PagerDuty:
+    """PagerDuty incidents (`PAGERDUTY_TOKEN` by default)."""
+
+    def __new__(
+        cls,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        service_ids: list[str] | None = None,
+        services: Mapping[str, list[str]] | None = None,
+        severity_overrides: Mapping[str, str] | None = None,
+    ) -> PagerDuty: ...
+
+@final
+class Opsgenie:
+    """Opsgenie alerts or incidents (`OPSGENIE_API_KEY` by default)."""
+
+    def __new__(
+        cls,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        region: str = "us",
+        incidents_api: bool = False,
+        services: Mapping[str, list[str]] | None = None,
+        severity_overrides: Mapping[str, str] | None = None,
+    ) -> Opsgenie: ...
+
+@final
+class IncidentIo:
+    """incident.io incidents (`INCIDENTIO_API_KEY` by default)."""
+
+    def __new__(
+        cls,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        services: Mapping[str, list[str]] | None = None,
+        severity_overrides: Mapping[str, str] | None = None,
+    ) -> IncidentIo: ...
 
 def compute(dataset: Dataset, config: Config | None = None, now: str | datetime.date | None = None) -> Report: ...
 def collect(

@@ -100,7 +100,7 @@ def _rows(table: str, data: Any) -> list[Mapping[str, Any]]:
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
             raise DatasetError(f"{table}[{i}]: expected a dict of fields, got {type(row).__name__}")
-    return rows
+    return rows  # type: ignore[no-any-return]
 
 
 def _split(value: Any) -> Any:

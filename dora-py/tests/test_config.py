@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+import dora_metrics as dm
+
+
+def test_defaults_are_dora_cores() -> None:
+    # `Config.from_toml("")` is dora_core::Config::default(): the kwargs defaults must match it.
+    assert dm.Config() == dm.Config.from_toml("")
+    assert json.loads(dm.Config().to_json()) == json.loads(dm.Config.from_toml("").to_json())
+    c = dm.Config()
+    assert c.days == 90
+    assert c.until is None
+    assert c.severities == ["P1", "P2"]
+    assert c.tier_year == 2024
+    assert c.lead_time_start == "first_commit"
+    assert c.incident_window_hours == 24
+    assert c.hotfix_prefixes == ["hotfix/", "hot-fix/", "fix/"]
+    assert c.hotfix_window_hours == 24
+    assert "renovate" in c.bot_name_patterns and "dependabot" in c.bot_name_patterns
+    assert c.bot_use_account_type is True
+    assert c.bot_min_pr_seconds is None
+    assert c.rerun_excuse_minutes is None
+    assert c.production_environments == []
+    assert c.production_branch is None
+
+
+def test_every_knob_matches_the_toml_spelling() -> None:
+    kwargs = dm.Config(
+        days=30,
+        until="2026-11-01",
+        production_environments=["prod-eu"],
+        production_branch="release",
+        severities=["p1"],
+        rerun_excuse_minutes=15,
+        incident_window_hours=12,
+        lead_time_start="pr_created",
+        tier_year=2023,
+        hotfix_prefixes=["urgent/"],
+        hotfix_window_hours=6,
+        bot_name_patterns=["ci-bot"],
+        bot_use_account_type=False,
+        bot_min_pr_seconds=60,
+    )
+    toml = dm.Config.from_toml(
+        """
+        days = 30
+        until = "2026-11-01T00:00:00Z"
+        production_environments = ["prod-eu"]
+        production_branch = "release"
+        severities = ["P1"]
+        rerun_excuse_minutes = 15
+        incident_window_hours = 12
+        lead_time_start = "pr_created"
+        tier_year = 2023
+        [hotfix]
+        prefixes = ["urgent/"]
+        window_hours = 6
+        [bots]
+        name_patterns = ["ci-bot"]
+        use_account_type = false
+        min_pr_seconds = 60
+        """
+    )
+    assert kwargs == toml
+    assert kwargs.until == dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    assert "days=30" in repr(kwargs)
+
+
+@pytest.mark.parametrize(
+    "until",
+    [
+        "2026-11-01T00:00:00Z",
+        "2026-11-01",
+        "2026-11-01T01:00:00+01:00",
+        dt.datetime(2026, 11, 1),  # naive: UTC
+        dt.datetime(2026, 11, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        dt.date(2026, 11, 1),
+    ],
+)
+def test_until_spellings(until: str | dt.date) -> None:
+    assert dm.Config(until=until).until == dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+
+
+def test_until_accepts_pandas_timestamps() -> None:
+    pd = pytest.importorskip("pandas")
+    assert dm.Config(until=pd.Timestamp("2026-11-01", tz="UTC")).until == dt.datetime(
+        2026, 11, 1, tzinfo=dt.timezone.utc
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"days": 0}, "days must be at least 1"),
+        ({"days": 5000}, "more than ten years"),
+        ({"days": -1}, "days must be between"),
+        ({"severities": ["P9"]}, "P9"),
+        ({"tier_year": 2025}, "2025"),
+        ({"lead_time_start": "first_review"}, "lead_time_start"),
+        ({"until": "next tuesday"}, "until"),
+        ({"until": 12}, "until"),
+    ],
+)
+def test_invalid_values_raise_config_error(kwargs: dict[str, object], fragment: str) -> None:
+    with pytest.raises(dm.ConfigError, match=fragment) as info:
+        dm.Config(**kwargs)  # type: ignore[arg-type]
+    assert isinstance(info.value, dm.DoraError)
+
+
+def test_from_toml_rejects_unknown_keys_and_bad_syntax() -> None:
+    with pytest.raises(dm.ConfigError, match="dayz"):
+        dm.Config.from_toml("dayz = 30")
+    with pytest.raises(dm.ConfigError):
+        dm.Config.from_toml("days = ")
+
+
+def test_config_is_immutable() -> None:
+    with pytest.raises(AttributeError):
+        dm.Config().days = 7  # type: ignore[misc]

@@ -1,0 +1,130 @@
+# %% [markdown]
+# # DORA metrics in a notebook
+#
+# A walk through `dora_metrics` on the bundled sample (two repositories, about
+# four months of pull requests, deployments and PagerDuty incidents). Runs as a
+# script (`python examples/notebook.py`) or cell by cell in Jupyter / VS Code.
+# Install first: `pip install ./dora-py pandas polars pyarrow matplotlib`.
+#
+# Against your own workspace, replace the sample with:
+#
+# ```python
+# data = dm.collect(dm.Bitbucket("acme", ["payments-api"]),   # BITBUCKET_EMAIL + BITBUCKET_API_TOKEN
+#                   dm.PagerDuty(),                            # PAGERDUTY_TOKEN
+#                   days=90)
+# data.save("acme.json")                                       # collect once, analyse many times
+# ```
+
+# %%
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+import dora_metrics as dm
+
+data = dm.sample_dataset()
+print(data)
+
+# %% [markdown]
+# ## The report: every metric is an attribute
+
+# %%
+report = dm.compute(data, dm.Config(days=90, until=dm.SAMPLE_UNTIL))
+print(report)
+lt = report.lead_time
+print(f"\nlead time: median {lt.median_seconds / 3600:.1f} h over {lt.count} changes, tier {lt.tier}")
+for phase in ("coding", "pickup", "review", "deploy"):
+    print(f"  {phase:<7} median {lt.phases[phase].median_seconds / 3600:6.1f} h")
+cfr = report.change_failure_rate
+print(f"change failure rate {cfr.rate:.1%}: {dict(cfr.by_signal)}")
+
+# %% [markdown]
+# ## Every number is traceable: the rows behind it, as pandas
+
+# %%
+try:
+    import pandas as pd
+except ImportError:
+    pd = None
+    print("pandas is not installed: pip install pandas pyarrow")
+
+if pd is not None:
+    changes = report.to_pandas("changes")
+    print(changes[["repository", "pull_request", "author", "lead_time_seconds"]].head())
+    # Slowest phase per repository, in hours.
+    phases = ["coding_seconds", "pickup_seconds", "review_seconds", "deploy_seconds"]
+    print((changes.groupby("repository")[phases].median() / 3600).round(1))
+
+    deployments = report.to_pandas("deployments")
+    failed = deployments[deployments["failed"]]
+    print(failed[["repository", "id", "deployed_at", "evidence", "recovery_seconds"]].to_string(index=False))
+
+# %% [markdown]
+# ## ... and as polars
+
+# %%
+try:
+    import polars as pl
+except ImportError:
+    pl = None
+    print("polars is not installed: pip install polars")
+
+if pl is not None:
+    per_author = (
+        report.to_polars("changes")
+        .group_by("author")
+        .agg(pl.len().alias("changes"), (pl.col("lead_time_seconds").median() / 3600).alias("median_hours"))
+        .sort("changes", descending=True)
+    )
+    print(per_author)
+    print(report.to_polars("incidents").select("id", "severity", "counted", "recovery_seconds", "deployment"))
+
+# %% [markdown]
+# ## Data-quality diagnostics: read them before trusting a number
+
+# %%
+for d in report.diagnostics:
+    print(f"[{d.severity}] {d.code}: {d.message}")
+
+# %% [markdown]
+# ## Per repository, and what-if configuration
+
+# %%
+for slug, metrics in report.repositories.items():
+    print(f"{slug:<14} deploys/week {metrics.deployment_frequency.per_week:5.2f} "
+          f"({metrics.deployment_frequency.source}), lead time median "
+          f"{(metrics.lead_time.median_seconds or 0) / 3600:6.1f} h")
+
+# Count P3 incidents too, and forgive failed deployments re-run within 3 hours.
+strict = dm.compute(data, dm.Config(until=dm.SAMPLE_UNTIL, severities=["P1", "P2", "P3"], rerun_excuse_minutes=180))
+print("change failure rate:", f"{report.change_failure_rate.rate:.1%} ->", f"{strict.change_failure_rate.rate:.1%}")
+
+# %% [markdown]
+# ## Weekly trends
+
+# %%
+try:
+    import matplotlib
+
+    if "ipykernel" not in sys.modules:
+        matplotlib.use("Agg")  # a script: draw to a file instead of a window
+    fig = report.plot()
+    out = os.path.join(tempfile.gettempdir(), "dora_weekly_trends.png")
+    fig.savefig(out, dpi=90)
+    print(f"weekly trends saved to {out}")
+except ImportError:
+    print("matplotlib is not installed: pip install matplotlib")
+
+# %% [markdown]
+# ## Save and share: the dataset and the report are plain JSON
+
+# %%
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "sample.json")
+    data.save(path)
+    again = dm.compute(dm.Dataset.load(path), dm.Config(days=90, until=dm.SAMPLE_UNTIL))
+    assert again.to_dict() == report.to_dict()
+    print(f"round trip through {os.path.basename(path)}: identical report")
+print(report.to_json()[:200], "...")
