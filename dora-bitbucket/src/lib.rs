@@ -35,6 +35,18 @@
 //! (its commits). Pipelines are not fetched: deployments carry their commit
 //! and environment.
 //!
+//! ## Incremental sync
+//!
+//! [`Bitbucket`] also implements [`dora_core::IncrementalSource`] (driven by
+//! `dora_store::sync_delivery`): one scope per repository, `workspace/slug`,
+//! with a JSON cursor. The first sync of a repository is the full collect
+//! above; later ones fetch what changed since the cursor (deployments newest
+//! first until known ones, pull requests by `updated_on`, the activity stream
+//! back to the last sync, `commits/{main}?exclude=<last head>`), so a sync with
+//! no changes costs one request each to `deployments`, `pullrequests`,
+//! `pullrequests/activity` and `commits`.
+//! [`Bitbucket::sync_scope_with_stats`] reports the cost per endpoint.
+//!
 //! ## Mapping
 //!
 //! - Environment kind from `environment_type.name` (`Production`, `Staging`,
@@ -70,7 +82,8 @@ use std::fmt;
 pub struct SyncStats {
     /// Requests per endpoint (`repository`, `environments`, `deployments`,
     /// `pullrequests`, `pullrequests/activity`, `pullrequest/activity`,
-    /// `pullrequest/commits`, `commits`, `repositories`), with retries and
+    /// `pullrequest/commits`, `commits`, `repositories`, and `deployment` for
+    /// an incremental sync's re-check of one deployment), with retries and
     /// rate-limit waits.
     pub http: HttpStats,
     /// Repositories collected.
