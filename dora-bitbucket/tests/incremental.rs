@@ -645,6 +645,7 @@ async fn new_pr_new_deployment_and_completed_deployment_are_picked_up() {
         .await
         .expect("second sync");
     let counts = per_endpoint(&requests(&server).await[before..]);
+    println!("sync with a new PR and deployment: {counts:?}");
     assert_eq!(summary.requests, counts.values().sum::<u64>());
     assert_eq!(
         counts.get("pullrequest/activity"),
