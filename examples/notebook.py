@@ -97,9 +97,12 @@ for slug, metrics in report.repositories.items():
           f"({metrics.deployment_frequency.source}), lead time median "
           f"{(metrics.lead_time.median_seconds or 0) / 3600:6.1f} h")
 
-# Count P3 incidents too, and forgive failed deployments re-run within 3 hours.
-strict = dm.compute(data, dm.Config(until=dm.SAMPLE_UNTIL, severities=["P1", "P2", "P3"], rerun_excuse_minutes=180))
-print("change failure rate:", f"{report.change_failure_rate.rate:.1%} ->", f"{strict.change_failure_rate.rate:.1%}")
+# What if P3 incidents counted too? What if failed deployments re-run successfully within 3 hours were forgiven?
+with_p3 = dm.compute(data, dm.Config(until=dm.SAMPLE_UNTIL, severities=["P1", "P2", "P3"]))
+forgiving = dm.compute(data, dm.Config(until=dm.SAMPLE_UNTIL, rerun_excuse_minutes=180))
+print(f"change failure rate {report.change_failure_rate.rate:.1%}; with P3 incidents "
+      f"{with_p3.change_failure_rate.rate:.1%}; excusing quick re-runs {forgiving.change_failure_rate.rate:.1%} "
+      f"({forgiving.change_failure_rate.excused_reruns} excused)")
 
 # %% [markdown]
 # ## Weekly trends
