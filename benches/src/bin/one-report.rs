@@ -14,6 +14,14 @@ fn arg(name: &str) -> Option<u64> {
         .and_then(|v| v.replace('_', "").parse().ok())
 }
 
+/// Peak resident set size so far (Linux `VmHWM`), in MiB.
+fn peak_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
 fn main() {
     let commits = arg("--commits").unwrap_or(1_000_000) as usize;
     let repos = arg("--repos").unwrap_or(1) as usize;
@@ -34,6 +42,7 @@ fn main() {
         d.repository_slugs().len(),
         t.elapsed()
     );
+    eprintln!("peak RSS after generating: {:.0?} MiB", peak_mib());
     let config = s.config();
     let mut times = Vec::new();
     for _ in 0..runs {
@@ -50,6 +59,7 @@ fn main() {
         );
         std::hint::black_box(report);
     }
+    eprintln!("peak RSS after computing: {:.0?} MiB", peak_mib());
     times.sort();
     println!(
         "median compute_at over {runs} run(s): {:.2?}",
