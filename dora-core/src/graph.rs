@@ -368,6 +368,29 @@ impl CommitGraph {
         usize::from(self.parent_count[n as usize])
     }
 
+    /// The graph as a petgraph `DiGraph` (node weights are this graph's
+    /// [`NodeId`]s, edges point from a commit to its parents), for algorithms
+    /// beyond the engine's own walks. The engine itself walks flat arrays,
+    /// which at a million commits is several times faster than petgraph's
+    /// adjacency lists.
+    #[cfg(feature = "petgraph")]
+    pub fn to_petgraph(&self) -> petgraph::graph::DiGraph<NodeId, (), u32> {
+        let mut g = petgraph::graph::DiGraph::with_capacity(self.len(), self.parent_list.len());
+        for n in 0..self.len() as NodeId {
+            g.add_node(n);
+        }
+        for n in 0..self.len() as NodeId {
+            for p in self.parents(n) {
+                g.add_edge(
+                    petgraph::graph::NodeIndex::new(n as usize),
+                    petgraph::graph::NodeIndex::new(p as usize),
+                    (),
+                );
+            }
+        }
+        g
+    }
+
     /// Parents present in the graph (the last declared first).
     pub fn parents(&self, n: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         let n = n as usize;
@@ -503,6 +526,23 @@ mod tests {
             c("mmmmmmm3", &["bbbbbbb2", "fff00002"], 5),
         ];
         CommitGraph::build(&commits)
+    }
+
+    #[cfg(feature = "petgraph")]
+    #[test]
+    fn petgraph_view_matches() {
+        let g = sample();
+        let pg = g.to_petgraph();
+        assert_eq!(pg.node_count(), 5);
+        assert_eq!(pg.edge_count(), 5);
+        let m = g.resolve("mmmmmmm3").unwrap();
+        assert!(petgraph::algo::has_path_connecting(
+            &pg,
+            m.into(),
+            g.resolve("aaaaaaa1").unwrap().into(),
+            None
+        ));
+        assert!(petgraph::algo::toposort(&pg, None).is_ok());
     }
 
     #[test]
