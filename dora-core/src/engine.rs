@@ -592,6 +592,10 @@ fn analyse_repository(
             reverts.push((*c, info));
         }
     }
+    // One revert reason per (deployment, reverted commit): a revert PR's branch
+    // commit and its merge commit often both carry the marker. Keep the one that
+    // restored service first (ties: the smaller sha), whatever the input order.
+    let mut revert_reasons: BTreeMap<(usize, NodeId), FailureReason> = BTreeMap::new();
     for (c, info) in &reverts {
         let Some(r) = graph.resolve(&c.sha) else {
             continue;
@@ -618,15 +622,26 @@ fn analyse_repository(
                 continue;
             }
             let restored = (r_label != UNLABELLED).then(|| attempts[r_label as usize].time);
-            rows[k].failures.push(FailureReason {
+            let reason = FailureReason {
                 signal: Signal::Revert,
                 evidence: c.sha.clone(),
                 restored_at: restored,
-            });
+            };
+            let rank =
+                |f: &FailureReason| (f.restored_at.is_none(), f.restored_at, f.evidence.clone());
+            match revert_reasons.get(&(k, x)) {
+                Some(kept) if rank(kept) <= rank(&reason) => {}
+                _ => {
+                    revert_reasons.insert((k, x), reason);
+                }
+            }
             if r_label != UNLABELLED {
                 rows[r_label as usize].rework = true;
             }
         }
+    }
+    for ((k, _), reason) in revert_reasons {
+        rows[k].failures.push(reason);
     }
 
     // Hotfixes: attributed to the latest successful deployment strictly before the merge.

@@ -554,3 +554,30 @@ fn dataset_json_round_trip() {
     let err = Dataset::from_json("{\"commits\": [{\"sha\": 1}]}").unwrap_err();
     assert!(err.to_string().contains("invalid"), "{err}");
 }
+
+#[test]
+fn a_revert_pr_whose_branch_and_merge_commits_both_carry_the_marker_counts_once() {
+    let mut b = linear(&[("c1", 2)]);
+    let marker = format!("Revert \"commit c1\"\n\nThis reverts commit {}.", sha("c1"));
+    b.ok("d1", "c1", t(2, 12))
+        .commit_msg("rb", &["c1"], t(3, 8), &marker)
+        .commit_msg(
+            "rm",
+            &["c1", "rb"],
+            t(3, 9),
+            &format!("Merged in revert-c1 (pull request #4)\n\n{marker}"),
+        )
+        .pr(4, "revert-c1", t(3, 8), None, t(3, 9), "rm", &[])
+        .ok("d2", "rm", t(3, 11));
+    for data in [b.data.clone(), {
+        let mut d = b.data.clone();
+        d.commits.reverse();
+        d
+    }] {
+        let r = run(&data, &january());
+        let d1 = row(&r, "d1");
+        assert_eq!(d1.failures.len(), 1, "{:?}", d1.failures);
+        assert_eq!(d1.failures[0].evidence, std::cmp::min(sha("rb"), sha("rm")));
+        assert_eq!(d1.recovery_seconds, Some(23.0 * HOUR));
+    }
+}
