@@ -4,11 +4,14 @@
 //! dora report --workspace acme [--repo web ...] [--incidents pagerduty] [--days 90] [--until DATE]
 //!             [--format table|json|csv|prometheus|html] [--output FILE] [--config dora.toml]
 //! dora demo   [--format ...] [--output FILE]          # bundled sample, no network, no credentials
+//! dora sync   --store dora.db --workspace acme [...]  # incremental sync into a local SQLite store
+//! dora report --store dora.db [--offline]             # sync (unless --offline), then compute from the store
 //! ```
 //!
 //! Exit codes: 0 success, 1 unexpected error, 2 usage or configuration error,
 //! 3 authentication error (missing or rejected credentials), 4 a source failed
-//! (network, not found, rate limit, bad answer), 5 the output could not be written.
+//! (network, not found, rate limit, bad answer), 5 the output could not be written,
+//! 6 the store could not be opened, read or written.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -46,6 +49,11 @@ enum Command {
     /// months, PagerDuty incidents) served by a local HTTP server: no network,
     /// no credentials.
     Demo(DemoArgs),
+    /// Collect incrementally into a local SQLite store: the first run backfills
+    /// the window (plus the history attribution needs), later runs fetch only
+    /// what changed. Read the store with `dora report --store PATH --offline`, or
+    /// directly from Grafana/Metabase (see the dora-store docs for the tables).
+    Sync(SyncArgs),
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +86,40 @@ struct CommonArgs {
 struct ReportArgs {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Keep events in this SQLite store: sync into it incrementally, then
+    /// compute from it (and store the report's rows for dashboards).
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
+    /// With --store: compute from the store only, without any network access.
+    #[arg(long, requires = "store")]
+    offline: bool,
+}
+
+#[derive(Debug, Args)]
+struct SyncArgs {
+    /// The SQLite store to sync into (created when missing).
+    #[arg(long, value_name = "PATH")]
+    store: PathBuf,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Window length in days, ending at --until: what a first sync backfills.
+    #[arg(long, value_name = "N")]
+    days: Option<u32>,
+    /// Window end: RFC 3339 or YYYY-MM-DD. Default: now.
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+    /// Settings file; flags override it. Default: ./dora.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// No progress on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct SourceArgs {
     /// Bitbucket workspace (slug or {UUID}).
     #[arg(long, value_name = "W")]
     workspace: Option<String>,
@@ -147,6 +189,33 @@ impl Failure {
         }
     }
 
+    fn store(error: impl std::fmt::Display) -> Self {
+        Self {
+            code: 6,
+            message: format!(
+                "{error}\n  hint: check the --store path is a dora SQLite store you can write to"
+            ),
+        }
+    }
+
+    fn sync(error: dora_store::SyncError) -> Self {
+        match error {
+            dora_store::SyncError::Source {
+                completed_scopes,
+                source,
+            } => {
+                let mut f = Self::source(source);
+                f.message = format!(
+                    "sync stopped after {completed_scopes} repositor{} (kept in the store; the next run resumes): {}",
+                    if completed_scopes == 1 { "y" } else { "ies" },
+                    f.message
+                );
+                f
+            }
+            other => Self::store(other),
+        }
+    }
+
     fn internal(error: anyhow::Error) -> Self {
         Self {
             code: 1,
@@ -186,6 +255,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Report(args) => run_report(args),
         Command::Demo(args) => run_demo(args),
+        Command::Sync(args) => run_sync(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -261,9 +331,8 @@ async fn collect_and_compute(
     Ok(report)
 }
 
-fn run_report(args: ReportArgs) -> Result<(), Failure> {
-    let file = load_file(args.common.config.as_deref())?;
-    let config = config_from(&args.common, &file)?;
+/// Where to collect from: flags, then the file's [sources] section.
+fn plan_from(args: &SourceArgs, file: &FileSettings) -> Result<sources::Plan, Failure> {
     let s = &file.sources;
     let workspace = args
         .workspace
@@ -280,9 +349,9 @@ fn run_report(args: ReportArgs) -> Result<(), Failure> {
         args.repos.clone()
     };
     let tool = args.incidents.or(s.incidents);
-    let plan = sources::Plan {
-        workspace: workspace.clone(),
-        repos: repos.clone(),
+    Ok(sources::Plan {
+        workspace,
+        repos,
         bitbucket_url: args
             .bitbucket_url
             .clone()
@@ -303,8 +372,24 @@ fn run_report(args: ReportArgs) -> Result<(), Failure> {
             None => None,
         },
         mapping: s.mapping.clone(),
-    };
-    let credentials = sources::Credentials::from_env(tool)?;
+    })
+}
+
+fn plan_title(plan: &sources::Plan) -> String {
+    match plan.repos.as_slice() {
+        [one] => format!("{}/{one}", plan.workspace),
+        _ => plan.workspace.clone(),
+    }
+}
+
+fn run_report(args: ReportArgs) -> Result<(), Failure> {
+    let file = load_file(args.common.config.as_deref())?;
+    let config = config_from(&args.common, &file)?;
+    if let Some(path) = &args.store {
+        return run_report_from_store(&args, path, &file, &config);
+    }
+    let plan = plan_from(&args.sources, &file)?;
+    let credentials = sources::Credentials::from_env(plan.incidents)?;
     let progress = Progress::stderr(!args.common.quiet);
     let rt = runtime()?;
     let report = rt.block_on(async {
@@ -323,10 +408,114 @@ fn run_report(args: ReportArgs) -> Result<(), Failure> {
         }
         report
     })?;
-    let title = match repos.as_slice() {
-        [one] => format!("{workspace}/{one}"),
-        _ => workspace,
+    let ctx = Context {
+        title: plan_title(&plan),
+        note: None,
     };
+    write_output(&report, &args.common, &ctx)
+}
+
+fn open_store(path: &Path) -> Result<dora_store::Store, Failure> {
+    dora_store::Store::open(path).map_err(Failure::store)
+}
+
+/// Sync Bitbucket (and the incident tool, if any) into the store.
+fn sync_into(
+    store: &mut dora_store::Store,
+    plan: &sources::Plan,
+    config: &Config,
+    quiet: bool,
+) -> Result<String, Failure> {
+    let credentials = sources::Credentials::from_env(plan.incidents)?;
+    let progress = Progress::stderr(!quiet);
+    let range = config.window(Utc::now());
+    let rt = runtime()?;
+    rt.block_on(async {
+        let built = sources::build(plan, &credentials, &progress)?;
+        progress.phase("bitbucket: syncing");
+        let delivery = dora_store::sync_delivery(store, built.bitbucket.as_ref(), range)
+            .await
+            .map_err(Failure::sync)?;
+        let mut line = format!(
+            "bitbucket: {} repositor{} synced in {} requests, {} events stored",
+            delivery.scopes,
+            if delivery.scopes == 1 { "y" } else { "ies" },
+            delivery.requests,
+            delivery.events
+        );
+        if let Some(source) = built.incidents.as_deref() {
+            progress.phase(&format!("{}: syncing incidents", source.name()));
+            // A day of overlap catches incidents created late or edited since.
+            let incidents =
+                dora_store::sync_incidents(store, source, range, chrono::Duration::hours(24))
+                    .await
+                    .map_err(Failure::sync)?;
+            line.push_str(&format!(
+                " · {}: {} incidents",
+                source.name(),
+                incidents.events
+            ));
+        }
+        progress.finish();
+        Ok(line)
+    })
+}
+
+fn run_sync(args: SyncArgs) -> Result<(), Failure> {
+    let file = load_file(args.config.as_deref())?;
+    let common = CommonArgs {
+        days: args.days,
+        until: args.until.clone(),
+        format: Format::Table,
+        output: None,
+        config: None,
+        quiet: args.quiet,
+    };
+    let config = config_from(&common, &file)?;
+    let plan = plan_from(&args.sources, &file)?;
+    let mut store = open_store(&args.store)?;
+    let line = sync_into(&mut store, &plan, &config, args.quiet)?;
+    let counts = store.counts().map_err(Failure::store)?;
+    println!("{line}");
+    println!(
+        "store {}: {} repositories, {} commits, {} pull requests, {} deployments, {} incidents",
+        args.store.display(),
+        counts.repositories,
+        counts.commits,
+        counts.pull_requests,
+        counts.deployments,
+        counts.incidents
+    );
+    Ok(())
+}
+
+fn run_report_from_store(
+    args: &ReportArgs,
+    path: &Path,
+    file: &FileSettings,
+    config: &Config,
+) -> Result<(), Failure> {
+    if args.offline && !path.exists() {
+        return Err(Failure::store(format!(
+            "store {} does not exist: run `dora sync --store {}` first",
+            path.display(),
+            path.display()
+        )));
+    }
+    let mut store = open_store(path)?;
+    let title = if args.offline {
+        path.display().to_string()
+    } else {
+        let plan = plan_from(&args.sources, file)?;
+        let line = sync_into(&mut store, &plan, config, args.common.quiet)?;
+        if !args.common.quiet {
+            eprintln!("{line}");
+        }
+        plan_title(&plan)
+    };
+    let data = store.load().map_err(Failure::store)?;
+    let report = dora_core::compute_at(&data, config, Utc::now());
+    store.save_report(&report).map_err(Failure::store)?;
     let ctx = Context { title, note: None };
     write_output(&report, &args.common, &ctx)
 }

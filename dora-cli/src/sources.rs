@@ -120,7 +120,7 @@ pub fn auth_hint(source: &str) -> String {
 
 /// Bitbucket, keeping the stats of its last collection.
 struct BitbucketSource {
-    inner: Bitbucket,
+    inner: Arc<Bitbucket>,
     stats: Arc<Mutex<Option<SyncStats>>>,
 }
 
@@ -163,6 +163,8 @@ impl IncidentSource for Counted {
 /// The sources of one run.
 pub struct Built {
     pub delivery: Box<dyn DeliverySource>,
+    /// The same Bitbucket source, for incremental sync into a store.
+    pub bitbucket: Arc<Bitbucket>,
     pub incidents: Option<Box<dyn IncidentSource>>,
     stats: Arc<Mutex<Option<SyncStats>>>,
     incident_count: Arc<Mutex<Option<usize>>>,
@@ -218,7 +220,7 @@ pub fn build(
     if let Some(url) = &plan.bitbucket_url {
         builder = builder.base_url(url.clone());
     }
-    let bitbucket = builder.build().map_err(Failure::source)?;
+    let bitbucket = Arc::new(builder.build().map_err(Failure::source)?);
     let stats = Arc::new(Mutex::new(None));
     let incident_count = Arc::new(Mutex::new(None));
     let incidents: Option<Box<dyn IncidentSource>> =
@@ -260,9 +262,10 @@ pub fn build(
         };
     Ok(Built {
         delivery: Box::new(BitbucketSource {
-            inner: bitbucket,
+            inner: bitbucket.clone(),
             stats: stats.clone(),
         }),
+        bitbucket,
         incidents,
         stats,
         incident_count,
