@@ -8,4 +8,6 @@ echo "== Rust tests (workspace) =="
 cargo test --workspace --all-features --no-fail-fast
 
 echo "== Python tests (dora_metrics) =="
-bash dora-py/ci.sh
+# maturin gets its own target directory: sharing one with cargo makes each
+# rebuild the other's crates.
+CARGO_TARGET_DIR="${DORA_PY_TARGET_DIR:-${CARGO_TARGET_DIR:-$PWD/target}-py}" bash dora-py/ci.sh
