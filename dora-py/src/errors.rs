@@ -2,7 +2,7 @@
 //!
 //! Every fallible function of the extension returns [`DoraErr`]; its conversion
 //! into [`PyErr`] below is the only mapping from `dora_core::Error`,
-//! `dora_core::SourceError` and caught panics to the Python hierarchy:
+//! `dora_core::SourceError`, the store's errors and caught panics to the Python hierarchy:
 //!
 //! ```text
 //! DoraError
@@ -11,7 +11,8 @@
 //! ├── SourceError        the server failed or answered something unusable
 //! │   └── NotFoundError  workspace / repository / resource does not exist
 //! ├── ConfigError        invalid configuration (Config, source settings)
-//! └── DatasetError       a dataset (JSON, records, frames) could not be read
+//! ├── DatasetError       a dataset (JSON, records, frames) could not be read
+//! └── StoreError         the event store could not be opened, read or written
 //! ```
 
 use dora_core::SourceError as CoreSourceError;
@@ -62,6 +63,12 @@ create_exception!(
     DoraError,
     "A dataset (JSON, records or frames) could not be read."
 );
+create_exception!(
+    dora_metrics,
+    StoreError,
+    DoraError,
+    "The event store (a SQLite file) could not be opened, read or written."
+);
 
 /// Everything that can go wrong inside the extension.
 #[derive(Debug)]
@@ -74,6 +81,15 @@ pub enum DoraErr {
     Config(String),
     /// Unreadable dataset input detected by the binding itself.
     Dataset(String),
+    /// The event store failed (open, read, write) or was used after `close()`.
+    Store(String),
+    /// A source failed during a store sync; the scopes stored before it are kept.
+    Sync {
+        /// Scopes fully stored before the failure.
+        completed_scopes: usize,
+        /// The source's error.
+        source: CoreSourceError,
+    },
     /// A bug: a panic caught before it could reach Python.
     Internal(String),
     /// A Python exception raised while calling back into Python; passed through.
@@ -89,6 +105,28 @@ impl From<dora_core::Error> for DoraErr {
 impl From<CoreSourceError> for DoraErr {
     fn from(e: CoreSourceError) -> Self {
         Self::Source(e)
+    }
+}
+
+impl From<dora_store::StoreError> for DoraErr {
+    fn from(e: dora_store::StoreError) -> Self {
+        Self::Store(e.to_string())
+    }
+}
+
+impl From<dora_store::SyncError> for DoraErr {
+    fn from(e: dora_store::SyncError) -> Self {
+        match e {
+            dora_store::SyncError::Source {
+                completed_scopes,
+                source,
+            } => Self::Sync {
+                completed_scopes,
+                source,
+            },
+            // `SyncError` is non-exhaustive: anything else is the store's.
+            other => Self::Store(other.to_string()),
+        }
     }
 }
 
@@ -123,36 +161,17 @@ impl From<DoraErr> for PyErr {
             DoraErr::Core(dora_core::Error::Dataset(_)) => DatasetError::new_err(e_to_string(&e)),
             // `dora_core::Error` is non-exhaustive: newer variants are still DoraErrors.
             DoraErr::Core(_) => DoraError::new_err(e_to_string(&e)),
-            DoraErr::Source(source) => {
-                let message = source.to_string();
-                let name = Some(source.source_name().to_string());
-                match source {
-                    CoreSourceError::Auth { .. } => {
-                        with_attrs(AuthError::new_err(message), &[("source_name", name)], None)
-                    }
-                    CoreSourceError::RateLimited {
-                        endpoint,
-                        retry_after,
-                        ..
-                    } => with_attrs(
-                        RateLimitError::new_err(message),
-                        &[("source_name", name), ("endpoint", Some(endpoint))],
-                        retry_after.map(|d| d.as_secs_f64()),
-                    ),
-                    CoreSourceError::NotFound { .. } => {
-                        with_attrs(NotFoundError::new_err(message), &[("source_name", name)], None)
-                    }
-                    CoreSourceError::Config { .. } => {
-                        with_attrs(ConfigError::new_err(message), &[("source_name", name)], None)
-                    }
-                    CoreSourceError::Protocol { endpoint, .. } => with_attrs(
-                        SourceError::new_err(message),
-                        &[("source_name", name), ("endpoint", Some(endpoint))],
-                        None,
-                    ),
-                    _ => with_attrs(SourceError::new_err(message), &[("source_name", name)], None),
-                }
-            }
+            DoraErr::Source(source) => source_error(source, String::new()),
+            DoraErr::Sync {
+                completed_scopes,
+                source,
+            } => source_error(
+                source,
+                format!(
+                    "sync stopped after {completed_scopes} scope(s) (kept in the store; the next sync resumes): "
+                ),
+            ),
+            DoraErr::Store(message) => StoreError::new_err(message),
             DoraErr::Config(message) => ConfigError::new_err(message),
             DoraErr::Dataset(message) => DatasetError::new_err(message),
             DoraErr::Internal(message) => DoraError::new_err(format!(
@@ -163,11 +182,46 @@ impl From<DoraErr> for PyErr {
     }
 }
 
+/// The exception of a source error, its message prefixed with `context`.
+fn source_error(source: CoreSourceError, context: String) -> PyErr {
+    let message = format!("{context}{source}");
+    let name = Some(source.source_name().to_string());
+    match source {
+        CoreSourceError::Auth { .. } => {
+            with_attrs(AuthError::new_err(message), &[("source_name", name)], None)
+        }
+        CoreSourceError::RateLimited {
+            endpoint,
+            retry_after,
+            ..
+        } => with_attrs(
+            RateLimitError::new_err(message),
+            &[("source_name", name), ("endpoint", Some(endpoint))],
+            retry_after.map(|d| d.as_secs_f64()),
+        ),
+        CoreSourceError::NotFound { .. } => {
+            with_attrs(NotFoundError::new_err(message), &[("source_name", name)], None)
+        }
+        CoreSourceError::Config { .. } => {
+            with_attrs(ConfigError::new_err(message), &[("source_name", name)], None)
+        }
+        CoreSourceError::Protocol { endpoint, .. } => with_attrs(
+            SourceError::new_err(message),
+            &[("source_name", name), ("endpoint", Some(endpoint))],
+            None,
+        ),
+        _ => with_attrs(SourceError::new_err(message), &[("source_name", name)], None),
+    }
+}
+
 fn e_to_string(e: &DoraErr) -> String {
     match e {
         DoraErr::Core(core) => core.to_string(),
         DoraErr::Source(source) => source.to_string(),
-        DoraErr::Config(m) | DoraErr::Dataset(m) | DoraErr::Internal(m) => m.clone(),
+        DoraErr::Sync { source, .. } => source.to_string(),
+        DoraErr::Config(m) | DoraErr::Dataset(m) | DoraErr::Store(m) | DoraErr::Internal(m) => {
+            m.clone()
+        }
         DoraErr::Python(err) => err.to_string(),
     }
 }
@@ -201,5 +255,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("DatasetError", py.get_type::<DatasetError>())?;
+    m.add("StoreError", py.get_type::<StoreError>())?;
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod frames;
 pub mod report;
 pub mod runtime;
 pub mod sources;
+pub mod store;
 pub mod time;
 
 use pyo3::prelude::*;
@@ -27,6 +28,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dataset::PyDataset>()?;
     m.add_class::<report::PyReport>()?;
     sources::register(m)?;
+    m.add_class::<store::PyStore>()?;
     m.add_function(wrap_pyfunction!(report::compute, m)?)?;
     m.add_function(wrap_pyfunction!(collect::collect, m)?)?;
     Ok(())

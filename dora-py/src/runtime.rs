@@ -17,24 +17,31 @@ where
     F: Future<Output = DoraResult<T>> + Send,
     T: Send,
 {
-    py.detach(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| DoraErr::Internal(format!("cannot start the tokio runtime: {e}")))?;
-        let run = std::panic::AssertUnwindSafe(|| {
-            runtime.block_on(async move {
-                tokio::select! {
-                    out = future => out,
-                    interrupted = watch_signals() => Err(interrupted),
-                }
-            })
-        });
-        match std::panic::catch_unwind(run) {
-            Ok(result) => result,
-            Err(payload) => Err(DoraErr::Internal(panic_message(payload.as_ref()))),
-        }
-    })
+    py.detach(move || block_on_detached(future))
+}
+
+/// [`block_on`] for a caller that has already released the GIL (inside
+/// `Python::detach`), e.g. to hold a lock only while detached.
+pub fn block_on_detached<T, F>(future: F) -> DoraResult<T>
+where
+    F: Future<Output = DoraResult<T>>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DoraErr::Internal(format!("cannot start the tokio runtime: {e}")))?;
+    let run = std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async move {
+            tokio::select! {
+                out = future => out,
+                interrupted = watch_signals() => Err(interrupted),
+            }
+        })
+    });
+    match std::panic::catch_unwind(run) {
+        Ok(result) => result,
+        Err(payload) => Err(DoraErr::Internal(panic_message(payload.as_ref()))),
+    }
 }
 
 /// Resolve with the Python exception raised by a signal handler (Ctrl-C).

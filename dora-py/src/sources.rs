@@ -6,7 +6,7 @@
 use crate::dataset::PyDataset;
 use crate::errors::{DoraErr, DoraResult};
 use dora_bitbucket::Bitbucket;
-use dora_core::{DeliverySource, IncidentSource, MemorySource, Severity};
+use dora_core::{DeliverySource, IncidentSource, IncrementalSource, MemorySource, Severity};
 use dora_incidents::{
     IncidentIoBuilder, OpsgenieBuilder, OpsgenieRegion, PagerDutyBuilder, RepositoryMapping,
 };
@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// Bitbucket Cloud as a delivery source.
 #[pyclass(module = "dora_metrics._native", name = "Bitbucket", frozen)]
 pub struct PyBitbucket {
-    source: Arc<dyn DeliverySource>,
+    source: Arc<Bitbucket>,
     workspace: String,
     repos: Vec<String>,
     base_url: String,
@@ -301,13 +301,27 @@ impl PyIncidentIo {
 /// The delivery source behind a Python object: `Bitbucket` or a `Dataset`.
 pub fn delivery_source(obj: &Bound<'_, PyAny>) -> DoraResult<Arc<dyn DeliverySource>> {
     if let Ok(b) = obj.cast::<PyBitbucket>() {
-        return Ok(Arc::clone(&b.get().source));
+        let source: Arc<dyn DeliverySource> = Arc::clone(&b.get().source) as _;
+        return Ok(source);
     }
     if let Ok(d) = obj.cast::<PyDataset>() {
         return Ok(Arc::new(MemorySource::new(d.get().inner.clone())));
     }
     Err(DoraErr::Python(PyTypeError::new_err(format!(
         "source must be a dora_metrics.Bitbucket or a Dataset, got {}",
+        obj.get_type().name()?
+    ))))
+}
+
+/// The incremental (store-syncing) source behind a Python object: only
+/// `Bitbucket` keeps per-repository cursors.
+pub fn incremental_source(obj: &Bound<'_, PyAny>) -> DoraResult<Arc<dyn IncrementalSource>> {
+    if let Ok(b) = obj.cast::<PyBitbucket>() {
+        let source: Arc<dyn IncrementalSource> = Arc::clone(&b.get().source) as _;
+        return Ok(source);
+    }
+    Err(DoraErr::Python(PyTypeError::new_err(format!(
+        "source must be a dora_metrics.Bitbucket, got {} (to store a Dataset, use Store.save)",
         obj.get_type().name()?
     ))))
 }

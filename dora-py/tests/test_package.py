@@ -18,7 +18,8 @@ def test_public_names() -> None:
     for name in dm.__all__:
         assert hasattr(dm, name), name
     for name in ["Bitbucket", "PagerDuty", "Opsgenie", "IncidentIo", "collect", "compute", "Config", "Dataset",
-                 "Report", "DoraError", "AuthError", "RateLimitError", "SourceError", "ConfigError"]:
+                 "Report", "DoraError", "AuthError", "RateLimitError", "SourceError", "ConfigError",
+                 "Store", "StoreError"]:
         assert name in dm.__all__, name
     assert dm.__version__.count(".") == 2
 

@@ -7,9 +7,13 @@
     report.lead_time.median_seconds
     report.to_pandas("changes")          # one row per PR, with its four phases
 
-A thin layer over the Rust crates `dora-core`, `dora-bitbucket` and
-`dora-incidents`: the metrics, sources and errors are Rust's; frames arrive as
-Arrow. Every error is a `DoraError`.
+    store = dm.Store("acme.db")          # or keep the events in SQLite, synced incrementally
+    store.sync(dm.Bitbucket("acme"), dm.PagerDuty(), days=90)
+    report = dm.compute(store.load())
+
+A thin layer over the Rust crates `dora-core`, `dora-bitbucket`,
+`dora-incidents` and `dora-store`: the metrics, sources, store and errors are
+Rust's; frames arrive as Arrow. Every error is a `DoraError`.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ from ._native import (
     PagerDuty,
     RateLimitError,
     SourceError,
+    StoreError,
 )
 from ._report import FRAME_TABLES, Report, Section
+from ._store import Store
 
 __version__: str = _native.__version__
 
@@ -106,6 +112,8 @@ __all__ = [
     "Report",
     "Section",
     "SourceError",
+    "Store",
+    "StoreError",
     "collect",
     "compute",
     "sample_dataset",

@@ -20,6 +20,8 @@ __all__ = [
     "RateLimitError",
     "Report",
     "SourceError",
+    "Store",
+    "StoreError",
     "collect",
     "compute",
 ]
@@ -58,6 +60,9 @@ class ConfigError(DoraError):
 
 class DatasetError(DoraError):
     """A dataset (JSON, records or frames) could not be read."""
+
+class StoreError(DoraError):
+    """The event store (a SQLite file) could not be opened, read or written."""
 
 @final
 class Config:
@@ -199,6 +204,29 @@ class IncidentIo:
         services: Mapping[str, list[str]] | None = None,
         severity_overrides: Mapping[str, str] | None = None,
     ) -> IncidentIo: ...
+
+@final
+class Store:
+    """The native event store (wrapped by `dora_metrics.Store`)."""
+
+    def __new__(cls, path: str | None = None) -> Store: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def sync(
+        self,
+        source: Any,
+        incidents: Any = None,
+        *,
+        days: int = 90,
+        until: str | datetime.date | None = None,
+    ) -> dict[str, int]: ...
+    def load(self) -> Dataset: ...
+    def save(self, dataset: Dataset) -> None: ...
+    def counts(self) -> dict[str, int]: ...
+    def save_report(self, report: Report) -> int: ...
+    def close(self) -> None: ...
 
 def compute(dataset: Dataset, config: Config | None = None, now: str | datetime.date | None = None) -> Report: ...
 def collect(
