@@ -38,7 +38,14 @@ fn parse_lead_time_start(value: &str) -> DoraResult<LeadTimeStart> {
 
 fn non_negative(name: &str, value: Option<i64>) -> DoraResult<Option<u32>> {
     value
-        .map(|v| u32::try_from(v).map_err(|_| DoraErr::Config(format!("{name} must be between 0 and {}, got {v}", u32::MAX))))
+        .map(|v| {
+            u32::try_from(v).map_err(|_| {
+                DoraErr::Config(format!(
+                    "{name} must be between 0 and {}, got {v}",
+                    u32::MAX
+                ))
+            })
+        })
         .transpose()
 }
 
@@ -155,7 +162,11 @@ impl PyConfig {
     /// Incident severities that count (`["P1", "P2"]` by default).
     #[getter]
     fn severities(&self) -> Vec<String> {
-        self.inner.severities.iter().map(|s| s.to_string()).collect()
+        self.inner
+            .severities
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     /// Excuse a failed deployment re-run successfully within this many minutes.

@@ -31,8 +31,7 @@ fn parse_rows<T: DeserializeOwned>(table: &str, json: &str) -> DoraResult<Vec<T>
     rows.into_iter()
         .enumerate()
         .map(|(i, row)| {
-            serde_json::from_value(row)
-                .map_err(|e| DoraErr::Dataset(format!("{table}[{i}]: {e}")))
+            serde_json::from_value(row).map_err(|e| DoraErr::Dataset(format!("{table}[{i}]: {e}")))
         })
         .collect()
 }

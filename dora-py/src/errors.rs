@@ -18,7 +18,7 @@
 use dora_core::SourceError as CoreSourceError;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::{create_exception, PyErr};
+use pyo3::{PyErr, create_exception};
 use std::any::Any;
 
 create_exception!(
@@ -199,18 +199,26 @@ fn source_error(source: CoreSourceError, context: String) -> PyErr {
             &[("source_name", name), ("endpoint", Some(endpoint))],
             retry_after.map(|d| d.as_secs_f64()),
         ),
-        CoreSourceError::NotFound { .. } => {
-            with_attrs(NotFoundError::new_err(message), &[("source_name", name)], None)
-        }
-        CoreSourceError::Config { .. } => {
-            with_attrs(ConfigError::new_err(message), &[("source_name", name)], None)
-        }
+        CoreSourceError::NotFound { .. } => with_attrs(
+            NotFoundError::new_err(message),
+            &[("source_name", name)],
+            None,
+        ),
+        CoreSourceError::Config { .. } => with_attrs(
+            ConfigError::new_err(message),
+            &[("source_name", name)],
+            None,
+        ),
         CoreSourceError::Protocol { endpoint, .. } => with_attrs(
             SourceError::new_err(message),
             &[("source_name", name), ("endpoint", Some(endpoint))],
             None,
         ),
-        _ => with_attrs(SourceError::new_err(message), &[("source_name", name)], None),
+        _ => with_attrs(
+            SourceError::new_err(message),
+            &[("source_name", name)],
+            None,
+        ),
     }
 }
 

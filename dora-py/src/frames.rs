@@ -27,8 +27,10 @@ pub fn serde_name<T: Serialize>(value: &T) -> String {
 
 fn ts<I: IntoIterator<Item = Option<Timestamp>>>(values: I) -> ArrayRef {
     Arc::new(
-        TimestampMicrosecondArray::from_iter(values.into_iter().map(|t| t.map(|t| t.timestamp_micros())))
-            .with_timezone("UTC"),
+        TimestampMicrosecondArray::from_iter(
+            values.into_iter().map(|t| t.map(|t| t.timestamp_micros())),
+        )
+        .with_timezone("UTC"),
     )
 }
 
@@ -46,7 +48,9 @@ fn boolean<I: IntoIterator<Item = bool>>(values: I) -> ArrayRef {
 
 fn int<I: IntoIterator<Item = usize>>(values: I) -> ArrayRef {
     Arc::new(Int64Array::from_iter_values(
-        values.into_iter().map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
+        values
+            .into_iter()
+            .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
     ))
 }
 
@@ -67,7 +71,8 @@ fn batch(columns: Vec<(&str, ArrayRef)>) -> DoraResult<RecordBatch> {
 pub fn changes(rows: &[ChangeRow]) -> DoraResult<RecordBatch> {
     let n = rows.len();
     let strings = || StringBuilder::with_capacity(n, n * 16);
-    let (mut repository, mut title, mut author, mut deployment) = (strings(), strings(), strings(), strings());
+    let (mut repository, mut title, mut author, mut deployment) =
+        (strings(), strings(), strings(), strings());
     let mut pull_request = Vec::with_capacity(n);
     let mut times: [Vec<Option<i64>>; 5] = std::array::from_fn(|_| Vec::with_capacity(n));
     let mut secs: [Vec<f64>; 5] = std::array::from_fn(|_| Vec::with_capacity(n));
@@ -101,7 +106,13 @@ pub fn changes(rows: &[ChangeRow]) -> DoraResult<RecordBatch> {
         reviewed.push(Some(r.first_review_at.is_some()));
         hotfix.push(Some(r.hotfix));
     }
-    let [first_commit_at, created_at, first_review_at, merged_at, deployed_at] = times;
+    let [
+        first_commit_at,
+        created_at,
+        first_review_at,
+        merged_at,
+        deployed_at,
+    ] = times;
     let [lead, coding, pickup, review, deploy] = secs;
     let ts = |v: Vec<Option<i64>>| -> ArrayRef {
         Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC"))
@@ -148,16 +159,31 @@ pub fn deployments(rows: &[DeploymentRow]) -> DoraResult<RecordBatch> {
     let mut columns: Vec<(&str, ArrayRef)> = vec![
         ("repository", text(rows.iter().map(|r| Some(&r.repository)))),
         ("id", text(rows.iter().map(|r| Some(&r.id)))),
-        ("environment", text(rows.iter().map(|r| Some(&r.environment)))),
+        (
+            "environment",
+            text(rows.iter().map(|r| Some(&r.environment))),
+        ),
         ("commit", text(rows.iter().map(|r| Some(&r.commit)))),
         ("deployed_at", ts(rows.iter().map(|r| Some(r.deployed_at)))),
-        ("status", text(rows.iter().map(|r| Some(serde_name(&r.status))))),
+        (
+            "status",
+            text(rows.iter().map(|r| Some(serde_name(&r.status)))),
+        ),
         ("changes", int(rows.iter().map(|r| r.changes))),
-        ("failed", boolean(rows.iter().map(|r| !r.failures.is_empty()))),
+        (
+            "failed",
+            boolean(rows.iter().map(|r| !r.failures.is_empty())),
+        ),
         ("signals", Arc::new(signals.finish())),
     ];
     for (signal, name) in SIGNALS {
-        columns.push((name, boolean(rows.iter().map(|r| r.failures.iter().any(|f| f.signal == signal)))));
+        columns.push((
+            name,
+            boolean(
+                rows.iter()
+                    .map(|r| r.failures.iter().any(|f| f.signal == signal)),
+            ),
+        ));
     }
     columns.extend([
         (
@@ -174,10 +200,18 @@ pub fn deployments(rows: &[DeploymentRow]) -> DoraResult<RecordBatch> {
         ),
         (
             "restored_at",
-            ts(rows.iter().map(|r| r.failures.iter().filter_map(|f| f.restored_at).min())),
+            ts(rows
+                .iter()
+                .map(|r| r.failures.iter().filter_map(|f| f.restored_at).min())),
         ),
-        ("recovery_seconds", float(rows.iter().map(|r| r.recovery_seconds))),
-        ("excused_rerun", boolean(rows.iter().map(|r| r.excused_rerun))),
+        (
+            "recovery_seconds",
+            float(rows.iter().map(|r| r.recovery_seconds)),
+        ),
+        (
+            "excused_rerun",
+            boolean(rows.iter().map(|r| r.excused_rerun)),
+        ),
         ("rework", boolean(rows.iter().map(|r| r.rework))),
         ("from_merge", boolean(rows.iter().map(|r| r.from_merge))),
     ]);
@@ -191,12 +225,21 @@ pub fn incidents(rows: &[IncidentRow]) -> DoraResult<RecordBatch> {
         ("id", text(rows.iter().map(|r| Some(&r.id)))),
         ("title", text(rows.iter().map(|r| Some(&r.title)))),
         ("service", text(rows.iter().map(|r| r.service.as_ref()))),
-        ("severity", text(rows.iter().map(|r| r.severity.map(|s| s.to_string())))),
+        (
+            "severity",
+            text(rows.iter().map(|r| r.severity.map(|s| s.to_string()))),
+        ),
         ("opened_at", ts(rows.iter().map(|r| Some(r.opened_at)))),
         ("resolved_at", ts(rows.iter().map(|r| r.resolved_at))),
-        ("recovery_seconds", float(rows.iter().map(|r| r.recovery_seconds))),
+        (
+            "recovery_seconds",
+            float(rows.iter().map(|r| r.recovery_seconds)),
+        ),
         ("counted", boolean(rows.iter().map(|r| r.counted))),
-        ("deployment", text(rows.iter().map(|r| r.deployment.as_ref()))),
+        (
+            "deployment",
+            text(rows.iter().map(|r| r.deployment.as_ref())),
+        ),
     ])
 }
 
@@ -207,7 +250,12 @@ fn point(series: &[WeekPoint], week: Timestamp) -> Option<&WeekPoint> {
 
 /// One row per week of the window: every metric's weekly series side by side.
 pub fn weekly(m: &Metrics) -> DoraResult<RecordBatch> {
-    let weeks: Vec<Timestamp> = m.deployment_frequency.weekly.iter().map(|p| p.week_start).collect();
+    let weeks: Vec<Timestamp> = m
+        .deployment_frequency
+        .weekly
+        .iter()
+        .map(|p| p.week_start)
+        .collect();
     let value = |s: &[WeekPoint]| float(weeks.iter().map(|w| point(s, *w).and_then(|p| p.value)));
     let count = |s: &[WeekPoint]| int(weeks.iter().map(|w| point(s, *w).map_or(0, |p| p.count)));
     batch(vec![
@@ -215,7 +263,10 @@ pub fn weekly(m: &Metrics) -> DoraResult<RecordBatch> {
         ("deployments", count(&m.deployment_frequency.weekly)),
         ("lead_time_changes", count(&m.lead_time.weekly)),
         ("lead_time_median_seconds", value(&m.lead_time.weekly)),
-        ("change_failure_deployments", count(&m.change_failure_rate.weekly)),
+        (
+            "change_failure_deployments",
+            count(&m.change_failure_rate.weekly),
+        ),
         ("change_failure_rate", value(&m.change_failure_rate.weekly)),
         ("recovered_failures", count(&m.recovery_time.weekly)),
         ("recovery_median_seconds", value(&m.recovery_time.weekly)),

@@ -2,7 +2,7 @@
 
 use crate::config::PyConfig;
 use crate::dataset::PyDataset;
-use crate::errors::{guard, DoraErr, DoraResult};
+use crate::errors::{DoraErr, DoraResult, guard};
 use crate::frames;
 use dora_core::Report as CoreReport;
 use pyo3::prelude::*;

@@ -6,7 +6,7 @@
 //! running; every 100 ms the runtime briefly re-attaches to let Ctrl-C
 //! (`KeyboardInterrupt`) cancel a long collection in a notebook.
 
-use crate::errors::{panic_message, DoraErr, DoraResult};
+use crate::errors::{DoraErr, DoraResult, panic_message};
 use pyo3::prelude::*;
 use std::future::Future;
 use std::time::Duration;

@@ -105,14 +105,20 @@ impl PyBitbucket {
     }
 }
 
-fn parse_overrides(overrides: Option<BTreeMap<String, String>>) -> DoraResult<Vec<(String, Severity)>> {
+fn parse_overrides(
+    overrides: Option<BTreeMap<String, String>>,
+) -> DoraResult<Vec<(String, Severity)>> {
     overrides
         .unwrap_or_default()
         .into_iter()
         .map(|(raw, sev)| {
-            Severity::parse(&sev).map(|s| (raw.clone(), s)).ok_or_else(|| {
-                DoraErr::Config(format!("severity_overrides[{raw:?}]: {sev:?} is not P1..P5"))
-            })
+            Severity::parse(&sev)
+                .map(|s| (raw.clone(), s))
+                .ok_or_else(|| {
+                    DoraErr::Config(format!(
+                        "severity_overrides[{raw:?}]: {sev:?} is not P1..P5"
+                    ))
+                })
         })
         .collect()
 }
@@ -121,7 +127,9 @@ fn mapping(services: Option<BTreeMap<String, Vec<String>>>) -> Option<Repository
     services.map(|services| {
         services
             .into_iter()
-            .fold(RepositoryMapping::new(), |m, (service, repos)| m.service(service, repos))
+            .fold(RepositoryMapping::new(), |m, (service, repos)| {
+                m.service(service, repos)
+            })
     })
 }
 

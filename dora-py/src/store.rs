@@ -6,7 +6,7 @@
 //! `sync` never holds the GIL the sync needs to check for Ctrl-C.
 
 use crate::dataset::PyDataset;
-use crate::errors::{guard, DoraErr, DoraResult};
+use crate::errors::{DoraErr, DoraResult, guard};
 use crate::report::PyReport;
 use crate::runtime::block_on_detached;
 use crate::sources::{incident_source, incremental_source};

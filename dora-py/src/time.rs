@@ -13,7 +13,12 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
             return Some(t.and_utc());
         }
@@ -50,7 +55,10 @@ pub fn extract_timestamp(value: &Bound<'_, PyAny>, field: &str) -> DoraResult<Ti
 /// A timestamp as an aware `datetime.datetime` in UTC.
 pub fn to_py_datetime<'py>(py: Python<'py>, t: Timestamp) -> PyResult<Bound<'py, PyAny>> {
     let datetime = py.import("datetime")?.getattr("datetime")?;
-    datetime.call_method1("fromisoformat", (t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),))
+    datetime.call_method1(
+        "fromisoformat",
+        (t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),),
+    )
 }
 
 #[cfg(test)]
