@@ -36,15 +36,15 @@ use crate::SyncStats;
 use crate::convert::{self, PrActivity};
 use crate::error::{SOURCE, convert as convert_error};
 use crate::source::{
-    Bitbucket, BranchWalk, RepoMeta, Visibility, branch_visibility, dedup_commits, endpoint,
-    pr_activity, pr_commits, sha_eq, task_error,
+    Bitbucket, BranchWalk, RepoMeta, ShaIndex, Visibility, branch_visibility, dedup_commits,
+    endpoint, pr_activity, pr_commits, sha_eq, task_error,
 };
 use crate::wire::{self, fields};
 use async_trait::async_trait;
 use chrono::Duration;
 use dora_core::{
-    Commit, Dataset, DeploymentStatus, Environment, EnvironmentKind, IncrementalSource,
-    PullRequestState, Repository, SourceError, SyncDelta, TimeRange, Timestamp,
+    Dataset, DeploymentStatus, Environment, EnvironmentKind, IncrementalSource, PullRequestState,
+    Repository, SourceError, SyncDelta, TimeRange, Timestamp,
 };
 use dora_http::{HttpClient, Pagination, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -551,7 +551,7 @@ impl Bitbucket {
         // The commits of newly merged pull requests whose merge commit does not
         // give the branch (squash and fast-forward merges).
         let mut commits = dedup_commits(new_commits);
-        let by_sha: HashMap<&str, &Commit> = commits.iter().map(|c| (c.sha.as_str(), c)).collect();
+        let by_sha = ShaIndex::new(&commits);
         let mut tasks = JoinSet::new();
         for (i, pr) in data.pull_requests.iter().enumerate() {
             if pr.state != PullRequestState::Merged || pr.merged_at.is_none_or(|m| m < cur.cutoff) {
@@ -559,9 +559,9 @@ impl Bitbucket {
             }
             let merge = pr.merge_commit.as_deref();
             let visibility = if commits_exclusive {
-                new_merge_visibility(merge, &by_sha, &commits)
+                new_merge_visibility(merge, &by_sha)
             } else {
-                branch_visibility(merge, &by_sha, &commits)
+                branch_visibility(merge, &by_sha)
             };
             if !matches!(visibility, Visibility::Hidden) {
                 continue;
@@ -746,18 +746,8 @@ impl Bitbucket {
 
 /// Like [`branch_visibility`] for the commits new since the last sync: a
 /// parent that is not new was on the branch before, so it is known.
-fn new_merge_visibility(
-    merge: Option<&str>,
-    by_sha: &HashMap<&str, &Commit>,
-    commits: &[Commit],
-) -> Visibility {
-    let Some(merge) = merge else {
-        return Visibility::NotInGraph;
-    };
-    let commit = by_sha
-        .get(merge)
-        .copied()
-        .or_else(|| commits.iter().find(|c| sha_eq(&c.sha, merge)));
+fn new_merge_visibility(merge: Option<&str>, by_sha: &ShaIndex<'_>) -> Visibility {
+    let commit = merge.and_then(|m| by_sha.get(m));
     match commit {
         None => Visibility::NotInGraph,
         Some(c) if c.parents.len() >= 2 => Visibility::Visible,

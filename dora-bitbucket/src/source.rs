@@ -366,13 +366,13 @@ impl Bitbucket {
 
         // 4b. PR commits where the merge commit does not reveal the branch.
         let mut commits = dedup_commits(commits);
-        let by_sha: HashMap<&str, &Commit> = commits.iter().map(|c| (c.sha.as_str(), c)).collect();
+        let by_sha = ShaIndex::new(&commits);
         let mut tasks = JoinSet::new();
         for (i, pr) in pull_requests.iter().enumerate() {
             if pr.state != PullRequestState::Merged || pr.merged_at.is_none_or(|m| m < cutoff) {
                 continue;
             }
-            match branch_visibility(pr.merge_commit.as_deref(), &by_sha, &commits) {
+            match branch_visibility(pr.merge_commit.as_deref(), &by_sha) {
                 // The graph gives the branch; or the merge commit is not on the
                 // production branch at all, so the core cannot attribute the PR
                 // and its commits would not help.
@@ -619,27 +619,59 @@ pub(crate) enum Visibility {
     NotInGraph,
 }
 
-pub(crate) fn branch_visibility(
-    merge: Option<&str>,
-    by_sha: &HashMap<&str, &Commit>,
-    commits: &[Commit],
-) -> Visibility {
-    let Some(merge) = merge else {
+/// Commits by full sha, and by abbreviated sha (Bitbucket lists give 12
+/// characters) through a sorted index: O(log n) per lookup, not a scan.
+pub(crate) struct ShaIndex<'a> {
+    exact: HashMap<&'a str, &'a Commit>,
+    sorted: Vec<(String, &'a Commit)>,
+}
+
+impl<'a> ShaIndex<'a> {
+    pub(crate) fn new(commits: &'a [Commit]) -> Self {
+        let exact = commits.iter().map(|c| (c.sha.as_str(), c)).collect();
+        let mut sorted: Vec<(String, &Commit)> = commits
+            .iter()
+            .map(|c| (c.sha.to_ascii_lowercase(), c))
+            .collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        Self { exact, sorted }
+    }
+
+    /// The commit with this full sha, or the one commit an abbreviation (at
+    /// least 7 characters) names.
+    pub(crate) fn get(&self, sha: &str) -> Option<&'a Commit> {
+        if let Some(c) = self.exact.get(sha) {
+            return Some(c);
+        }
+        if sha.len() < 7 {
+            return None;
+        }
+        let key = sha.to_ascii_lowercase();
+        let start = self
+            .sorted
+            .partition_point(|(s, _)| s.as_str() < key.as_str());
+        let mut hits = self.sorted[start..]
+            .iter()
+            .take_while(|(s, _)| s.starts_with(&key));
+        let first = hits.next()?;
+        // An ambiguous abbreviation names nothing.
+        hits.next().is_none().then_some(first.1)
+    }
+
+    /// Is this exact sha known?
+    pub(crate) fn contains(&self, sha: &str) -> bool {
+        self.exact.contains_key(sha)
+    }
+}
+
+pub(crate) fn branch_visibility(merge: Option<&str>, by_sha: &ShaIndex<'_>) -> Visibility {
+    let Some(commit) = merge.and_then(|m| by_sha.get(m)) else {
         return Visibility::NotInGraph;
     };
-    let commit = by_sha
-        .get(merge)
-        .copied()
-        .or_else(|| commits.iter().find(|c| sha_eq(&c.sha, merge)));
-    match commit {
-        None => Visibility::NotInGraph,
-        Some(c)
-            if c.parents.len() >= 2
-                && c.parents.iter().all(|p| by_sha.contains_key(p.as_str())) =>
-        {
-            Visibility::Visible
-        }
-        Some(_) => Visibility::Hidden,
+    if commit.parents.len() >= 2 && commit.parents.iter().all(|p| by_sha.contains(p)) {
+        Visibility::Visible
+    } else {
+        Visibility::Hidden
     }
 }
 
@@ -718,6 +750,43 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use chrono::Utc;
+
+    #[test]
+    fn sha_index_resolves_abbreviations_without_scanning() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let commits = vec![
+            Commit::new(
+                "r",
+                "6a2c16e4a152aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                vec![],
+                at,
+                "",
+            ),
+            Commit::new(
+                "r",
+                "6a2c16e4a152bbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                vec![],
+                at,
+                "",
+            ),
+            Commit::new(
+                "r",
+                "0123456789ab0000000000000000000000000000",
+                vec![],
+                at,
+                "",
+            ),
+        ];
+        let index = ShaIndex::new(&commits);
+        assert_eq!(
+            index.get("0123456789AB").map(|c| c.sha.as_str()),
+            Some(commits[2].sha.as_str())
+        );
+        assert!(index.get("6a2c16e4a152").is_none(), "ambiguous");
+        assert!(index.get("6a2c16e4a152b").is_some());
+        assert!(index.get("012345").is_none(), "too short");
+        assert!(index.contains(&commits[0].sha));
+    }
 
     #[test]
     fn bbql_times_use_offsets() {
