@@ -259,6 +259,19 @@ pub enum DeploymentStatus {
     Undeployed,
 }
 
+impl DeploymentStatus {
+    /// The stable name used in JSON, CSV and frames (`succeeded`, `in_progress`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Stopped => "stopped",
+            Self::InProgress => "in_progress",
+            Self::Undeployed => "undeployed",
+        }
+    }
+}
+
 /// A deployment of one commit to one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deployment {
@@ -512,5 +525,26 @@ impl Dataset {
     /// Parse from JSON, naming the field at fault on error.
     pub fn from_json(text: &str) -> Result<Self, crate::Error> {
         serde_json::from_str(text).map_err(|e| crate::Error::Dataset(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeploymentStatus as S;
+
+    #[test]
+    fn status_names_are_the_serde_names() {
+        for s in [
+            S::Succeeded,
+            S::Failed,
+            S::Stopped,
+            S::InProgress,
+            S::Undeployed,
+        ] {
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::Value::from(s.as_str()))
+            );
+        }
     }
 }

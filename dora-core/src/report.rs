@@ -298,6 +298,28 @@ pub enum Signal {
     Incident,
 }
 
+impl Signal {
+    /// Every signal, in report order.
+    pub const ALL: [Signal; 5] = [
+        Self::FailedDeployment,
+        Self::Revert,
+        Self::Hotfix,
+        Self::Rollback,
+        Self::Incident,
+    ];
+
+    /// The stable name used in JSON, CSV, metrics labels and frames.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FailedDeployment => "failed_deployment",
+            Self::Revert => "revert",
+            Self::Hotfix => "hotfix",
+            Self::Rollback => "rollback",
+            Self::Incident => "incident",
+        }
+    }
+}
+
 /// Why a deployment failed: the signal and the evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailureReason {
@@ -399,5 +421,20 @@ impl Report {
     /// The report as pretty-printed JSON.
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Signal;
+
+    #[test]
+    fn signal_names_are_the_serde_names() {
+        for s in Signal::ALL {
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::Value::from(s.as_str()))
+            );
+        }
     }
 }

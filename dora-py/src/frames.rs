@@ -139,14 +139,6 @@ pub fn changes(rows: &[ChangeRow]) -> DoraResult<RecordBatch> {
     ])
 }
 
-const SIGNALS: [(Signal, &str); 5] = [
-    (Signal::FailedDeployment, "failed_deployment"),
-    (Signal::Revert, "revert"),
-    (Signal::Hotfix, "hotfix"),
-    (Signal::Rollback, "rollback"),
-    (Signal::Incident, "incident"),
-];
-
 /// One row per production deployment attempt, with its failure signals.
 pub fn deployments(rows: &[DeploymentRow]) -> DoraResult<RecordBatch> {
     let mut signals = ListBuilder::new(StringBuilder::new());
@@ -176,9 +168,9 @@ pub fn deployments(rows: &[DeploymentRow]) -> DoraResult<RecordBatch> {
         ),
         ("signals", Arc::new(signals.finish())),
     ];
-    for (signal, name) in SIGNALS {
+    for signal in Signal::ALL {
         columns.push((
-            name,
+            signal.as_str(),
             boolean(
                 rows.iter()
                     .map(|r| r.failures.iter().any(|f| f.signal == signal)),

@@ -46,25 +46,12 @@ fn opt_num(x: Option<f64>) -> String {
 
 /// The serde name of a signal (`failed_deployment`, `revert`, ...).
 pub fn signal_name(s: Signal) -> &'static str {
-    match s {
-        Signal::FailedDeployment => "failed_deployment",
-        Signal::Revert => "revert",
-        Signal::Hotfix => "hotfix",
-        Signal::Rollback => "rollback",
-        Signal::Incident => "incident",
-    }
+    s.as_str()
 }
 
 /// The serde name of a deployment status.
 pub fn status_name(s: DeploymentStatus) -> &'static str {
-    match s {
-        DeploymentStatus::Succeeded => "succeeded",
-        DeploymentStatus::Failed => "failed",
-        DeploymentStatus::Stopped => "stopped",
-        DeploymentStatus::InProgress => "in_progress",
-        DeploymentStatus::Undeployed => "undeployed",
-        _ => "other",
-    }
+    s.as_str()
 }
 
 /// The `changes` table.
