@@ -193,26 +193,34 @@ struct RepoEvents<'a> {
 
 fn group_by_repository(data: &Dataset) -> HashMap<&str, RepoEvents<'_>> {
     let mut groups: HashMap<&str, RepoEvents> = HashMap::new();
-    for c in &data.commits {
+    // Events come grouped by repository in practice: one map lookup per run
+    // of events sharing a slug, not per event.
+    for run in data.commits.chunk_by(|a, b| a.repository == b.repository) {
         groups
-            .entry(c.repository.as_str())
+            .entry(run[0].repository.as_str())
             .or_default()
             .commits
-            .push(c);
+            .extend(run);
     }
-    for p in &data.pull_requests {
+    for run in data
+        .pull_requests
+        .chunk_by(|a, b| a.repository == b.repository)
+    {
         groups
-            .entry(p.repository.as_str())
+            .entry(run[0].repository.as_str())
             .or_default()
             .pull_requests
-            .push(p);
+            .extend(run);
     }
-    for d in &data.deployments {
+    for run in data
+        .deployments
+        .chunk_by(|a, b| a.repository == b.repository)
+    {
         groups
-            .entry(d.repository.as_str())
+            .entry(run[0].repository.as_str())
             .or_default()
             .deployments
-            .push(d);
+            .extend(run);
     }
     groups
 }
@@ -690,10 +698,14 @@ fn analyse_repository(
 
 /// A cheap pre-filter so only plausible messages are parsed.
 fn might_be_revert(message: &str) -> bool {
-    message
-        .as_bytes()
-        .windows(6)
-        .any(|w| w.eq_ignore_ascii_case(b"revert"))
+    let bytes = message.as_bytes();
+    // Only positions holding an `r`/`R` with room for five more bytes.
+    bytes
+        .iter()
+        .take(bytes.len().saturating_sub(5))
+        .enumerate()
+        .filter(|&(_, &b)| b | 0x20 == b'r')
+        .any(|(i, _)| bytes[i..i + 6].eq_ignore_ascii_case(b"revert"))
 }
 
 fn attempt_of(d: &Deployment, time: Timestamp) -> Attempt<'static> {

@@ -46,9 +46,11 @@ pub struct CommitGraph {
     index: Vec<(NodeId, u32)>,
     /// Node ids sorted by (lower-case sha, node), for abbreviated-sha lookup.
     sorted: Vec<NodeId>,
-    /// Open-addressing table of the runs of `sorted` sharing their first
-    /// [`MIN_ABBREV`] bytes: (start, end, hash tag), `start == u32::MAX` = empty.
-    groups: Vec<(u32, u32, u32)>,
+    /// Directory of `sorted` by [`bucket`] of the first `dir_digits` characters:
+    /// the entries of bucket `b` are `sorted[dir[b]..dir[b + 1]]`. Built and
+    /// searched sequentially (no hashing), at most about one entry per bucket.
+    dir: Vec<u32>,
+    dir_digits: usize,
     authored: Vec<Timestamp>,
     committed: Vec<Timestamp>,
     first_parent: Vec<Option<NodeId>>,
@@ -98,6 +100,35 @@ fn prefix_key_bytes(s: &[u8]) -> u64 {
     u64::from_be_bytes(w)
 }
 
+/// Hex digits per directory bucket for `n` commits: about one commit per
+/// bucket, at most [`MIN_ABBREV`] - 2 digits (a 4 MiB directory).
+fn dir_digits(n: usize) -> usize {
+    let mut d = 1;
+    while d < MIN_ABBREV - 2 && (1usize << (4 * d)) < n {
+        d += 1;
+    }
+    d
+}
+
+/// The directory bucket of a prefix key: its first `digits` bytes read as hex
+/// digits, by a monotone map (anything below `0` is 0, between `9` and `a` is
+/// 9, above `f` is 15; a missing byte is 0), so buckets follow the sort order.
+fn bucket(key: u64, digits: usize) -> usize {
+    let mut b = 0usize;
+    for i in 0..digits {
+        let c = (key >> (56 - 8 * i)) as u8;
+        let nib = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ if c < b'0' => 0,
+            _ if c < b'a' => 9,
+            _ => 15,
+        };
+        b = (b << 4) | usize::from(nib);
+    }
+    b
+}
+
 /// The murmur3 64-bit finaliser.
 fn mix(mut h: u64) -> u64 {
     h ^= h >> 33;
@@ -140,26 +171,50 @@ impl CommitGraph {
         if g.sha_buf.bytes().any(|b| b.is_ascii_uppercase()) {
             g.lower_buf = Some(g.sha_buf.to_ascii_lowercase());
         }
+        // Counting sort by directory bucket (a monotone function of the first
+        // characters), then each (small) bucket by prefix key and whole sha.
+        g.dir_digits = dir_digits(n);
+        let buckets = 1usize << (4 * g.dir_digits);
         let mut keyed: Vec<(u64, NodeId)> = (0..n as NodeId)
             .map(|i| (prefix_key(g.lower(i)), i))
             .collect();
-        keyed.sort_unstable();
-        // Entries sharing a prefix key are ordered by the whole lower-case sha.
-        let mut start = 0;
-        while start < keyed.len() {
-            let mut end = start + 1;
-            while end < keyed.len() && keyed[end].0 == keyed[start].0 {
-                end += 1;
-            }
-            if end - start > 1 {
-                keyed[start..end]
-                    .sort_unstable_by(|a, b| (g.lower(a.1), a.1).cmp(&(g.lower(b.1), b.1)));
-            }
-            start = end;
+        let mut dir = vec![0u32; buckets + 1];
+        for &(k, _) in &keyed {
+            dir[bucket(k, g.dir_digits) + 1] += 1;
         }
-        let keys: Vec<u64> = keyed.iter().map(|k| k.0).collect();
+        for b in 0..buckets {
+            dir[b + 1] += dir[b];
+        }
+        let mut next: Vec<u32> = dir[..buckets].to_vec();
+        let mut placed = vec![(0u64, 0 as NodeId); n];
+        for &(k, i) in &keyed {
+            let b = bucket(k, g.dir_digits);
+            placed[next[b] as usize] = (k, i);
+            next[b] += 1;
+        }
+        drop(next);
+        keyed = placed;
+        for b in 0..buckets {
+            let run = &mut keyed[dir[b] as usize..dir[b + 1] as usize];
+            if run.len() > 1 {
+                run.sort_unstable();
+                // Entries sharing a prefix key are ordered by the whole lower-case sha.
+                let mut start = 0;
+                while start < run.len() {
+                    let mut end = start + 1;
+                    while end < run.len() && run[end].0 == run[start].0 {
+                        end += 1;
+                    }
+                    if end - start > 1 {
+                        run[start..end]
+                            .sort_unstable_by(|a, b| (g.lower(a.1), a.1).cmp(&(g.lower(b.1), b.1)));
+                    }
+                    start = end;
+                }
+            }
+        }
         g.sorted = keyed.into_iter().map(|k| k.1).collect();
-        g.build_groups(&keys);
+        g.dir = dir;
 
         g.first_parent = vec![None; n];
         g.parent_count = vec![0; n];
@@ -228,55 +283,14 @@ impl CommitGraph {
         }
     }
 
-    /// Index the runs of `sorted` that share their first [`MIN_ABBREV`] bytes,
-    /// given each entry's prefix key (zero-padded, so a run may also hold
-    /// shorter shas; they never match and are skipped by the search).
-    fn build_groups(&mut self, keys: &[u64]) {
-        let mut runs: Vec<(u32, u32, u64)> = Vec::new();
-        let mut i = 0;
-        while i < keys.len() {
-            let head = keys[i] >> 8;
-            let mut j = i + 1;
-            while j < keys.len() && keys[j] >> 8 == head {
-                j += 1;
-            }
-            runs.push((i as u32, j as u32, head));
-            i = j;
-        }
-        let size = (runs.len().max(4) * 2).next_power_of_two();
-        let mask = size - 1;
-        self.groups = vec![(u32::MAX, 0, 0); size];
-        for (start, end, head) in runs {
-            let hash = mix(head);
-            let mut slot = hash as usize & mask;
-            while self.groups[slot].0 != u32::MAX {
-                slot = (slot + 1) & mask;
-            }
-            self.groups[slot] = (start, end, (hash >> 32) as u32);
-        }
-    }
-
-    /// The run of `sorted` holding every lower-case sha that starts with
-    /// `head` ([`MIN_ABBREV`] bytes).
-    fn group(&self, head: &[u8]) -> Option<(usize, usize)> {
-        if self.groups.is_empty() {
+    /// The entries of `sorted` whose lower-case sha may start with `lower`
+    /// (at least [`MIN_ABBREV`] >= `dir_digits` bytes): its directory bucket.
+    fn bucket_of(&self, lower: &str) -> Option<&[NodeId]> {
+        if self.dir.is_empty() {
             return None;
         }
-        let head = prefix_key_bytes(head) >> 8;
-        let mask = self.groups.len() - 1;
-        let hash = mix(head);
-        let tag = (hash >> 32) as u32;
-        let mut slot = hash as usize & mask;
-        loop {
-            let (start, end, t) = self.groups[slot];
-            if start == u32::MAX {
-                return None;
-            }
-            if t == tag && prefix_key(self.lower(self.sorted[start as usize])) >> 8 == head {
-                return Some((start as usize, end as usize));
-            }
-            slot = (slot + 1) & mask;
-        }
+        let b = bucket(prefix_key(lower), self.dir_digits);
+        Some(&self.sorted[self.dir[b] as usize..self.dir[b + 1] as usize])
     }
 
     /// The exact (case-sensitive, untrimmed) sha lookup.
@@ -328,9 +342,8 @@ impl CommitGraph {
             return None;
         }
         let lower = sha.to_ascii_lowercase();
-        // Every match shares the query's first MIN_ABBREV bytes: search that run only.
-        let (lo, hi) = self.group(&lower.as_bytes()[..MIN_ABBREV])?;
-        let run = &self.sorted[lo..hi];
+        // Every match shares the query's first bytes: search their bucket only.
+        let run = self.bucket_of(&lower)?;
         let start = run.partition_point(|&n| self.lower(n) < lower.as_str());
         let mut hits = run[start..]
             .iter()
