@@ -51,6 +51,8 @@ pub struct CommitGraph {
     /// searched sequentially (no hashing), at most about one entry per bucket.
     dir: Vec<u32>,
     dir_digits: usize,
+    /// The prefix key of each entry of `sorted` (see [`prefix_key`]).
+    keys: Vec<u64>,
     authored: Vec<Timestamp>,
     committed: Vec<Timestamp>,
     first_parent: Vec<Option<NodeId>>,
@@ -64,6 +66,12 @@ pub struct CommitGraph {
 
 /// Shortest abbreviated sha that [`CommitGraph::resolve`] accepts.
 const MIN_ABBREV: usize = 7;
+
+/// Slots of the table of recently listed commits used to resolve parents.
+const RECENT_SLOTS: usize = 4096;
+
+/// How far ahead in the input that table looks (newest-first listings).
+const RECENT_AHEAD: usize = 1024;
 
 /// A fast, well-mixed hash of a string (FxHash-style words, murmur finaliser).
 fn hash_str(s: &str) -> u64 {
@@ -101,10 +109,10 @@ fn prefix_key_bytes(s: &[u8]) -> u64 {
 }
 
 /// Hex digits per directory bucket for `n` commits: about one commit per
-/// bucket, at most [`MIN_ABBREV`] - 2 digits (a 4 MiB directory).
+/// bucket, at most 4 digits (a 256 KiB directory, which stays in cache).
 fn dir_digits(n: usize) -> usize {
     let mut d = 1;
-    while d < MIN_ABBREV - 2 && (1usize << (4 * d)) < n {
+    while d < 4 && (1usize << (4 * d)) < n {
         d += 1;
     }
     d
@@ -141,41 +149,104 @@ fn mix(mut h: u64) -> u64 {
 impl CommitGraph {
     /// Build from commits (duplicates by sha are ignored; missing parents tolerated).
     pub fn build<'a>(commits: impl IntoIterator<Item = &'a Commit>) -> Self {
-        let commits = commits.into_iter();
+        let input: Vec<&'a Commit> = commits.into_iter().collect();
         let mut g = CommitGraph::default();
-        let mut pending: Vec<&'a Commit> = Vec::with_capacity(commits.size_hint().0);
-        let capacity = pending.capacity().max(8).next_power_of_two() * 2;
-        g.index = vec![(UNLABELLED, 0); capacity];
-        g.sha_buf.reserve(pending.capacity() * 40);
-        g.sha_end.reserve(pending.capacity());
-        g.authored.reserve(pending.capacity());
-        g.committed.reserve(pending.capacity());
-        for c in commits {
-            if g.sha_end.len() * 2 >= g.index.len() {
-                g.grow_index();
+        let capacity = input.len().max(8).next_power_of_two() * 2;
+        let mask = capacity - 1;
+        let hashes: Vec<u64> = input.iter().map(|c| hash_str(&c.sha)).collect();
+        // Insert in order of home slot, by stable partitions of at most 2,048
+        // slots (16 KiB): the random writes of a million inserts then stay in
+        // cache. Duplicates share a home slot, so the first copy still wins.
+        let bits = capacity.trailing_zeros();
+        let part_shift = bits - bits.saturating_sub(11).min(10);
+        let parts = capacity >> part_shift;
+        let mut order: Vec<u32> = vec![0; input.len()];
+        {
+            let mut next = vec![0usize; parts + 1];
+            for &h in &hashes {
+                next[((h as usize & mask) >> part_shift) + 1] += 1;
             }
-            let hash = hash_str(&c.sha);
-            let slot = match g.find_slot(&c.sha, hash) {
-                Ok(_) => continue, // duplicate
-                Err(slot) => slot,
-            };
-            let id = g.sha_end.len() as NodeId;
+            for p in 0..parts {
+                next[p + 1] += next[p];
+            }
+            for (i, &h) in hashes.iter().enumerate() {
+                let p = (h as usize & mask) >> part_shift;
+                order[next[p]] = i as u32;
+                next[p] += 1;
+            }
+        }
+        // Slots hold input positions first, renumbered to node ids below.
+        g.index = vec![(UNLABELLED, 0); capacity];
+        let mut duplicate = vec![false; input.len()];
+        let mut duplicates = 0usize;
+        for &i in &order {
+            let hash = hashes[i as usize];
+            let tag = (hash >> 32) as u32;
+            let mut slot = hash as usize & mask;
+            loop {
+                let (id, t) = g.index[slot];
+                if id == UNLABELLED {
+                    g.index[slot] = (i, tag);
+                    break;
+                }
+                if t == tag && input[id as usize].sha == input[i as usize].sha {
+                    duplicate[i as usize] = true;
+                    duplicates += 1;
+                    break;
+                }
+                slot = (slot + 1) & mask;
+            }
+        }
+        drop(order);
+        let mut node_hash: Vec<u32> = Vec::with_capacity(input.len() - duplicates);
+        let mut node_of: Vec<NodeId> = Vec::new();
+        if duplicates > 0 {
+            node_of = vec![UNLABELLED; input.len()];
+        }
+        g.sha_buf.reserve(input.iter().map(|c| c.sha.len()).sum());
+        g.sha_end.reserve(node_hash.capacity());
+        g.authored.reserve(node_hash.capacity());
+        g.committed.reserve(node_hash.capacity());
+        for (i, c) in input.iter().enumerate() {
+            if duplicate[i] {
+                continue;
+            }
+            if duplicates > 0 {
+                node_of[i] = node_hash.len() as NodeId;
+            }
             g.sha_buf.push_str(&c.sha);
             g.sha_end.push(g.sha_buf.len());
-            g.index[slot] = (id, (hash >> 32) as u32);
             g.authored.push(c.authored_at);
             g.committed.push(c.committed_at);
-            pending.push(c);
+            node_hash.push(hashes[i] as u32);
         }
+        if duplicates > 0 {
+            for slot in &mut g.index {
+                if slot.0 != UNLABELLED {
+                    slot.0 = node_of[slot.0 as usize];
+                }
+            }
+        }
+        drop((hashes, node_of));
+        let mut pending = input;
+        if duplicates > 0 {
+            let mut k = 0;
+            pending.retain(|_| {
+                k += 1;
+                !duplicate[k - 1]
+            });
+        }
+        drop(duplicate);
         let n = pending.len();
         if g.sha_buf.bytes().any(|b| b.is_ascii_uppercase()) {
             g.lower_buf = Some(g.sha_buf.to_ascii_lowercase());
         }
         // Counting sort by directory bucket (a monotone function of the first
-        // characters), then each (small) bucket by prefix key and whole sha.
+        // characters: the directory is the bucket counts' prefix sums, small
+        // enough to stay in cache), then each bucket by prefix key and sha.
         g.dir_digits = dir_digits(n);
         let buckets = 1usize << (4 * g.dir_digits);
-        let mut keyed: Vec<(u64, NodeId)> = (0..n as NodeId)
+        let keyed: Vec<(u64, NodeId)> = (0..n as NodeId)
             .map(|i| (prefix_key(g.lower(i)), i))
             .collect();
         let mut dir = vec![0u32; buckets + 1];
@@ -185,17 +256,18 @@ impl CommitGraph {
         for b in 0..buckets {
             dir[b + 1] += dir[b];
         }
-        let mut next: Vec<u32> = dir[..buckets].to_vec();
         let mut placed = vec![(0u64, 0 as NodeId); n];
-        for &(k, i) in &keyed {
-            let b = bucket(k, g.dir_digits);
-            placed[next[b] as usize] = (k, i);
-            next[b] += 1;
+        // `dir[b]` is bucket b's cursor; afterwards it is bucket b's end.
+        for &e in &keyed {
+            let b = bucket(e.0, g.dir_digits);
+            placed[dir[b] as usize] = e;
+            dir[b] += 1;
         }
-        drop(next);
-        keyed = placed;
+        drop(keyed);
+        dir.copy_within(0..buckets, 1);
+        dir[0] = 0;
         for b in 0..buckets {
-            let run = &mut keyed[dir[b] as usize..dir[b + 1] as usize];
+            let run = &mut placed[dir[b] as usize..dir[b + 1] as usize];
             if run.len() > 1 {
                 run.sort_unstable();
                 // Entries sharing a prefix key are ordered by the whole lower-case sha.
@@ -213,7 +285,7 @@ impl CommitGraph {
                 }
             }
         }
-        g.sorted = keyed.into_iter().map(|k| k.1).collect();
+        (g.keys, g.sorted) = placed.into_iter().unzip();
         g.dir = dir;
 
         g.first_parent = vec![None; n];
@@ -222,7 +294,21 @@ impl CommitGraph {
         g.parent_start.push(0);
         g.parent_list = Vec::with_capacity(n + n / 8);
         let mut found: Vec<NodeId> = Vec::new();
+        // Recently listed commits (up to RECENT_AHEAD behind and ahead), by hash:
+        // other parents are usually close in the input too (a merge's first
+        // parent, a branch's fork point), and found here in cache.
+        let mut recent = vec![UNLABELLED; RECENT_SLOTS];
+        let remember = |recent: &mut Vec<NodeId>, j: usize| {
+            if j < n {
+                recent[node_hash[j] as usize & (RECENT_SLOTS - 1)] = j as NodeId;
+            }
+        };
+        for j in 0..RECENT_AHEAD {
+            remember(&mut recent, j);
+        }
         for (i, c) in pending.iter().enumerate() {
+            remember(&mut recent, i + RECENT_AHEAD);
+            remember(&mut recent, i);
             found.clear();
             for (k, p) in c.parents.iter().enumerate() {
                 // Parents are usually a neighbour in the input (oldest-first or
@@ -231,6 +317,18 @@ impl CommitGraph {
                     .into_iter()
                     .find(|&j| j < n && g.sha(j as NodeId) == p.as_str())
                     .map(|j| j as NodeId);
+                let near = near.or_else(|| {
+                    let hash = hash_str(p);
+                    let j = recent[hash as usize & (RECENT_SLOTS - 1)];
+                    if j != UNLABELLED
+                        && node_hash[j as usize] == hash as u32
+                        && g.sha(j) == p.as_str()
+                    {
+                        Some(j)
+                    } else {
+                        g.find_slot(p, hash).ok()
+                    }
+                });
                 match near.or_else(|| g.lookup(p)) {
                     Some(pid) => {
                         found.push(pid);
@@ -246,21 +344,6 @@ impl CommitGraph {
             g.parent_count[i] = c.parents.len().min(255) as u8;
         }
         g
-    }
-
-    /// Double the hash index and re-insert every node.
-    fn grow_index(&mut self) {
-        let size = (self.index.len() * 2).max(16);
-        self.index = vec![(UNLABELLED, 0); size];
-        let mask = size - 1;
-        for id in 0..self.sha_end.len() as NodeId {
-            let hash = hash_str(self.sha(id));
-            let mut slot = hash as usize & mask;
-            while self.index[slot].0 != UNLABELLED {
-                slot = (slot + 1) & mask;
-            }
-            self.index[slot] = (id, (hash >> 32) as u32);
-        }
     }
 
     /// `Ok(node)` when `sha` (whose hash is `hash`) is in the index, else `Err(free slot)`.
@@ -284,13 +367,21 @@ impl CommitGraph {
     }
 
     /// The entries of `sorted` whose lower-case sha may start with `lower`
-    /// (at least [`MIN_ABBREV`] >= `dir_digits` bytes): its directory bucket.
+    /// (at least [`MIN_ABBREV`] > `dir_digits` bytes): its directory bucket.
     fn bucket_of(&self, lower: &str) -> Option<&[NodeId]> {
         if self.dir.is_empty() {
             return None;
         }
-        let b = bucket(prefix_key(lower), self.dir_digits);
-        Some(&self.sorted[self.dir[b] as usize..self.dir[b + 1] as usize])
+        let key = prefix_key(lower);
+        let b = bucket(key, self.dir_digits);
+        let (lo, hi) = (self.dir[b] as usize, self.dir[b + 1] as usize);
+        // Within the bucket, only entries sharing the first MIN_ABBREV bytes
+        // can match: narrow by prefix key without touching the shas.
+        let head = key >> 8;
+        let keys = &self.keys[lo..hi];
+        let a = keys.partition_point(|&k| k >> 8 < head);
+        let z = a + keys[a..].partition_point(|&k| k >> 8 == head);
+        Some(&self.sorted[lo + a..lo + z])
     }
 
     /// The exact (case-sensitive, untrimmed) sha lookup.
@@ -338,7 +429,7 @@ impl CommitGraph {
             return Some(n);
         }
         let sha = sha.trim();
-        if sha.len() < 7 {
+        if sha.len() < MIN_ABBREV {
             return None;
         }
         let lower = sha.to_ascii_lowercase();
