@@ -446,6 +446,22 @@ impl CommitGraph {
         Some(first)
     }
 
+    /// [`resolve`](Self::resolve), first trying an exact match with the nodes
+    /// next to `near` (a sha listed after `near`'s is often its neighbour).
+    pub(crate) fn resolve_near(&self, sha: &str, near: Option<NodeId>) -> Option<NodeId> {
+        if let Some(m) = near {
+            let m = m as usize;
+            // An exact match is unique (duplicates are dropped), as `resolve` finds it.
+            if let Some(j) = [m.wrapping_sub(1), m + 1, m]
+                .into_iter()
+                .find(|&j| j < self.len() && self.sha(j as NodeId) == sha)
+            {
+                return Some(j as NodeId);
+            }
+        }
+        self.resolve(sha)
+    }
+
     /// The sha of a node.
     pub fn sha(&self, n: NodeId) -> &str {
         let (a, b) = self.span(n);
