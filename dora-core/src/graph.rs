@@ -149,18 +149,30 @@ fn mix(mut h: u64) -> u64 {
 impl CommitGraph {
     /// Build from commits (duplicates by sha are ignored; missing parents tolerated).
     pub fn build<'a>(commits: impl IntoIterator<Item = &'a Commit>) -> Self {
-        let input: Vec<&'a Commit> = commits.into_iter().collect();
+        let mut pending: Vec<&'a Commit> = commits.into_iter().collect();
         let mut g = CommitGraph::default();
-        let capacity = input.len().max(8).next_power_of_two() * 2;
+        let capacity = pending.len().max(8).next_power_of_two() * 2;
         let mask = capacity - 1;
-        let hashes: Vec<u64> = input.iter().map(|c| hash_str(&c.sha)).collect();
+        // One read of the input: every sha (duplicates too, dropped below).
+        let mut hashes: Vec<u64> = Vec::with_capacity(pending.len());
+        g.sha_buf.reserve(pending.iter().map(|c| c.sha.len()).sum());
+        g.sha_end.reserve(pending.len());
+        g.authored.reserve(pending.len());
+        g.committed.reserve(pending.len());
+        for c in &pending {
+            hashes.push(hash_str(&c.sha));
+            g.sha_buf.push_str(&c.sha);
+            g.sha_end.push(g.sha_buf.len());
+            g.authored.push(c.authored_at);
+            g.committed.push(c.committed_at);
+        }
         // Insert in order of home slot, by stable partitions of at most 2,048
         // slots (16 KiB): the random writes of a million inserts then stay in
         // cache. Duplicates share a home slot, so the first copy still wins.
         let bits = capacity.trailing_zeros();
         let part_shift = bits - bits.saturating_sub(11).min(10);
         let parts = capacity >> part_shift;
-        let mut order: Vec<u32> = vec![0; input.len()];
+        let mut order: Vec<u32> = vec![0; pending.len()];
         {
             let mut next = vec![0usize; parts + 1];
             for &h in &hashes {
@@ -177,7 +189,7 @@ impl CommitGraph {
         }
         // Slots hold input positions first, renumbered to node ids below.
         g.index = vec![(UNLABELLED, 0); capacity];
-        let mut duplicate = vec![false; input.len()];
+        let mut duplicate = vec![false; pending.len()];
         let mut duplicates = 0usize;
         for &i in &order {
             let hash = hashes[i as usize];
@@ -189,7 +201,7 @@ impl CommitGraph {
                     g.index[slot] = (i, tag);
                     break;
                 }
-                if t == tag && input[id as usize].sha == input[i as usize].sha {
+                if t == tag && g.sha(id) == g.sha(i) {
                     duplicate[i as usize] = true;
                     duplicates += 1;
                     break;
@@ -198,40 +210,17 @@ impl CommitGraph {
             }
         }
         drop(order);
-        let mut node_hash: Vec<u32> = Vec::with_capacity(input.len() - duplicates);
-        let mut node_of: Vec<NodeId> = Vec::new();
+        let mut node_hash: Vec<u32> = hashes.iter().map(|&h| h as u32).collect();
+        drop(hashes);
         if duplicates > 0 {
-            node_of = vec![UNLABELLED; input.len()];
-        }
-        g.sha_buf.reserve(input.iter().map(|c| c.sha.len()).sum());
-        g.sha_end.reserve(node_hash.capacity());
-        g.authored.reserve(node_hash.capacity());
-        g.committed.reserve(node_hash.capacity());
-        for (i, c) in input.iter().enumerate() {
-            if duplicate[i] {
-                continue;
-            }
-            if duplicates > 0 {
-                node_of[i] = node_hash.len() as NodeId;
-            }
-            g.sha_buf.push_str(&c.sha);
-            g.sha_end.push(g.sha_buf.len());
-            g.authored.push(c.authored_at);
-            g.committed.push(c.committed_at);
-            node_hash.push(hashes[i] as u32);
-        }
-        if duplicates > 0 {
-            for slot in &mut g.index {
-                if slot.0 != UNLABELLED {
-                    slot.0 = node_of[slot.0 as usize];
-                }
-            }
-        }
-        drop((hashes, node_of));
-        let mut pending = input;
-        if duplicates > 0 {
+            g.drop_duplicates(&duplicate);
             let mut k = 0;
             pending.retain(|_| {
+                k += 1;
+                !duplicate[k - 1]
+            });
+            let mut k = 0;
+            node_hash.retain(|_| {
                 k += 1;
                 !duplicate[k - 1]
             });
@@ -344,6 +333,31 @@ impl CommitGraph {
             g.parent_count[i] = c.parents.len().min(255) as u8;
         }
         g
+    }
+
+    /// Remove the input positions flagged `duplicate` from the per-node arrays
+    /// and renumber the index's input positions to node ids.
+    fn drop_duplicates(&mut self, duplicate: &[bool]) {
+        let mut node_of = vec![UNLABELLED; duplicate.len()];
+        let (mut buf, mut end) = (String::new(), Vec::new());
+        let (mut authored, mut committed) = (Vec::new(), Vec::new());
+        for (i, &dup) in duplicate.iter().enumerate() {
+            if dup {
+                continue;
+            }
+            node_of[i] = end.len() as NodeId;
+            buf.push_str(self.sha(i as NodeId));
+            end.push(buf.len());
+            authored.push(self.authored[i]);
+            committed.push(self.committed[i]);
+        }
+        (self.sha_buf, self.sha_end) = (buf, end);
+        (self.authored, self.committed) = (authored, committed);
+        for slot in &mut self.index {
+            if slot.0 != UNLABELLED {
+                slot.0 = node_of[slot.0 as usize];
+            }
+        }
     }
 
     /// `Ok(node)` when `sha` (whose hash is `hash`) is in the index, else `Err(free slot)`.
