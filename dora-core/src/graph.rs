@@ -108,11 +108,11 @@ fn prefix_key_bytes(s: &[u8]) -> u64 {
     u64::from_be_bytes(w)
 }
 
-/// Hex digits per directory bucket for `n` commits: about one commit per
-/// bucket, at most 4 digits (a 256 KiB directory, which stays in cache).
+/// Hex digits per directory bucket for `n` commits: at least one commit per
+/// bucket on average, at most 4 digits (a 256 KiB directory, which stays in cache).
 fn dir_digits(n: usize) -> usize {
     let mut d = 1;
-    while d < 4 && (1usize << (4 * d)) < n {
+    while d < 4 && (1usize << (4 * (d + 1))) <= n {
         d += 1;
     }
     d
