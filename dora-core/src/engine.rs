@@ -117,18 +117,20 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         &mut diagnostics,
     );
 
-    let mut deployments: Vec<DeploymentRow> = all_deploys.into_iter().cloned().collect();
-    deployments.sort_by(|a, b| {
-        (a.deployed_at, &a.repository, &a.id).cmp(&(b.deployed_at, &b.repository, &b.id))
-    });
-    // The rows are not needed any more: move them (same order) instead of cloning.
-    let mut changes: Vec<ChangeRow> = repos.into_iter().flat_map(|r| r.changes).collect();
+    let mut changes: Vec<ChangeRow> = repos
+        .iter()
+        .flat_map(|r| r.changes.iter().cloned())
+        .collect();
     changes.sort_by(|a, b| {
         (a.deployed_at, &a.repository, a.pull_request).cmp(&(
             b.deployed_at,
             &b.repository,
             b.pull_request,
         ))
+    });
+    let mut deployments: Vec<DeploymentRow> = all_deploys.into_iter().cloned().collect();
+    deployments.sort_by(|a, b| {
+        (a.deployed_at, &a.repository, &a.id).cmp(&(b.deployed_at, &b.repository, &b.id))
     });
     let incidents: Vec<IncidentRow> = incident_rows.into_iter().map(|i| i.row).collect();
 
@@ -699,14 +701,10 @@ fn analyse_repository(
 
 /// A cheap pre-filter so only plausible messages are parsed.
 fn might_be_revert(message: &str) -> bool {
-    let bytes = message.as_bytes();
-    // Only positions holding an `r`/`R` with room for five more bytes.
-    bytes
-        .iter()
-        .take(bytes.len().saturating_sub(5))
-        .enumerate()
-        .filter(|&(_, &b)| b | 0x20 == b'r')
-        .any(|(i, _)| bytes[i..i + 6].eq_ignore_ascii_case(b"revert"))
+    message
+        .as_bytes()
+        .windows(6)
+        .any(|w| w.eq_ignore_ascii_case(b"revert"))
 }
 
 fn attempt_of(d: &Deployment, time: Timestamp) -> Attempt<'static> {
