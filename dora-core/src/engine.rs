@@ -117,20 +117,18 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         &mut diagnostics,
     );
 
-    let mut changes: Vec<ChangeRow> = repos
-        .iter()
-        .flat_map(|r| r.changes.iter().cloned())
-        .collect();
+    let mut deployments: Vec<DeploymentRow> = all_deploys.into_iter().cloned().collect();
+    deployments.sort_by(|a, b| {
+        (a.deployed_at, &a.repository, &a.id).cmp(&(b.deployed_at, &b.repository, &b.id))
+    });
+    // The rows are not needed any more: move them (same order) instead of cloning.
+    let mut changes: Vec<ChangeRow> = repos.into_iter().flat_map(|r| r.changes).collect();
     changes.sort_by(|a, b| {
         (a.deployed_at, &a.repository, a.pull_request).cmp(&(
             b.deployed_at,
             &b.repository,
             b.pull_request,
         ))
-    });
-    let mut deployments: Vec<DeploymentRow> = all_deploys.into_iter().cloned().collect();
-    deployments.sort_by(|a, b| {
-        (a.deployed_at, &a.repository, &a.id).cmp(&(b.deployed_at, &b.repository, &b.id))
     });
     let incidents: Vec<IncidentRow> = incident_rows.into_iter().map(|i| i.row).collect();
 
