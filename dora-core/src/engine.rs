@@ -39,9 +39,17 @@ pub fn compute(data: &Dataset, config: &Config) -> Report {
 pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
     let window = config.window(now);
     let mut diagnostics = Vec::new();
-    let slugs = data.repository_slugs();
-
     let groups = group_by_repository(data);
+    // The same set as `Dataset::repository_slugs`, without a second pass over
+    // every event: the declared repositories plus every slug an event names.
+    let mut slugs: Vec<String> = groups
+        .keys()
+        .copied()
+        .chain(data.repositories.iter().map(|r| r.slug.as_str()))
+        .map(str::to_string)
+        .collect();
+    slugs.sort_unstable();
+    slugs.dedup();
     let mut repos: Vec<RepoResult> = slugs
         .iter()
         .map(|slug| {

@@ -239,3 +239,13 @@ fn generated_histories_exercise_every_signal() {
         "some signal never fires in generated data: {totals:?}"
     );
 }
+
+#[quickcheck]
+fn scope_lists_every_repository_of_the_dataset(h: History, extra: bool) -> bool {
+    let mut data = h.0;
+    if extra {
+        data.repositories
+            .push(Repository::new("declared-but-empty", "main"));
+    }
+    run(&data, &config()).scope.repositories == data.repository_slugs()
+}
