@@ -8,7 +8,8 @@ use crate::errors::{DoraErr, DoraResult};
 use dora_bitbucket::Bitbucket;
 use dora_core::{DeliverySource, IncidentSource, IncrementalSource, MemorySource, Severity};
 use dora_incidents::{
-    IncidentIoBuilder, OpsgenieBuilder, OpsgenieRegion, PagerDutyBuilder, RepositoryMapping,
+    IncidentIoBuilder, Normalization, OpsgenieBuilder, OpsgenieRegion, PagerDutyBuilder,
+    RepositoryMapping,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -105,32 +106,30 @@ impl PyBitbucket {
     }
 }
 
-fn parse_overrides(
+/// The `services=` and `severity_overrides=` keyword arguments of the three
+/// incident sources, as the adapters' shared normalisation settings.
+fn normalization(
+    services: Option<BTreeMap<String, Vec<String>>>,
     overrides: Option<BTreeMap<String, String>>,
-) -> DoraResult<Vec<(String, Severity)>> {
-    overrides
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(raw, sev)| {
-            Severity::parse(&sev)
-                .map(|s| (raw.clone(), s))
-                .ok_or_else(|| {
-                    DoraErr::Config(format!(
-                        "severity_overrides[{raw:?}]: {sev:?} is not P1..P5"
-                    ))
-                })
-        })
-        .collect()
-}
-
-fn mapping(services: Option<BTreeMap<String, Vec<String>>>) -> Option<RepositoryMapping> {
-    services.map(|services| {
-        services
+) -> DoraResult<Normalization> {
+    let mut norm = Normalization {
+        repositories: services
+            .unwrap_or_default()
             .into_iter()
             .fold(RepositoryMapping::new(), |m, (service, repos)| {
                 m.service(service, repos)
-            })
-    })
+            }),
+        ..Normalization::default()
+    };
+    for (raw, sev) in overrides.unwrap_or_default() {
+        let severity = Severity::parse(&sev).ok_or_else(|| {
+            DoraErr::Config(format!(
+                "severity_overrides[{raw:?}]: {sev:?} is not P1..P5"
+            ))
+        })?;
+        norm.severities.insert(raw, severity);
+    }
+    Ok(norm)
 }
 
 /// Common parts of the three incident sources, for `__repr__`.
@@ -179,12 +178,7 @@ impl PyPagerDuty {
         if let Some(ids) = service_ids {
             b = b.with_service_ids(ids);
         }
-        if let Some(m) = mapping(services) {
-            b = b.with_repository_mapping(m);
-        }
-        for (raw, sev) in parse_overrides(severity_overrides)? {
-            b = b.with_severity_override(raw, sev);
-        }
+        b = b.with_normalization(normalization(services, severity_overrides)?);
         Ok(Self {
             source: Arc::new(b.build()?),
             info: IncidentInfo {
@@ -240,12 +234,7 @@ impl PyOpsgenie {
         if incidents_api {
             b = b.with_incidents_api();
         }
-        if let Some(m) = mapping(services) {
-            b = b.with_repository_mapping(m);
-        }
-        for (raw, sev) in parse_overrides(severity_overrides)? {
-            b = b.with_severity_override(raw, sev);
-        }
+        b = b.with_normalization(normalization(services, severity_overrides)?);
         Ok(Self {
             source: Arc::new(b.build()?),
             info: IncidentInfo {
@@ -286,12 +275,7 @@ impl PyIncidentIo {
         if let Some(url) = &base_url {
             b = b.with_base_url(url.clone());
         }
-        if let Some(m) = mapping(services) {
-            b = b.with_repository_mapping(m);
-        }
-        for (raw, sev) in parse_overrides(severity_overrides)? {
-            b = b.with_severity_override(raw, sev);
-        }
+        b = b.with_normalization(normalization(services, severity_overrides)?);
         Ok(Self {
             source: Arc::new(b.build()?),
             info: IncidentInfo {
