@@ -215,7 +215,31 @@ impl Store {
 
     /// Insert or update events and store cursors, in one transaction.
     pub fn apply(&mut self, batch: &SyncBatch) -> Result<(), StoreError> {
-        let path = self.path.clone();
+        self.write(|tx| {
+            upsert(tx, &batch.data)?;
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO sync_cursors (source, scope, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (source, scope) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            )?;
+            for (source, scope, cursor) in &batch.cursors {
+                stmt.execute(params![source, scope, cursor, ts(Utc::now())])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Insert or update events (no cursor).
+    pub fn save(&mut self, data: &Dataset) -> Result<(), StoreError> {
+        self.write(|tx| upsert(tx, data))
+    }
+
+    /// Run `f` in one immediate (write-locking) transaction, committed when it
+    /// succeeds and rolled back otherwise.
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let path = &self.path;
         let sql = |source| StoreError::Sqlite {
             path: path.clone(),
             source,
@@ -224,25 +248,9 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
-        upsert(&tx, &batch.data).map_err(sql)?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO sync_cursors (source, scope, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (source, scope) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-                )
-                .map_err(sql)?;
-            for (source, scope, cursor) in &batch.cursors {
-                stmt.execute(params![source, scope, cursor, ts(Utc::now())])
-                    .map_err(sql)?;
-            }
-        }
-        tx.commit().map_err(sql)
-    }
-
-    /// Insert or update events (no cursor).
-    pub fn save(&mut self, data: &Dataset) -> Result<(), StoreError> {
-        self.apply(&SyncBatch::new(data.clone()))
+        let out = f(&tx).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(out)
     }
 
     /// The cursor a source stored for a scope.
@@ -410,104 +418,7 @@ impl Store {
 
     /// Store a computed report and the rows behind it (the `v_*` views show the latest).
     pub fn save_report(&mut self, report: &Report) -> Result<i64, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        tx.execute(
-            "INSERT INTO report_runs (computed_at, window_start, window_end, report) VALUES (?1, ?2, ?3, ?4)",
-            params![ts(Utc::now()), ts(report.window.start), ts(report.window.end), report.to_json()],
-        )
-        .map_err(sql)?;
-        let run = tx.last_insert_rowid();
-        {
-            let mut s = tx
-                .prepare_cached(
-                    "INSERT INTO report_changes (run_id, repository, pull_request, title, author, first_commit_at, created_at,
-                     first_review_at, merged_at, deployed_at, deployment, lead_time_seconds, coding_seconds, pickup_seconds,
-                     review_seconds, deploy_seconds, hotfix) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
-                )
-                .map_err(sql)?;
-            for c in &report.changes {
-                s.execute(params![
-                    run,
-                    c.repository,
-                    c.pull_request as i64,
-                    c.title,
-                    c.author,
-                    ts(c.first_commit_at),
-                    ts(c.created_at),
-                    opt_ts(c.first_review_at),
-                    ts(c.merged_at),
-                    ts(c.deployed_at),
-                    c.deployment,
-                    c.lead_time_seconds,
-                    c.coding_seconds,
-                    c.pickup_seconds,
-                    c.review_seconds,
-                    c.deploy_seconds,
-                    c.hotfix
-                ])
-                .map_err(sql)?;
-            }
-            let mut s = tx
-                .prepare_cached(
-                    "INSERT INTO report_deployments (run_id, repository, id, environment, commit_sha, deployed_at, status,
-                     changes, failed, signals, excused_rerun, rework, recovery_seconds, from_merge)
-                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-                )
-                .map_err(sql)?;
-            for d in &report.deployments {
-                let signals: Vec<String> =
-                    d.failures.iter().map(|f| enum_text(&f.signal)).collect();
-                s.execute(params![
-                    run,
-                    d.repository,
-                    d.id,
-                    d.environment,
-                    d.commit,
-                    ts(d.deployed_at),
-                    enum_text(&d.status),
-                    d.changes as i64,
-                    !d.failures.is_empty(),
-                    signals.join(","),
-                    d.excused_rerun,
-                    d.rework,
-                    d.recovery_seconds,
-                    d.from_merge
-                ])
-                .map_err(sql)?;
-            }
-            let mut s = tx
-                .prepare_cached(
-                    "INSERT INTO report_incidents (run_id, source, id, title, service, severity, opened_at, resolved_at,
-                     recovery_seconds, counted, deployment) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-                )
-                .map_err(sql)?;
-            for i in &report.incidents {
-                s.execute(params![
-                    run,
-                    i.source,
-                    i.id,
-                    i.title,
-                    i.service,
-                    i.severity.map(|s| s.to_string()),
-                    ts(i.opened_at),
-                    opt_ts(i.resolved_at),
-                    i.recovery_seconds,
-                    i.counted,
-                    i.deployment
-                ])
-                .map_err(sql)?;
-            }
-        }
-        tx.commit().map_err(sql)?;
-        Ok(run)
+        self.write(|tx| insert_report(tx, report))
     }
 
     fn query<T>(
@@ -695,4 +606,87 @@ fn upsert(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Result<()
         ])?;
     }
     Ok(())
+}
+
+fn insert_report(tx: &rusqlite::Transaction<'_>, report: &Report) -> rusqlite::Result<i64> {
+    tx.execute(
+        "INSERT INTO report_runs (computed_at, window_start, window_end, report) VALUES (?1, ?2, ?3, ?4)",
+        params![ts(Utc::now()), ts(report.window.start), ts(report.window.end), report.to_json()],
+    )?;
+    let run = tx.last_insert_rowid();
+    {
+        let mut s = tx
+            .prepare_cached(
+                "INSERT INTO report_changes (run_id, repository, pull_request, title, author, first_commit_at, created_at,
+                 first_review_at, merged_at, deployed_at, deployment, lead_time_seconds, coding_seconds, pickup_seconds,
+                 review_seconds, deploy_seconds, hotfix) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+            )?;
+        for c in &report.changes {
+            s.execute(params![
+                run,
+                c.repository,
+                c.pull_request as i64,
+                c.title,
+                c.author,
+                ts(c.first_commit_at),
+                ts(c.created_at),
+                opt_ts(c.first_review_at),
+                ts(c.merged_at),
+                ts(c.deployed_at),
+                c.deployment,
+                c.lead_time_seconds,
+                c.coding_seconds,
+                c.pickup_seconds,
+                c.review_seconds,
+                c.deploy_seconds,
+                c.hotfix
+            ])?;
+        }
+        let mut s = tx
+            .prepare_cached(
+                "INSERT INTO report_deployments (run_id, repository, id, environment, commit_sha, deployed_at, status,
+                 changes, failed, signals, excused_rerun, rework, recovery_seconds, from_merge)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+            )?;
+        for d in &report.deployments {
+            let signals: Vec<String> = d.failures.iter().map(|f| enum_text(&f.signal)).collect();
+            s.execute(params![
+                run,
+                d.repository,
+                d.id,
+                d.environment,
+                d.commit,
+                ts(d.deployed_at),
+                enum_text(&d.status),
+                d.changes as i64,
+                !d.failures.is_empty(),
+                signals.join(","),
+                d.excused_rerun,
+                d.rework,
+                d.recovery_seconds,
+                d.from_merge
+            ])?;
+        }
+        let mut s = tx
+            .prepare_cached(
+                "INSERT INTO report_incidents (run_id, source, id, title, service, severity, opened_at, resolved_at,
+                 recovery_seconds, counted, deployment) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+            )?;
+        for i in &report.incidents {
+            s.execute(params![
+                run,
+                i.source,
+                i.id,
+                i.title,
+                i.service,
+                i.severity.map(|s| s.to_string()),
+                ts(i.opened_at),
+                opt_ts(i.resolved_at),
+                i.recovery_seconds,
+                i.counted,
+                i.deployment
+            ])?;
+        }
+    }
+    Ok(run)
 }
