@@ -157,6 +157,7 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         tier_year: config.tier_year.into(),
         metrics,
         repositories: per_repo,
+        accounting: Accounting::default(),
         diagnostics,
         changes,
         deployments,

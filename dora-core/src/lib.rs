@@ -52,13 +52,14 @@ pub use config::{BotRules, Config, HotfixRules, LeadTimeStart, TierYear};
 pub use diagnostics::{Diagnostic, DiagnosticSeverity};
 pub use engine::{compute, compute_at};
 pub use model::{
-    Actor, ActorKind, Commit, Dataset, Deployment, DeploymentStatus, Environment, EnvironmentKind,
-    Incident, IncidentStatus, PullRequest, PullRequestState, Repository, Severity, Timestamp,
+    Actor, ActorKind, CollectionNotes, Commit, Dataset, Deployment, DeploymentStatus, Duplicates,
+    Environment, EnvironmentKind, EventKind, HistoryGap, Incident, IncidentStatus, PullRequest,
+    PullRequestState, Repository, Severity, SkippedEvent, Timestamp,
 };
-pub use report::{Metrics, Report, Signal};
+pub use report::{Accounting, Ledger, Metrics, Report, Signal};
 pub use source::{
-    CollectRequest, DeliverySource, IncidentRequest, IncidentSource, IncrementalSource,
-    MemorySource, SourceError, SourceExt, SyncDelta, TimeRange,
+    CollectRequest, DeliverySource, IncidentBatch, IncidentRequest, IncidentSource,
+    IncrementalSource, MemorySource, SourceError, SourceExt, SyncDelta, TimeRange,
 };
 pub use tiers::Tier;
 

@@ -475,6 +475,180 @@ pub struct Dataset {
     /// Incidents.
     #[serde(default)]
     pub incidents: Vec<Incident>,
+    /// What the sources said about their own completeness: items they fetched
+    /// but could not convert, pull requests whose history they could not reach,
+    /// repositories whose last sync did not finish. The report's `accounting`
+    /// and diagnostics are built from it, so nothing is lost silently.
+    #[serde(default, skip_serializing_if = "CollectionNotes::is_empty")]
+    pub collection: CollectionNotes,
+}
+
+/// The kinds of events the report's `accounting` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// Pull requests.
+    PullRequest,
+    /// Deployments (every environment).
+    Deployment,
+    /// Incidents.
+    Incident,
+    /// Commits.
+    Commit,
+}
+
+impl EventKind {
+    /// Every kind, in report order.
+    pub const ALL: [EventKind; 4] = [
+        EventKind::PullRequest,
+        EventKind::Deployment,
+        EventKind::Incident,
+        EventKind::Commit,
+    ];
+
+    /// The stable snake_case name (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::PullRequest => "pull_request",
+            EventKind::Deployment => "deployment",
+            EventKind::Incident => "incident",
+            EventKind::Commit => "commit",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An item a source fetched but could not turn into an event. Sources keep it
+/// (in [`CollectionNotes::skipped`]) instead of dropping it, so the report can
+/// count it under `accounting.<kind>.excluded.<reason>` and the
+/// `skipped_events` diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedEvent {
+    /// What kind of item it was.
+    pub kind: EventKind,
+    /// Repository slug (delivery events) or incident source name, when known.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The item's id (PR number, deployment uuid, incident id, sha), when readable.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Stable snake_case reason, e.g. `unknown_deployment_state`, `missing_timestamp`.
+    pub reason: String,
+    /// A human sentence naming the field at fault.
+    #[serde(default)]
+    pub detail: String,
+}
+
+impl SkippedEvent {
+    /// A skipped item.
+    pub fn new(
+        kind: EventKind,
+        scope: Option<String>,
+        id: Option<String>,
+        reason: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            scope,
+            id,
+            reason: reason.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A merged pull request whose branch commits the source could not reach
+/// within its budget (a capped commit walk): its lead time would be wrong, so
+/// the engine excludes it as `history_truncated` and says how to raise the cap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryGap {
+    /// Repository slug.
+    pub repository: String,
+    /// Pull request id.
+    pub pull_request: u64,
+    /// The knob that raises the cap, in words (flag, `dora.toml` key, Python kwarg).
+    #[serde(default)]
+    pub remedy: String,
+}
+
+/// What the sources said about their own completeness.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionNotes {
+    /// Items fetched but not convertible.
+    #[serde(default)]
+    pub skipped: Vec<SkippedEvent>,
+    /// Merged pull requests whose branch history was not reached.
+    #[serde(default)]
+    pub history_truncated: Vec<HistoryGap>,
+    /// Repositories whose last sync into a store did not finish.
+    #[serde(default)]
+    pub incomplete_sync: Vec<String>,
+}
+
+impl CollectionNotes {
+    /// Nothing noted.
+    pub fn is_empty(&self) -> bool {
+        self.skipped.is_empty()
+            && self.history_truncated.is_empty()
+            && self.incomplete_sync.is_empty()
+    }
+
+    /// Append `other`'s notes (incomplete repositories de-duplicated).
+    pub fn extend(&mut self, other: CollectionNotes) {
+        self.skipped.extend(other.skipped);
+        self.history_truncated.extend(other.history_truncated);
+        for slug in other.incomplete_sync {
+            if !self.incomplete_sync.contains(&slug) {
+                self.incomplete_sync.push(slug);
+            }
+        }
+    }
+}
+
+/// How many repeated items [`Dataset::dedup`] removed, per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Duplicates {
+    /// Pull requests repeated (same repository and id).
+    pub pull_requests: usize,
+    /// Deployments repeated (same repository and id).
+    pub deployments: usize,
+    /// Incidents repeated (same source and id).
+    pub incidents: usize,
+    /// Commits repeated (same repository and sha).
+    pub commits: usize,
+}
+
+impl Duplicates {
+    /// Total removed.
+    pub fn total(&self) -> usize {
+        self.pull_requests + self.deployments + self.incidents + self.commits
+    }
+}
+
+/// Keep the last occurrence of each key, in order of first appearance of the kept items.
+fn dedup_last<T, K: std::hash::Hash + Eq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) -> usize {
+    use std::collections::HashMap;
+    let mut last: HashMap<K, usize> = HashMap::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        last.insert(key(item), i);
+    }
+    if last.len() == items.len() {
+        return 0;
+    }
+    let before = items.len();
+    let mut i = 0;
+    items.retain(|item| {
+        let keep = last.get(&key(item)) == Some(&i);
+        i += 1;
+        keep
+    });
+    before - items.len()
 }
 
 impl Dataset {
@@ -495,6 +669,21 @@ impl Dataset {
         self.environments.extend(other.environments);
         self.deployments.extend(other.deployments);
         self.incidents.extend(other.incidents);
+        self.collection.extend(other.collection);
+    }
+
+    /// Remove items repeated by id (an item listed on two pages because the
+    /// list shifted during collection), keeping the last one seen (the freshest).
+    /// Every collection path calls it, so the live and the store paths agree.
+    pub fn dedup(&mut self) -> Duplicates {
+        Duplicates {
+            pull_requests: dedup_last(&mut self.pull_requests, |p| (p.repository.clone(), p.id)),
+            deployments: dedup_last(&mut self.deployments, |d| {
+                (d.repository.clone(), d.id.clone())
+            }),
+            incidents: dedup_last(&mut self.incidents, |i| (i.source.clone(), i.id.clone())),
+            commits: dedup_last(&mut self.commits, |c| (c.repository.clone(), c.sha.clone())),
+        }
     }
 
     /// Repository slugs in scope: the declared repositories plus any slug an event names.
@@ -531,6 +720,57 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::DeploymentStatus as S;
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn dedup_keeps_the_last_copy_in_first_order() {
+        let t = |h| {
+            Utc.with_ymd_and_hms(2026, 3, 1, h, 0, 0)
+                .single()
+                .unwrap_or_default()
+        };
+        let mut data = Dataset::new();
+        data.deployments = vec![
+            Deployment::production("api", "d1", "a", t(1), S::InProgress),
+            Deployment::production("api", "d2", "b", t(2), S::Succeeded),
+            Deployment::production("api", "d1", "a", t(3), S::Succeeded),
+            Deployment::production("web", "d1", "c", t(4), S::Succeeded),
+        ];
+        let removed = data.dedup();
+        assert_eq!(removed.deployments, 1);
+        assert_eq!(removed.total(), 1);
+        let ids: Vec<_> = data
+            .deployments
+            .iter()
+            .map(|d| (d.repository.as_str(), d.id.as_str(), d.status))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("api", "d2", S::Succeeded),
+                ("api", "d1", S::Succeeded),
+                ("web", "d1", S::Succeeded)
+            ]
+        );
+        assert_eq!(data.dedup().total(), 0);
+    }
+
+    #[test]
+    fn collection_notes_round_trip_and_stay_out_of_empty_json() {
+        let mut data = Dataset::new();
+        assert!(!data.to_json().contains("collection"));
+        data.collection.skipped.push(SkippedEvent::new(
+            EventKind::Deployment,
+            Some("api".into()),
+            Some("{u1}".into()),
+            "missing_status",
+            "deployment {u1}: state COMPLETED without status",
+        ));
+        data.collection.incomplete_sync.push("web".into());
+        let back = Dataset::from_json(&data.to_json()).ok();
+        assert_eq!(back.as_ref(), Some(&data));
+    }
 
     #[test]
     fn status_names_are_the_serde_names() {

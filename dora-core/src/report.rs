@@ -385,6 +385,61 @@ pub struct IncidentRow {
     pub deployment: Option<String>,
 }
 
+/// One kind's ledger: every item fetched is either used or excluded for a
+/// named reason, and `fetched == used + sum(excluded)` holds exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Ledger {
+    /// Items the sources delivered (after de-duplication by id), plus the ones
+    /// they fetched but could not convert.
+    pub fetched: usize,
+    /// Items behind a number of the report.
+    pub used: usize,
+    /// Items left out, by stable snake_case reason.
+    pub excluded: BTreeMap<String, usize>,
+}
+
+impl Ledger {
+    /// Whether `fetched == used + sum(excluded)`.
+    pub fn balances(&self) -> bool {
+        self.used + self.excluded.values().sum::<usize>() == self.fetched
+    }
+
+    /// Count one item excluded for `reason`.
+    pub fn exclude(&mut self, reason: &str) {
+        *self.excluded.entry(reason.to_owned()).or_default() += 1;
+    }
+}
+
+/// The report's ledger per kind of event (`accounting` in the JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Accounting {
+    /// Pull requests: used = changes with a lead time in the window.
+    pub pull_requests: Ledger,
+    /// Deployments: used = production deployment attempts in the window.
+    pub deployments: Ledger,
+    /// Incidents: used = severity-filtered incidents opened in the window.
+    pub incidents: Ledger,
+    /// Commits: used = commits that joined the commit graph.
+    pub commits: Ledger,
+}
+
+impl Accounting {
+    /// The ledgers with their JSON names.
+    pub fn ledgers(&self) -> [(&'static str, &Ledger); 4] {
+        [
+            ("pull_requests", &self.pull_requests),
+            ("deployments", &self.deployments),
+            ("incidents", &self.incidents),
+            ("commits", &self.commits),
+        ]
+    }
+
+    /// Whether every ledger balances.
+    pub fn balances(&self) -> bool {
+        self.ledgers().iter().all(|(_, l)| l.balances())
+    }
+}
+
 /// A full DORA report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -402,6 +457,9 @@ pub struct Report {
     /// Per-repository metrics, when more than one repository is in scope.
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub repositories: BTreeMap<String, Metrics>,
+    /// Every fetched event used or excluded for a named reason.
+    #[serde(default)]
+    pub accounting: Accounting,
     /// Data-quality findings.
     pub diagnostics: Vec<Diagnostic>,
     /// Changes behind lead time.

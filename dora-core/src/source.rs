@@ -18,7 +18,7 @@
 //! - "Nothing found" is an empty list, not an error. A repository or workspace
 //!   that does not exist is [`SourceError::NotFound`].
 
-use crate::model::{Dataset, Incident, Timestamp};
+use crate::model::{Dataset, Incident, SkippedEvent, Timestamp};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -170,6 +170,29 @@ pub trait IncidentSource: Send + Sync {
 
     /// Incidents opened in `request.range`, with their resolution when known.
     async fn incidents(&self, request: &IncidentRequest) -> Result<Vec<Incident>, SourceError>;
+
+    /// The incidents plus the items fetched but not convertible, so the report
+    /// can account for them (`skipped_events`). The default has no skips;
+    /// sources whose converters can refuse an item override it.
+    async fn incidents_with_notes(
+        &self,
+        request: &IncidentRequest,
+    ) -> Result<IncidentBatch, SourceError> {
+        Ok(IncidentBatch {
+            incidents: self.incidents(request).await?,
+            skipped: Vec::new(),
+        })
+    }
+}
+
+/// What an [`IncidentSource`] returns from
+/// [`incidents_with_notes`](IncidentSource::incidents_with_notes).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentBatch {
+    /// The incidents, each once.
+    pub incidents: Vec<Incident>,
+    /// Items fetched but not convertible, with their reasons.
+    pub skipped: Vec<SkippedEvent>,
 }
 
 /// Conveniences over the source traits, implemented for every [`DeliverySource`].
@@ -183,8 +206,13 @@ pub trait SourceExt: DeliverySource {
     ) -> Result<Dataset, SourceError> {
         let mut data = self.collect(&CollectRequest::new(range)).await?;
         if let Some(source) = incidents {
-            data.incidents = source.incidents(&IncidentRequest::new(range)).await?;
+            let batch = source
+                .incidents_with_notes(&IncidentRequest::new(range))
+                .await?;
+            data.incidents = batch.incidents;
+            data.collection.skipped.extend(batch.skipped);
         }
+        data.dedup();
         Ok(data)
     }
 }
