@@ -589,6 +589,12 @@ pub struct CollectionNotes {
     /// Repositories whose last sync into a store did not finish.
     #[serde(default)]
     pub incomplete_sync: Vec<String>,
+    /// The incident source attributed incidents through a configured
+    /// service-to-repository mapping: an incident with no repositories is then
+    /// *unmapped* (counted in the workspace's recovery time, attributed to no
+    /// repository, listed by `unmapped_incidents`), not workspace-wide.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service_mapping: bool,
 }
 
 impl CollectionNotes {
@@ -603,6 +609,7 @@ impl CollectionNotes {
     pub fn extend(&mut self, other: CollectionNotes) {
         self.skipped.extend(other.skipped);
         self.history_truncated.extend(other.history_truncated);
+        self.service_mapping |= other.service_mapping;
         for slug in other.incomplete_sync {
             if !self.incomplete_sync.contains(&slug) {
                 self.incomplete_sync.push(slug);

@@ -180,7 +180,7 @@ pub trait IncidentSource: Send + Sync {
     ) -> Result<IncidentBatch, SourceError> {
         Ok(IncidentBatch {
             incidents: self.incidents(request).await?,
-            skipped: Vec::new(),
+            ..IncidentBatch::default()
         })
     }
 }
@@ -193,6 +193,9 @@ pub struct IncidentBatch {
     pub incidents: Vec<Incident>,
     /// Items fetched but not convertible, with their reasons.
     pub skipped: Vec<SkippedEvent>,
+    /// Whether a service-to-repository mapping was applied (see
+    /// [`CollectionNotes::service_mapping`](crate::CollectionNotes::service_mapping)).
+    pub service_mapping: bool,
 }
 
 /// Conveniences over the source traits, implemented for every [`DeliverySource`].
@@ -211,6 +214,7 @@ pub trait SourceExt: DeliverySource {
                 .await?;
             data.incidents = batch.incidents;
             data.collection.skipped.extend(batch.skipped);
+            data.collection.service_mapping |= batch.service_mapping;
         }
         data.dedup();
         Ok(data)
