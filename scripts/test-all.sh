@@ -1,15 +1,44 @@
 #!/usr/bin/env bash
 # Every test of the project: Rust (unit, integration, property, doc tests) and
-# Python (pytest against the built extension). This is the README's test command.
+# Python (pytest against the built extension). This is the README's test command;
+# it does its own set-up on a fresh machine (headless Chromium for the HTML
+# dashboard test, a Python venv with maturin and pytest for the bindings).
 # Lints are .ci/run's job (cargo fmt, cargo clippy --workspace, which covers dora-py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== set-up: headless Chromium for the HTML dashboard test =="
+have_chromium() {
+  [ -n "${DORA_CHROMIUM:-}" ] && [ -x "${DORA_CHROMIUM}" ] && return 0
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+    || command -v google-chrome >/dev/null 2>&1
+}
+if have_chromium; then
+  echo "found"
+elif [ "${DORA_SKIP_BROWSER:-0}" = 1 ]; then
+  echo "DORA_SKIP_BROWSER=1: the browser test will be skipped"
+elif command -v apt-get >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "installing chromium with apt-get (about 30 s)"
+  ($SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null) \
+    || echo "warning: could not install chromium; the HTML rendering test will fail (set DORA_SKIP_BROWSER=1 to skip it)" >&2
+else
+  echo "warning: no chromium and no apt-get: install Chromium, point DORA_CHROMIUM at it, or set DORA_SKIP_BROWSER=1" >&2
+fi
+
+# Both suites run even when the first fails, so one failure does not hide another.
+status=0
 echo "== Rust tests (workspace) =="
-cargo test --workspace --all-features --no-fail-fast
+cargo test --workspace --all-features --no-fail-fast || status=$?
 
 echo "== Python tests (dora_metrics) =="
 # maturin gets its own target directory: sharing one with cargo makes each
 # rebuild the other's crates.
 DORA_PY_QUICK="${DORA_PY_QUICK:-1}" \
-  CARGO_TARGET_DIR="${DORA_PY_TARGET_DIR:-${CARGO_TARGET_DIR:-$PWD/target}-py}" bash dora-py/ci.sh
+  CARGO_TARGET_DIR="${DORA_PY_TARGET_DIR:-${CARGO_TARGET_DIR:-$PWD/target}-py}" bash dora-py/ci.sh || status=$?
+
+if [ "$status" != 0 ]; then
+  echo "FAILED: see the failing suite above (exit $status)" >&2
+fi
+exit "$status"
