@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use dora_cli::demo::{self, DemoServer, ServerOptions};
 use dora_cli::output::{self, Context, Format};
 use dora_cli::progress::Progress;
-use dora_cli::settings::{FileSettings, IncidentTool, parse_date};
+use dora_cli::settings::{FileSettings, IncidentTool, OpsgenieApiChoice, parse_date};
 use dora_core::{Config, DeliverySource, IncidentSource, Report, SourceError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -141,6 +141,15 @@ struct SourceArgs {
     /// incident.io API base URL.
     #[arg(long, value_name = "URL")]
     incidentio_url: Option<String>,
+    /// Pages of 100 commits the production-branch walk may read per repository
+    /// (default 50). Pull requests whose history lies beyond the cap are left
+    /// out of lead time as `history_truncated`; raise it when the report says so.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_commit_pages: Option<u64>,
+    /// With --incidents opsgenie: read alerts (default, every plan) or
+    /// incidents (`/v1/incidents`, Standard and Enterprise plans).
+    #[arg(long, value_enum, value_name = "API")]
+    opsgenie_api: Option<OpsgenieApiChoice>,
 }
 
 #[derive(Debug, Args)]
@@ -372,6 +381,11 @@ fn plan_from(args: &SourceArgs, file: &FileSettings) -> Result<sources::Plan, Fa
             None => None,
         },
         mapping: s.mapping.clone(),
+        max_commit_pages: args
+            .max_commit_pages
+            .and_then(|n| usize::try_from(n).ok())
+            .or(s.bitbucket.max_commit_pages),
+        opsgenie_api: args.opsgenie_api.or(s.opsgenie.api).unwrap_or_default(),
     })
 }
 
@@ -579,6 +593,8 @@ fn run_demo(args: DemoArgs) -> Result<(), Failure> {
                     dora_incidents::RepositoryMapping::new(),
                     |m, (service, slug)| m.service(service, [slug]),
                 ),
+            max_commit_pages: None,
+            opsgenie_api: OpsgenieApiChoice::Alerts,
         };
         let built = sources::build(&plan, &sources::Credentials::demo(), &progress)?;
         let report = collect_and_compute(

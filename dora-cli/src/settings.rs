@@ -17,6 +17,12 @@
 //!
 //! [sources.mapping.services]                  # incident service → repositories
 //! checkout = ["checkout-web"]
+//!
+//! [sources.bitbucket]
+//! max_commit_pages = 200                      # the commit-walk cap (default 50 pages of 100)
+//!
+//! [sources.opsgenie]
+//! api = "incidents"                           # or "alerts" (the default)
 //! ```
 //!
 //! Credentials are never read from the file or from flags: only from the
@@ -73,6 +79,41 @@ pub struct Sources {
     /// every repository in scope.
     #[serde(default)]
     pub mapping: dora_incidents::RepositoryMapping,
+    /// `[sources.bitbucket]`: Bitbucket knobs.
+    #[serde(default)]
+    pub bitbucket: BitbucketSettings,
+    /// `[sources.opsgenie]`: Opsgenie knobs.
+    #[serde(default)]
+    pub opsgenie: OpsgenieSettings,
+}
+
+/// `[sources.bitbucket]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BitbucketSettings {
+    /// Pages of 100 commits the production-branch walk may read per
+    /// repository; pull requests whose history lies beyond it are counted in
+    /// `lead_time.excluded.history_truncated`.
+    pub max_commit_pages: Option<usize>,
+}
+
+/// Which Opsgenie API incidents come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OpsgenieApiChoice {
+    /// Alerts (`/v2/alerts`, every plan): the default.
+    #[default]
+    Alerts,
+    /// Incidents (`/v1/incidents`, Standard and Enterprise plans).
+    Incidents,
+}
+
+/// `[sources.opsgenie]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsgenieSettings {
+    /// Alerts (default) or incidents.
+    pub api: Option<OpsgenieApiChoice>,
 }
 
 /// Everything `dora.toml` holds.
@@ -175,10 +216,31 @@ mod tests {
         );
         assert_eq!(s.sources.workspace.as_deref(), Some("acme"));
         assert_eq!(s.sources.incidents, Some(IncidentTool::Opsgenie));
+        assert_eq!(s.sources.bitbucket.max_commit_pages, None);
+        assert_eq!(s.sources.opsgenie.api, None);
         assert_eq!(
             s.sources.mapping.services.get("checkout"),
             Some(&vec!["web".to_string()])
         );
+    }
+
+    #[test]
+    fn bitbucket_and_opsgenie_subsections() {
+        let s = FileSettings::parse(
+            "[sources.bitbucket]\nmax_commit_pages = 400\n[sources.opsgenie]\napi = \"incidents\"\n",
+            "dora.toml",
+        )
+        .map_err(|e| e.to_string());
+        assert!(
+            s.as_ref()
+                .is_ok_and(|s| s.sources.bitbucket.max_commit_pages == Some(400)
+                    && s.sources.opsgenie.api == Some(OpsgenieApiChoice::Incidents)),
+            "{s:?}"
+        );
+        let e = FileSettings::parse("[sources.bitbucket]\nmax_commit_page = 4\n", "x.toml")
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(e.is_err_and(|m| m.contains("max_commit_page")));
     }
 
     #[test]

@@ -3,9 +3,10 @@
 use crate::Failure;
 use dora_bitbucket::{Bitbucket, SyncStats};
 use dora_cli::progress::Progress;
-use dora_cli::settings::IncidentTool;
+use dora_cli::settings::{IncidentTool, OpsgenieApiChoice};
 use dora_core::{
-    CollectRequest, Dataset, DeliverySource, Incident, IncidentRequest, IncidentSource, SourceError,
+    CollectRequest, Dataset, DeliverySource, Incident, IncidentBatch, IncidentRequest,
+    IncidentSource, SourceError,
 };
 use dora_incidents::{IncidentIo, Opsgenie, PagerDuty, RepositoryMapping};
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,10 @@ pub struct Plan {
     pub incidents: Option<IncidentTool>,
     pub incident_url: Option<String>,
     pub mapping: RepositoryMapping,
+    /// The commit-walk cap (pages per repository), when set.
+    pub max_commit_pages: Option<usize>,
+    /// Opsgenie alerts or incidents.
+    pub opsgenie_api: OpsgenieApiChoice,
 }
 
 /// Reads a credential by environment-variable name.
@@ -152,11 +157,18 @@ impl IncidentSource for Counted {
     }
 
     async fn incidents(&self, request: &IncidentRequest) -> Result<Vec<Incident>, SourceError> {
-        let found = self.inner.incidents(request).await?;
+        Ok(self.incidents_with_notes(request).await?.incidents)
+    }
+
+    async fn incidents_with_notes(
+        &self,
+        request: &IncidentRequest,
+    ) -> Result<IncidentBatch, SourceError> {
+        let batch = self.inner.incidents_with_notes(request).await?;
         if let Ok(mut c) = self.count.lock() {
-            *c = Some(found.len());
+            *c = Some(batch.incidents.len());
         }
-        Ok(found)
+        Ok(batch)
     }
 }
 
@@ -220,6 +232,9 @@ pub fn build(
     if let Some(url) = &plan.bitbucket_url {
         builder = builder.base_url(url.clone());
     }
+    if let Some(pages) = plan.max_commit_pages {
+        builder = builder.max_commit_pages(pages);
+    }
     let bitbucket = Arc::new(builder.build().map_err(Failure::source)?);
     let stats = Arc::new(Mutex::new(None));
     let incident_count = Arc::new(Mutex::new(None));
@@ -239,6 +254,9 @@ pub fn build(
                     IncidentTool::Opsgenie => {
                         let mut b = Opsgenie::builder(token.clone())
                             .with_repository_mapping(plan.mapping.clone());
+                        if plan.opsgenie_api == OpsgenieApiChoice::Incidents {
+                            b = b.with_incidents_api();
+                        }
                         if let Some(u) = url {
                             b = b.with_base_url(u);
                         }

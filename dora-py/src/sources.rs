@@ -34,8 +34,13 @@ impl PyBitbucket {
     /// or `access_token` (a repository/project/workspace access token or OAuth
     /// token, bearer); by default the environment's `BITBUCKET_EMAIL` +
     /// `BITBUCKET_API_TOKEN`, else `BITBUCKET_ACCESS_TOKEN`.
+    ///
+    /// `max_commit_pages` caps the production-branch commit walk (pages of
+    /// 100 commits per repository, default 50); pull requests whose history
+    /// lies beyond it are counted in `lead_time.excluded.history_truncated`.
     #[new]
-    #[pyo3(signature = (workspace, repos = None, *, base_url = None, email = None, api_token = None, access_token = None))]
+    #[pyo3(signature = (workspace, repos = None, *, base_url = None, email = None, api_token = None, access_token = None, max_commit_pages = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         workspace: String,
         repos: Option<Vec<String>>,
@@ -43,9 +48,18 @@ impl PyBitbucket {
         email: Option<String>,
         api_token: Option<String>,
         access_token: Option<String>,
+        max_commit_pages: Option<usize>,
     ) -> DoraResult<Self> {
         let repos = repos.unwrap_or_default();
         let mut builder = Bitbucket::builder(workspace.clone()).repos(repos.clone());
+        if let Some(pages) = max_commit_pages {
+            if pages == 0 {
+                return Err(DoraErr::Config(
+                    "bitbucket: max_commit_pages must be at least 1".into(),
+                ));
+            }
+            builder = builder.max_commit_pages(pages);
+        }
         let base_url = base_url.unwrap_or_else(|| dora_bitbucket::DEFAULT_BASE_URL.to_string());
         builder = builder.base_url(base_url.clone());
         let auth;

@@ -186,6 +186,9 @@ def test_explicit_credentials_and_their_errors() -> None:
         dm.Bitbucket("acme", email="jane@example.com", api_token=TOKEN, access_token=TOKEN)
     with pytest.raises(dm.ConfigError, match="slug"):
         dm.Bitbucket("acme", ["acme/api"], access_token=TOKEN)
+    with pytest.raises(dm.ConfigError, match="max_commit_pages"):
+        dm.Bitbucket("acme", access_token=TOKEN, max_commit_pages=0)
+    dm.Bitbucket("acme", access_token=TOKEN, max_commit_pages=500)
     with pytest.raises(dm.ConfigError, match="region"):
         dm.Opsgenie(TOKEN, region="mars")
     with pytest.raises(dm.ConfigError, match="P7"):

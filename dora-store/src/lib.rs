@@ -35,6 +35,10 @@
 //! | `deployments` | `repository, id` | deployments to every environment |
 //! | `incidents` | `source, id` | incidents; `repositories` is a JSON array |
 //! | `sync_cursors` | `source, scope` | opaque JSON cursors of each source's incremental sync |
+//! | `sync_progress` | `source, scope` | `pending` until a scope of the last sync was stored, then `done`: a report names the unfinished ones (`incomplete_sync`) |
+//! | `skipped_events` | `kind, scope, item_id, reason` | items a source fetched but could not convert (`skipped_events` diagnostic, `accounting`) |
+//! | `history_gaps` | `repository, pull_request` | merged PRs whose branch history the commit walk did not reach (`history_truncated`) |
+//! | `store_flags` | `name` | facts about the stored data, e.g. `service_mapping` (incidents were mapped to repositories) |
 //! | `report_runs` | `id` | each stored report (window, time, full JSON) |
 //! | `report_changes`, `report_deployments`, `report_incidents` | `run_id, …` | the rows behind a report's metrics |
 //!
@@ -52,10 +56,12 @@ pub use sync::{SyncError, SyncSummary, sync_delivery, sync_incidents};
 use chrono::{DateTime, SecondsFormat, Utc};
 use dora_core::report::Report;
 use dora_core::{
-    Actor, ActorKind, Commit, Dataset, Deployment, DeploymentStatus, Environment, EnvironmentKind,
-    Incident, IncidentStatus, PullRequest, PullRequestState, Repository, Severity,
+    Actor, ActorKind, CollectionNotes, Commit, Dataset, Deployment, DeploymentStatus, Environment,
+    EnvironmentKind, EventKind, HistoryGap, Incident, IncidentStatus, PullRequest,
+    PullRequestState, Repository, Severity, SkippedEvent,
 };
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -221,11 +227,54 @@ impl Store {
                 "INSERT INTO sync_cursors (source, scope, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (source, scope) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
             )?;
+            let mut done = tx.prepare_cached(
+                "INSERT INTO sync_progress (source, scope, state, updated_at) VALUES (?1, ?2, 'done', ?3)
+                 ON CONFLICT (source, scope) DO UPDATE SET state = 'done', updated_at = excluded.updated_at",
+            )?;
             for (source, scope, cursor) in &batch.cursors {
                 stmt.execute(params![source, scope, cursor, ts(Utc::now())])?;
+                done.execute(params![source, scope, ts(Utc::now())])?;
             }
             Ok(())
         })
+    }
+
+    /// Record that a sync of `source` over `scopes` begins: each scope stays
+    /// `pending` until a batch with its cursor is applied, so a sync that stops
+    /// part-way leaves the unfinished scopes named (a report from the store then
+    /// warns `incomplete_sync`). Scopes of earlier runs not listed are forgotten.
+    pub fn begin_sync(&mut self, source: &str, scopes: &[String]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM sync_progress WHERE source = ?1", params![source])?;
+            let mut s = tx.prepare_cached(
+                "INSERT INTO sync_progress (source, scope, state, updated_at) VALUES (?1, ?2, 'pending', ?3)",
+            )?;
+            for scope in scopes {
+                s.execute(params![source, scope, ts(Utc::now())])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Record whether incidents were attributed through a service mapping (an
+    /// incident sync sets it each run, so removing the mapping clears it).
+    pub fn set_service_mapping(&mut self, on: bool) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO store_flags (name, value) VALUES ('service_mapping', ?1)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                params![if on { "true" } else { "false" }],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Scopes (`source`, `scope`) whose last sync did not finish.
+    pub fn incomplete_scopes(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.query(
+            "SELECT source, scope FROM sync_progress WHERE state = 'pending' ORDER BY source, scope",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Insert or update events (no cursor).
@@ -378,7 +427,66 @@ impl Store {
                 })
             },
         )?;
+        data.collection = self.load_notes()?;
         Ok(data)
+    }
+
+    /// The stored collection notes (skipped items, history gaps, unfinished
+    /// scopes, whether incidents were mapped to repositories).
+    fn load_notes(&self) -> Result<CollectionNotes, StoreError> {
+        let mut notes = CollectionNotes::default();
+        let skipped: Vec<(String, String, String, String, String, i64)> = self.query(
+            "SELECT kind, scope, item_id, reason, detail, n FROM skipped_events ORDER BY kind, scope, item_id, reason",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )?;
+        for (kind, scope, id, reason, detail, n) in skipped {
+            let Ok(kind) = serde_json::from_value::<EventKind>(serde_json::Value::String(kind))
+            else {
+                continue;
+            };
+            let event = SkippedEvent::new(
+                kind,
+                (!scope.is_empty()).then_some(scope),
+                (!id.is_empty()).then_some(id),
+                reason,
+                detail,
+            );
+            for _ in 0..n.max(1) {
+                notes.skipped.push(event.clone());
+            }
+        }
+        notes.history_truncated = self.query(
+            "SELECT repository, pull_request, remedy FROM history_gaps ORDER BY repository, pull_request",
+            |r| {
+                Ok(HistoryGap {
+                    repository: r.get(0)?,
+                    pull_request: r.get::<_, i64>(1)?.max(0) as u64,
+                    remedy: r.get(2)?,
+                })
+            },
+        )?;
+        for (source, scope) in self.incomplete_scopes()? {
+            // Delivery scopes are `workspace/slug`: the report names repositories.
+            let name = if scope == INCIDENT_SCOPE {
+                format!("{source} incidents")
+            } else {
+                scope.rsplit('/').next().unwrap_or(&scope).to_string()
+            };
+            if !notes.incomplete_sync.contains(&name) {
+                notes.incomplete_sync.push(name);
+            }
+        }
+        notes.service_mapping = self
+            .conn
+            .query_row(
+                "SELECT value FROM store_flags WHERE name = 'service_mapping'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(self.sql())?
+            .is_some_and(|v| v == "true");
+        Ok(notes)
     }
 
     /// Deployments whose state can still change (in progress), for re-checking.
@@ -502,7 +610,86 @@ fn json_array(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
+/// The scope name incident syncs use in `sync_cursors` and `sync_progress`.
+pub(crate) const INCIDENT_SCOPE: &str = "incidents";
+
+/// Store a batch's collection notes. A skipped item that later arrives readable
+/// leaves `skipped_events`; a pull request re-read without a history gap leaves
+/// `history_gaps` (the latest word about each item wins).
+fn upsert_notes(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Result<()> {
+    let notes = &data.collection;
+    let any_skipped: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM skipped_events)", [], |r| {
+            r.get(0)
+        })?;
+    if any_skipped {
+        let mut clear = tx.prepare_cached(
+            "DELETE FROM skipped_events WHERE kind = ?1 AND scope = ?2 AND item_id = ?3",
+        )?;
+        for p in &data.pull_requests {
+            clear.execute(params!["pull_request", p.repository, p.id.to_string()])?;
+        }
+        for d in &data.deployments {
+            clear.execute(params!["deployment", d.repository, d.id])?;
+        }
+        for i in &data.incidents {
+            clear.execute(params!["incident", i.source, i.id])?;
+        }
+    }
+    let mut counts: BTreeMap<(&str, &str, &str, &str), (&str, i64)> = BTreeMap::new();
+    for e in &notes.skipped {
+        let key = (
+            e.kind.as_str(),
+            e.scope.as_deref().unwrap_or(""),
+            e.id.as_deref().unwrap_or(""),
+            e.reason.as_str(),
+        );
+        counts.entry(key).or_insert((e.detail.as_str(), 0)).1 += 1;
+    }
+    let mut s = tx.prepare_cached(
+        "INSERT INTO skipped_events (kind, scope, item_id, reason, detail, n, seen_at) VALUES (?1,?2,?3,?4,?5,?6,?7)
+         ON CONFLICT (kind, scope, item_id, reason) DO UPDATE SET detail = excluded.detail, n = excluded.n, seen_at = excluded.seen_at",
+    )?;
+    for ((kind, scope, id, reason), (detail, n)) in counts {
+        s.execute(params![kind, scope, id, reason, detail, n, ts(Utc::now())])?;
+    }
+    let gaps: HashSet<(&str, u64)> = notes
+        .history_truncated
+        .iter()
+        .map(|g| (g.repository.as_str(), g.pull_request))
+        .collect();
+    let any_gaps: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM history_gaps)", [], |r| {
+        r.get(0)
+    })?;
+    if any_gaps {
+        let mut clear = tx.prepare_cached(
+            "DELETE FROM history_gaps WHERE repository = ?1 AND pull_request = ?2",
+        )?;
+        for p in &data.pull_requests {
+            if !gaps.contains(&(p.repository.as_str(), p.id)) {
+                clear.execute(params![p.repository, p.id as i64])?;
+            }
+        }
+    }
+    let mut s = tx.prepare_cached(
+        "INSERT INTO history_gaps (repository, pull_request, remedy) VALUES (?1, ?2, ?3)
+         ON CONFLICT (repository, pull_request) DO UPDATE SET remedy = excluded.remedy",
+    )?;
+    for g in &notes.history_truncated {
+        s.execute(params![g.repository, g.pull_request as i64, g.remedy])?;
+    }
+    if notes.service_mapping {
+        tx.execute(
+            "INSERT INTO store_flags (name, value) VALUES ('service_mapping', 'true')
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [],
+        )?;
+    }
+    Ok(())
+}
+
 fn upsert(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Result<()> {
+    upsert_notes(tx, data)?;
     let mut s = tx.prepare_cached(
         "INSERT INTO repositories (slug, main_branch) VALUES (?1, ?2)
          ON CONFLICT (slug) DO UPDATE SET main_branch = COALESCE(excluded.main_branch, repositories.main_branch)",

@@ -142,9 +142,41 @@ CREATE VIEW v_production_deployments AS
     FROM deployments WHERE environment_kind = 'production';
 "#;
 
+/// Version 2: what the sources said about their own completeness, so a report
+/// from the store accounts for it as a fresh collection would.
+const V2: &str = r#"
+CREATE TABLE skipped_events (
+    kind TEXT NOT NULL,
+    scope TEXT NOT NULL DEFAULT '',
+    item_id TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    n INTEGER NOT NULL DEFAULT 1,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (kind, scope, item_id, reason)
+);
+CREATE TABLE history_gaps (
+    repository TEXT NOT NULL,
+    pull_request INTEGER NOT NULL,
+    remedy TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (repository, pull_request)
+);
+CREATE TABLE sync_progress (
+    source TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (source, scope)
+);
+CREATE TABLE store_flags (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#;
+
 /// All migrations, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 #[cfg(test)]

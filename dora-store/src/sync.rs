@@ -1,6 +1,6 @@
 //! Incremental sync drivers: fetch what changed, store it atomically per scope.
 
-use crate::{Store, StoreError, SyncBatch};
+use crate::{INCIDENT_SCOPE, Store, StoreError, SyncBatch};
 use chrono::{DateTime, Duration, Utc};
 use dora_core::{IncidentRequest, IncidentSource, IncrementalSource, SourceError, TimeRange};
 
@@ -54,6 +54,7 @@ pub async fn sync_delivery(
         completed_scopes: 0,
         source,
     })?;
+    store.begin_sync(source.name(), &scopes)?;
     let mut summary = SyncSummary::default();
     for scope in scopes {
         let cursor = store.cursor(source.name(), &scope)?;
@@ -65,12 +66,10 @@ pub async fn sync_delivery(
                 source: e,
             })?;
         summary.requests += delta.requests;
-        summary.events += event_count(&delta.data);
-        store.apply(&SyncBatch::new(delta.data).with_cursor(
-            source.name(),
-            &scope,
-            delta.cursor,
-        ))?;
+        let mut data = delta.data;
+        data.dedup();
+        summary.events += event_count(&data);
+        store.apply(&SyncBatch::new(data).with_cursor(source.name(), &scope, delta.cursor))?;
         summary.scopes += 1;
     }
     Ok(summary)
@@ -96,23 +95,27 @@ pub async fn sync_incidents(
     if let Some(oldest) = store.oldest_unresolved_incident(&name)? {
         start = start.min(oldest);
     }
-    let incidents = source
-        .incidents(&IncidentRequest::new(TimeRange::new(start, range.end)))
+    store.begin_sync(&name, &[INCIDENT_SCOPE.to_string()])?;
+    let batch = source
+        .incidents_with_notes(&IncidentRequest::new(TimeRange::new(start, range.end)))
         .await
         .map_err(|source| SyncError::Source {
             completed_scopes: 0,
             source,
         })?;
-    let events = incidents.len();
-    let data = dora_core::Dataset {
-        incidents,
+    let events = batch.incidents.len();
+    let mut data = dora_core::Dataset {
+        incidents: batch.incidents,
         ..Default::default()
     };
+    data.collection.skipped = batch.skipped;
+    data.dedup();
+    store.set_service_mapping(batch.service_mapping)?;
     let cursor = format!(
         "\"{}\"",
         range.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    store.apply(&SyncBatch::new(data).with_cursor(&name, "incidents", cursor))?;
+    store.apply(&SyncBatch::new(data).with_cursor(&name, INCIDENT_SCOPE, cursor))?;
     Ok(SyncSummary {
         scopes: 1,
         requests: 0,

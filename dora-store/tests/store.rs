@@ -106,7 +106,7 @@ fn round_trip_and_report_equality() {
     let dir = tempfile::tempdir().unwrap();
     let data = sample();
     let mut store = Store::open(dir.path().join("dora.db")).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), 2);
     store.save(&data).unwrap();
     let back = store.load().unwrap();
     assert_eq!(back.commits.len(), data.commits.len());
@@ -295,4 +295,73 @@ fn opening_a_non_database_file_is_a_clear_error() {
     .unwrap();
     let err = Store::open(&path).unwrap_err().to_string();
     assert!(err.contains("notes.txt"), "{err}");
+}
+
+#[test]
+fn collection_notes_survive_the_store_and_clear_when_items_arrive_readable() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut data = sample();
+    let pr = data.pull_requests[0].clone();
+    data.collection.skipped = vec![
+        SkippedEvent::new(
+            EventKind::Deployment,
+            Some("api".into()),
+            Some("{d9}".into()),
+            "missing_status",
+            "deployment {d9}: state COMPLETED without status",
+        ),
+        // Two id-less items with the same reason are both counted.
+        SkippedEvent::new(
+            EventKind::Commit,
+            Some("api".into()),
+            None,
+            "missing_hash",
+            "a commit without hash",
+        ),
+        SkippedEvent::new(
+            EventKind::Commit,
+            Some("api".into()),
+            None,
+            "missing_hash",
+            "a commit without hash",
+        ),
+    ];
+    data.collection.history_truncated = vec![HistoryGap {
+        repository: pr.repository.clone(),
+        pull_request: pr.id,
+        remedy: "raise --max-commit-pages".into(),
+    }];
+    store.save(&data).unwrap();
+    let back = store.load().unwrap();
+    assert_eq!(back.collection.skipped.len(), 3);
+    assert_eq!(
+        back.collection.history_truncated,
+        data.collection.history_truncated
+    );
+
+    // Later the deployment is readable and the PR's history was reached.
+    let mut later = Dataset::new();
+    later.deployments = vec![Deployment::production(
+        "api",
+        "{d9}",
+        "abc1234",
+        data.deployments[0].time().unwrap(),
+        DeploymentStatus::Succeeded,
+    )];
+    later.pull_requests = vec![pr];
+    store.save(&later).unwrap();
+    let back = store.load().unwrap();
+    assert_eq!(
+        back.collection.skipped.len(),
+        2,
+        "{:?}",
+        back.collection.skipped
+    );
+    assert!(
+        back.collection
+            .skipped
+            .iter()
+            .all(|e| e.kind == EventKind::Commit)
+    );
+    assert!(back.collection.history_truncated.is_empty());
 }

@@ -12,7 +12,7 @@ use dora_core::report::{ChangeRow, DeploymentRow, IncidentRow};
 use dora_core::{DeploymentStatus, Report, Signal, Timestamp};
 
 /// File names of the tables, in section order.
-pub const TABLES: [&str; 3] = ["changes", "deployments", "incidents"];
+pub const TABLES: [&str; 4] = ["changes", "deployments", "incidents", "accounting"];
 
 fn field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
@@ -179,12 +179,41 @@ pub fn incidents(rows: &[IncidentRow]) -> String {
     out
 }
 
-/// The three tables by name, in [`TABLES`] order.
-pub fn tables(report: &Report) -> [(&'static str, String); 3] {
+/// The report's ledger, one row per (kind, outcome): `used` or the exclusion
+/// reason; each kind's counts sum to its `fetched`.
+pub fn accounting(report: &Report) -> String {
+    let mut out = line(&[
+        "kind".into(),
+        "fetched".into(),
+        "outcome".into(),
+        "count".into(),
+    ]);
+    for (kind, ledger) in report.accounting.ledgers() {
+        out.push_str(&line(&[
+            kind.into(),
+            ledger.fetched.to_string(),
+            "used".into(),
+            ledger.used.to_string(),
+        ]));
+        for (reason, n) in &ledger.excluded {
+            out.push_str(&line(&[
+                kind.into(),
+                ledger.fetched.to_string(),
+                field(reason),
+                n.to_string(),
+            ]));
+        }
+    }
+    out
+}
+
+/// The tables by name, in [`TABLES`] order.
+pub fn tables(report: &Report) -> [(&'static str, String); 4] {
     [
         (TABLES[0], changes(&report.changes)),
         (TABLES[1], deployments(&report.deployments)),
         (TABLES[2], incidents(&report.incidents)),
+        (TABLES[3], accounting(report)),
     ]
 }
 

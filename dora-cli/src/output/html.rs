@@ -433,6 +433,25 @@ fn diagnostics(report: &Report) -> String {
     out
 }
 
+/// What every number rests on: per kind, fetched = used + excluded by reason.
+fn accounting(report: &Report) -> String {
+    let mut out = String::from(
+        "<h2>Accounting</h2><table class=\"accounting\"><tr><th>Kind</th><th>Fetched</th><th>Used</th><th>Excluded</th></tr>",
+    );
+    for (kind, ledger) in report.accounting.ledgers() {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&kind.replace('_', " ")),
+            ledger.fetched,
+            ledger.used,
+            escape(&super::exclusions(ledger))
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
 /// Render the dashboard.
 pub fn render(report: &Report, ctx: &Context) -> String {
     let m = &report.metrics;
@@ -496,18 +515,16 @@ pub fn render(report: &Report, ctx: &Context) -> String {
     out.push_str("</div>");
     out.push_str("<h2>Lead time phases</h2>");
     out.push_str(&phases(m));
-    let excl = &m.lead_time.excluded;
     let _ = write!(
         out,
-        "<p class=\"muted\">{} changes were merged without review. Left out of lead time: {} bot pull requests, {} not yet deployed, {} shipped by the baseline deployment, {} with an unknown merge commit.</p>",
+        "<p class=\"muted\">{} changes were merged without review. Left out of lead time: {} of {} pull requests.</p>",
         m.lead_time.unreviewed,
-        excl.bots,
-        excl.not_deployed,
-        excl.baseline,
-        excl.merge_commit_unknown
+        escape(&super::exclusions(&report.accounting.pull_requests)),
+        report.accounting.pull_requests.fetched
     );
     out.push_str(&per_repository(report));
     out.push_str(&failed_deployments(report));
+    out.push_str(&accounting(report));
     out.push_str(&diagnostics(report));
     let _ = write!(
         out,

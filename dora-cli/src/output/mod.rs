@@ -98,3 +98,18 @@ mod tests {
         assert_eq!(percent(Some(0.0952)), "9.5%");
     }
 }
+
+/// One kind's exclusions in words, largest first: `19 bots, 1 not_deployed`.
+pub fn exclusions(ledger: &dora_core::Ledger) -> String {
+    let mut reasons: Vec<(&String, &usize)> =
+        ledger.excluded.iter().filter(|(_, n)| **n > 0).collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    if reasons.is_empty() {
+        return "nothing".to_string();
+    }
+    reasons
+        .iter()
+        .map(|(reason, n)| format!("{n} {}", reason.replace('_', " ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

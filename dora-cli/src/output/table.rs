@@ -226,16 +226,26 @@ pub fn render(report: &Report, ctx: &Context) -> String {
             failed.len()
         );
     }
-    let excl = &report.metrics.lead_time.excluded;
+    let prs = &report.accounting.pull_requests;
     let _ = writeln!(
         out,
-        "Lead time leaves out: {} bot PRs, {} not yet deployed, {} baseline, {} with unknown merge commit; {} unreviewed changes",
-        excl.bots,
-        excl.not_deployed,
-        excl.baseline,
-        excl.merge_commit_unknown,
+        "Lead time leaves out: {} of {} pull requests; {} unreviewed changes",
+        super::exclusions(prs),
+        prs.fetched,
         report.metrics.lead_time.unreviewed
     );
+    out.push('\n');
+    let _ = writeln!(out, "Accounting (every fetched item used or excluded)");
+    for (kind, ledger) in report.accounting.ledgers() {
+        let _ = writeln!(
+            out,
+            "  {:<14} {:>7} fetched = {:>7} used + excluded: {}",
+            kind.replace('_', " "),
+            ledger.fetched,
+            ledger.used,
+            super::exclusions(ledger)
+        );
+    }
 
     if !report.diagnostics.is_empty() {
         out.push('\n');

@@ -155,6 +155,7 @@ class Bitbucket:
         email: str | None = None,
         api_token: str | None = None,
         access_token: str | None = None,
+        max_commit_pages: int | None = None,
     ) -> Bitbucket: ...
     @property
     def workspace(self) -> str: ...

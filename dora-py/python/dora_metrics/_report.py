@@ -172,6 +172,13 @@ class Report:
         return tier
 
     @property
+    def accounting(self) -> Section:
+        """Every fetched event used or excluded for a named reason: per kind
+        (`pull_requests`, `deployments`, `incidents`, `commits`) `fetched`, `used`
+        and `excluded` (reason -> count), with `fetched == used + sum(excluded)`."""
+        return Section(self._dict["accounting"])
+
+    @property
     def diagnostics(self) -> list[Section]:
         """Data-quality findings: `code`, `severity`, `message` (and `repository`)."""
         return [Section(d) for d in self._dict["diagnostics"]]
