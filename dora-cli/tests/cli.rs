@@ -614,3 +614,138 @@ fn a_401_is_an_auth_error_without_the_token() {
                 .and(predicate::str::contains("pd-secret-456").not()),
         );
 }
+
+#[test]
+fn opsgenie_incidents_api_is_selectable_from_flag_and_file() {
+    use dora_incidents::conformance::{
+        FaultPlan, HarnessOptions, MockServer, OpsgenieIncidentsWire, Scenario,
+    };
+    let rt = runtime();
+    let bitbucket = rt
+        .block_on(DemoServer::start(
+            demo::generate(demo::DEFAULT_SEED),
+            ServerOptions::default(),
+        ))
+        .expect("server");
+    let genie = rt
+        .block_on(MockServer::start(
+            std::sync::Arc::new(OpsgenieIncidentsWire),
+            Scenario::standard(),
+            HarnessOptions::new(),
+            "genie-key",
+            FaultPlan::none(),
+        ))
+        .expect("opsgenie fake");
+    let dir = tempdir();
+    let run = |extra: &[&str]| {
+        let out = dora(dir.path())
+            .env("BITBUCKET_ACCESS_TOKEN", "test-access-token")
+            .env("OPSGENIE_API_KEY", "genie-key")
+            .args([
+                "report",
+                "--quiet",
+                "--format",
+                "json",
+                "--workspace",
+                "acme",
+            ])
+            .args(["--repo", "checkout-web", "--incidents", "opsgenie"])
+            .args(["--opsgenie-url", genie.base_url(), "--bitbucket-url"])
+            .arg(bitbucket.bitbucket_url())
+            .args(["--until", "2024-04-01", "--days", "31"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        json_of(&out)
+    };
+    let incident_paths = || {
+        genie
+            .requests()
+            .iter()
+            .filter(|r| r.request.path.starts_with("/v1/incidents"))
+            .count()
+    };
+    let r = run(&["--opsgenie-api", "incidents"]);
+    assert!(incident_paths() > 0, "the flag selects /v1/incidents");
+    assert!(
+        r["incidents"].as_array().is_some_and(|a| !a.is_empty()),
+        "incidents collected from the incidents API"
+    );
+    let before = incident_paths();
+    std::fs::write(
+        dir.path().join("dora.toml"),
+        "[sources.opsgenie]\napi = \"incidents\"\n",
+    )
+    .expect("write");
+    run(&[]);
+    assert!(incident_paths() > before, "dora.toml selects /v1/incidents");
+}
+
+#[test]
+fn max_commit_pages_flag_is_validated_and_accepted() {
+    let dir = tempdir();
+    dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", "test-access-token")
+        .args(["report", "--workspace", "acme", "--max-commit-pages", "0"])
+        .assert()
+        .code(2);
+    let rt = runtime();
+    let server = rt
+        .block_on(DemoServer::start(
+            demo::generate(demo::DEFAULT_SEED),
+            ServerOptions::default(),
+        ))
+        .expect("server");
+    let out = dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", "test-access-token")
+        .args([
+            "report",
+            "--quiet",
+            "--format",
+            "json",
+            "--workspace",
+            "acme",
+        ])
+        .args([
+            "--repo",
+            "payments-api",
+            "--until",
+            "2026-11-02",
+            "--bitbucket-url",
+        ])
+        .arg(server.bitbucket_url())
+        .args(["--max-commit-pages", "1"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let capped = json_of(&out);
+    let commit_pages = server
+        .requests_by_endpoint()
+        .iter()
+        .filter(|(k, _)| k.contains("commits"))
+        .map(|(k, n)| (k.clone(), *n))
+        .collect::<Vec<_>>();
+    // One page of history cannot cover 90 days of the sample: the report says
+    // which pull requests lost their history and how to raise the cap.
+    let truncated = capped["lead_time"]["excluded"]["history_truncated"]
+        .as_u64()
+        .unwrap_or(0);
+    let diag = capped["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["code"] == "history_truncated");
+    assert!(
+        truncated > 0
+            && diag.is_some_and(|d| d["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("--max-commit-pages"))),
+        "{commit_pages:?} {}",
+        capped["diagnostics"]
+    );
+}

@@ -300,3 +300,29 @@ def test_compute_arguments(small: dm.Dataset) -> None:
         dm.compute(small.to_json())  # type: ignore[arg-type]
     with pytest.raises(dm.ConfigError):
         dm.compute(small, {"days": 0})
+
+
+def test_accounting_ledgers_balance(sample_report: dm.Report) -> None:
+    acc = sample_report.accounting
+    assert set(acc) == {"pull_requests", "deployments", "incidents", "commits"}
+    for kind, ledger in acc.items():
+        assert ledger["fetched"] == ledger["used"] + sum(ledger["excluded"].values()), kind
+    assert acc.pull_requests.used == sample_report.lead_time.count
+    assert acc.pull_requests.excluded.get("bots", 0) == sample_report.lead_time.excluded.bots
+    assert acc.deployments.used == sample_report.change_failure_rate.deployments
+
+
+def test_skipped_items_are_accounted_and_diagnosed(sample: dm.Dataset) -> None:
+    data = json.loads(sample.to_json())
+    data["collection"] = {
+        "skipped": [
+            {"kind": "deployment", "scope": "payments-api", "id": "{d-unreadable}",
+             "reason": "missing_status", "detail": "deployment {d-unreadable}: COMPLETED without status"},
+        ],
+    }
+    report = dm.compute(dm.Dataset.from_json(json.dumps(data)), dm.Config(until=dm.SAMPLE_UNTIL))
+    dep = report.accounting.deployments
+    assert dep.excluded["missing_status"] == 1
+    assert dep.fetched == dep.used + sum(dep.excluded.values())
+    skipped = [d for d in report.diagnostics if d.code == "skipped_events"]
+    assert skipped and "missing_status" in skipped[0].message

@@ -140,6 +140,20 @@ async fn incremental_sync_picks_up_changes_and_resumes_after_interruption() {
     let err = sync_delivery(&mut store, &remote, range())
         .await
         .unwrap_err();
+    // The store remembers which scope did not finish, and a report says so.
+    assert_eq!(
+        store.load().unwrap().collection.incomplete_sync,
+        vec!["web".to_string()]
+    );
+    let stale = compute(&store.load().unwrap(), &Config::default());
+    assert!(
+        stale
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "incomplete_sync" && d.message.contains("web")),
+        "{:?}",
+        stale.diagnostics
+    );
     assert!(
         matches!(
             err,
@@ -154,6 +168,7 @@ async fn incremental_sync_picks_up_changes_and_resumes_after_interruption() {
     assert_eq!(store.counts().unwrap().deployments, 4);
     *remote.fail_on.lock().unwrap() = None;
     sync_delivery(&mut store, &remote, range()).await.unwrap();
+    assert!(store.load().unwrap().collection.incomplete_sync.is_empty());
 
     // Same store as one uninterrupted sync from scratch.
     let mut fresh = Store::open_in_memory().unwrap();
@@ -237,4 +252,57 @@ async fn incident_sync_refetches_unresolved_incidents() {
         t(199),
         "last end minus the overlap"
     );
+}
+
+/// An incident source whose converter refused an item and which maps services.
+struct Refusing;
+
+#[async_trait]
+impl IncidentSource for Refusing {
+    fn name(&self) -> &str {
+        "refusing"
+    }
+
+    async fn incidents(&self, request: &IncidentRequest) -> Result<Vec<Incident>, SourceError> {
+        Ok(self.incidents_with_notes(request).await?.incidents)
+    }
+
+    async fn incidents_with_notes(
+        &self,
+        _request: &IncidentRequest,
+    ) -> Result<IncidentBatch, SourceError> {
+        let ok = Incident::new("refusing", "I1", Some(Severity::P1), t(10), Some(t(11)));
+        Ok(IncidentBatch {
+            // Listed twice (the list shifted between pages): stored once.
+            incidents: vec![ok.clone(), ok],
+            skipped: vec![SkippedEvent::new(
+                EventKind::Incident,
+                Some("refusing".into()),
+                Some("I2".into()),
+                "missing_timestamp",
+                "incident I2: no created_at",
+            )],
+            service_mapping: true,
+        })
+    }
+}
+
+#[tokio::test]
+async fn incident_sync_keeps_skipped_items_and_the_mapping_flag() {
+    let mut store = Store::open_in_memory().unwrap();
+    let summary = sync_incidents(
+        &mut store,
+        &Refusing,
+        TimeRange::new(t(0), t(100)),
+        Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.events, 2, "events as the source listed them");
+    let data = store.load().unwrap();
+    assert_eq!(data.incidents.len(), 1);
+    assert!(data.collection.service_mapping);
+    assert_eq!(data.collection.skipped.len(), 1);
+    assert_eq!(data.collection.skipped[0].reason, "missing_timestamp");
+    assert!(data.collection.incomplete_sync.is_empty());
 }

@@ -84,21 +84,6 @@ pub fn tier(t: Option<Tier>) -> String {
     t.map_or_else(|| "–".to_string(), |t| t.as_str().to_string())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(duration(45.0), "45s");
-        assert_eq!(duration(720.0), "12m");
-        assert_eq!(duration(5.0 * 3600.0 + 12.0 * 60.0), "5h 12m");
-        assert_eq!(duration(2.0 * 86_400.0 + 4.0 * 3600.0 + 59.0), "2d 4h");
-        assert_eq!(opt_duration(None), "–");
-        assert_eq!(percent(Some(0.0952)), "9.5%");
-    }
-}
-
 /// One kind's exclusions in words, largest first: `19 bots, 1 not_deployed`.
 pub fn exclusions(ledger: &dora_core::Ledger) -> String {
     let mut reasons: Vec<(&String, &usize)> =
@@ -112,4 +97,19 @@ pub fn exclusions(ledger: &dora_core::Ledger) -> String {
         .map(|(reason, n)| format!("{n} {}", reason.replace('_', " ")))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(duration(45.0), "45s");
+        assert_eq!(duration(720.0), "12m");
+        assert_eq!(duration(5.0 * 3600.0 + 12.0 * 60.0), "5h 12m");
+        assert_eq!(duration(2.0 * 86_400.0 + 4.0 * 3600.0 + 59.0), "2d 4h");
+        assert_eq!(opt_duration(None), "–");
+        assert_eq!(percent(Some(0.0952)), "9.5%");
+    }
 }
