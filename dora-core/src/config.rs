@@ -165,6 +165,12 @@ pub struct Config {
     pub lead_time_start: LeadTimeStart,
     /// Which report year's tiers to use.
     pub tier_year: TierYear,
+    /// Industry to compare against in the DORA 2025 benchmarks (key such as
+    /// `technology` or its name); default: all industries. Not with `org_size`.
+    pub industry: Option<String>,
+    /// Organisation size to compare against in the DORA 2025 benchmarks (key
+    /// such as `fewer_than_100`). Not with `industry`.
+    pub org_size: Option<String>,
 }
 
 impl Default for Config {
@@ -181,6 +187,8 @@ impl Default for Config {
             incident_window_hours: 24,
             lead_time_start: LeadTimeStart::FirstCommit,
             tier_year: TierYear::default(),
+            industry: None,
+            org_size: None,
         }
     }
 }
@@ -204,7 +212,16 @@ impl Config {
                 self.days
             )));
         }
+        self.benchmark_group()?;
         Ok(())
+    }
+
+    /// The DORA 2025 benchmark group `industry` / `org_size` select.
+    pub fn benchmark_group(&self) -> Result<crate::benchmarks::BenchmarkGroup, Error> {
+        crate::benchmarks::BenchmarkGroup::from_config(
+            self.industry.as_deref(),
+            self.org_size.as_deref(),
+        )
     }
 
     /// The window `[until - days, until)`, with `now` standing in for a missing `until`.

@@ -140,6 +140,10 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
     });
     let incidents: Vec<IncidentRow> = incident_rows.into_iter().map(|i| i.row).collect();
 
+    let benchmarks = config
+        .benchmark_group()
+        .ok()
+        .and_then(|g| crate::benchmarks::benchmark(&metrics, &g));
     Report {
         schema_version: 1,
         window: WindowInfo {
@@ -157,6 +161,7 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         tier_year: config.tier_year.into(),
         metrics,
         repositories: per_repo,
+        benchmarks,
         accounting: Accounting::default(),
         diagnostics,
         changes,

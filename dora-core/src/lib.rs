@@ -37,6 +37,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod benchmarks;
 pub mod classify;
 pub mod config;
 pub mod diagnostics;

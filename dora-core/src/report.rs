@@ -457,6 +457,10 @@ pub struct Report {
     /// Per-repository metrics, when more than one repository is in scope.
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub repositories: BTreeMap<String, Metrics>,
+    /// Where the workspace stands in the DORA 2025 distributions (null when
+    /// the configured group is unknown).
+    #[serde(default)]
+    pub benchmarks: Option<crate::benchmarks::Benchmarks>,
     /// Every fetched event used or excluded for a named reason.
     #[serde(default)]
     pub accounting: Accounting,
