@@ -80,6 +80,14 @@ struct CommonArgs {
     /// No progress on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Compare against this industry in the DORA 2025 benchmarks (e.g.
+    /// `technology`, `financial_services`; default: all industries).
+    #[arg(long, value_name = "NAME", conflicts_with = "org_size")]
+    industry: Option<String>,
+    /// Compare against this organisation size in the DORA 2025 benchmarks
+    /// (e.g. `fewer_than_100`, `more_than_9999`).
+    #[arg(long, value_name = "NAME")]
+    org_size: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -300,9 +308,11 @@ fn config_from(common: &CommonArgs, file: &FileSettings) -> Result<Config, Failu
         config.until =
             Some(parse_date(until).map_err(|e| Failure::usage(format!("--until: {e}")))?);
     }
-    config
-        .validate()
-        .map_err(|e| Failure::usage(format!("{e} (--days)")))?;
+    if common.industry.is_some() || common.org_size.is_some() {
+        config.industry = common.industry.clone();
+        config.org_size = common.org_size.clone();
+    }
+    config.validate().map_err(|e| Failure::usage(e.to_string()))?;
     Ok(config)
 }
 
@@ -330,11 +340,17 @@ async fn collect_and_compute(
         .map_err(Failure::source)?;
     if let Some(source) = incidents {
         progress.phase(&format!("{}: collecting incidents", source.name()));
-        data.incidents = source
-            .incidents(&dora_core::IncidentRequest::new(range))
+        let batch = source
+            .incidents_with_notes(&dora_core::IncidentRequest::new(range))
             .await
             .map_err(Failure::source)?;
+        data.incidents = batch.incidents;
+        data.collection.skipped.extend(batch.skipped);
+        data.collection.service_mapping |= batch.service_mapping;
     }
+    // Items listed twice (a list that shifted between pages) count once, as
+    // in the store.
+    data.dedup();
     progress.phase("computing");
     let report = dora_core::compute_at(&data, config, now);
     Ok(report)
@@ -484,6 +500,8 @@ fn run_sync(args: SyncArgs) -> Result<(), Failure> {
         output: None,
         config: None,
         quiet: args.quiet,
+        industry: None,
+        org_size: None,
     };
     let config = config_from(&common, &file)?;
     let plan = plan_from(&args.sources, &file)?;

@@ -452,6 +452,73 @@ fn accounting(report: &Report) -> String {
     out
 }
 
+/// "Where you stand": each metric's DORA 2025 distribution (a standard normal
+/// curve over the group's scores) with one marker at this workspace's score.
+fn benchmarks(report: &Report) -> String {
+    let Some(b) = &report.benchmarks else {
+        return String::new();
+    };
+    let mut out = format!(
+        "<h2>Where you stand — DORA {} survey, {}</h2><div class=\"cards benchmarks\">",
+        b.reference.edition,
+        escape(&b.reference.name)
+    );
+    let (w, h) = (220.0_f64, 70.0_f64);
+    // The curve over z in [-3, 3], once for every card.
+    let xs = |z: f64| (z + 3.0) / 6.0 * w;
+    let ys = |z: f64| h - 6.0 - (-(z * z) / 2.0).exp() * (h - 16.0);
+    let curve: Vec<String> = (0..=60)
+        .map(|i| {
+            let z = -3.0 + f64::from(i) * 0.1;
+            format!("{:.1},{:.1}", xs(z), ys(z))
+        })
+        .collect();
+    for (metric, value) in super::benchmark_rows(b) {
+        let title = super::metric_title(metric);
+        let _ = write!(
+            out,
+            "<div class=\"card benchmark\" data-metric=\"{metric}\"><div class=\"muted\">{title}</div>"
+        );
+        match value {
+            Some(v) => {
+                let z = v.z.clamp(-3.0, 3.0);
+                let shade: Vec<String> = curve
+                    .iter()
+                    .zip(0..)
+                    .filter(|(_, i)| -3.0 + f64::from(*i) * 0.1 <= z)
+                    .map(|(p, _)| p.clone())
+                    .collect();
+                let _ = write!(
+                    out,
+                    "<div class=\"value\">better than {:.0} %</div><svg viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" aria-label=\"{title}: better than {:.1} % of surveyed teams\">\
+                     <polygon points=\"0,{base} {} {:.1},{base}\" fill=\"var(--accent)\" opacity=\"0.18\"/>\
+                     <polyline points=\"{}\" fill=\"none\" stroke=\"var(--muted)\" stroke-width=\"1.5\"/>\
+                     <line class=\"marker\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"4\" y2=\"{base}\" stroke=\"var(--accent)\" stroke-width=\"2.5\"/></svg>\
+                     <div class=\"muted\">score {:.1}/10{} · z {:+.2}</div>",
+                    v.percentile,
+                    v.percentile,
+                    shade.join(" "),
+                    xs(z),
+                    curve.join(" "),
+                    v.score,
+                    v.bucket.map(|k| format!(" · answer {k}/6")).unwrap_or_default(),
+                    v.z,
+                    base = h - 6.0,
+                    x = xs(z),
+                );
+            }
+            None => out.push_str("<div class=\"value\">—</div><div class=\"muted\">no value in this window</div>"),
+        }
+        out.push_str("</div>");
+    }
+    let _ = write!(
+        out,
+        "</div><p class=\"muted\">Distributions: {}.</p>",
+        escape(&b.reference.source)
+    );
+    out
+}
+
 /// Render the dashboard.
 pub fn render(report: &Report, ctx: &Context) -> String {
     let m = &report.metrics;
@@ -513,6 +580,7 @@ pub fn render(report: &Report, ctx: &Context) -> String {
         &|v| percent(Some(v)),
     ));
     out.push_str("</div>");
+    out.push_str(&benchmarks(report));
     out.push_str("<h2>Lead time phases</h2>");
     out.push_str(&phases(m));
     let _ = write!(

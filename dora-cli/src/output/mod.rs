@@ -99,6 +99,31 @@ pub fn exclusions(ledger: &dora_core::Ledger) -> String {
         .join(", ")
 }
 
+/// The five benchmarked metrics with their JSON names, in report order.
+pub fn benchmark_rows(
+    b: &dora_core::benchmarks::Benchmarks,
+) -> [(&'static str, Option<dora_core::benchmarks::MetricBenchmark>); 5] {
+    [
+        ("deployment_frequency", b.deployment_frequency),
+        ("lead_time", b.lead_time),
+        ("change_failure_rate", b.change_failure_rate),
+        ("recovery_time", b.recovery_time),
+        ("rework_rate", b.rework_rate),
+    ]
+}
+
+/// A metric's JSON name in words.
+pub fn metric_title(metric: &str) -> &'static str {
+    match metric {
+        "deployment_frequency" => "Deployment frequency",
+        "lead_time" => "Lead time",
+        "change_failure_rate" => "Change failure rate",
+        "recovery_time" => "Recovery time",
+        "rework_rate" => "Rework rate",
+        _ => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -319,6 +319,54 @@ pub fn render(report: &Report) -> String {
     for (slug, m) in &report.repositories {
         metrics(&mut e, m, Some(slug));
     }
+    if let Some(b) = &report.benchmarks {
+        for (metric, value) in super::benchmark_rows(b) {
+            let l = [
+                ("metric", metric),
+                ("group", b.reference.group.as_str()),
+                ("key", b.reference.key.as_str()),
+            ];
+            e.gauge(
+                "dora_benchmark_percentile",
+                "Share of teams in the DORA 2025 survey group this workspace does better than, per metric (0-100).",
+                None,
+                &l,
+                value.map(|v| v.percentile),
+            );
+            e.gauge(
+                "dora_benchmark_score",
+                "DORA 2025 Quick Check score of the metric (0-10, higher is better).",
+                None,
+                &l,
+                value.map(|v| v.score),
+            );
+        }
+    }
+    for (kind, ledger) in report.accounting.ledgers() {
+        e.gauge(
+            "dora_events_fetched",
+            "Events the sources delivered, per kind (each used or excluded for a reason).",
+            None,
+            &[("kind", kind)],
+            Some(ledger.fetched as f64),
+        );
+        e.gauge(
+            "dora_events_used",
+            "Events behind a number of the report, per kind.",
+            None,
+            &[("kind", kind)],
+            Some(ledger.used as f64),
+        );
+        for (reason, n) in &ledger.excluded {
+            e.gauge(
+                "dora_events_excluded",
+                "Events left out, per kind and reason.",
+                None,
+                &[("kind", kind), ("reason", reason)],
+                Some(*n as f64),
+            );
+        }
+    }
     let mut counts: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
     for d in &report.diagnostics {
         let sev = match d.severity {

@@ -154,6 +154,27 @@ pub fn render(report: &Report, ctx: &Context) -> String {
         );
     }
 
+    if let Some(b) = &report.benchmarks {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "Where you stand — DORA {} survey, {} (better than N % of teams)",
+            b.reference.edition, b.reference.name
+        );
+        for (metric, value) in super::benchmark_rows(b) {
+            let text = match value {
+                Some(v) => format!(
+                    "better than {:>5.1} %   score {:>4.1}/10{}",
+                    v.percentile,
+                    v.score,
+                    v.bucket.map(|k| format!("   answer {k}/6")).unwrap_or_default()
+                ),
+                None => "no value in this window".to_string(),
+            };
+            let _ = writeln!(out, "  {:<22} {text}", super::metric_title(metric));
+        }
+    }
+
     if !report.repositories.is_empty() {
         out.push('\n');
         let _ = writeln!(out, "Per repository");
