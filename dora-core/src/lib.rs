@@ -37,6 +37,7 @@
 
 #![forbid(unsafe_code)]
 
+mod accounting;
 pub mod classify;
 pub mod config;
 pub mod diagnostics;
