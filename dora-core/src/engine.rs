@@ -409,7 +409,7 @@ fn analyse_repository(
                 }
             ),
             None if production > 0 => format!(
-                "{production} production deployment(s) were found but none completed with a time: check that the deploy step has `deployment: production` and runs to completion"
+                "{production} production deployment(s) were found but none completed with a time (in progress, stopped, never run or undated): merges into the production branch stand in until one completes"
             ),
             None if has_env => "a production environment exists but has no deployments: check that the deploy step has `deployment: production`".to_string(),
             None => "no production environment and no production deployments: add `deployment: production` to the deploy step of bitbucket-pipelines.yml".to_string(),

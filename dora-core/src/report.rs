@@ -527,6 +527,17 @@ impl Accounting {
         ]
     }
 
+    /// The ledger of one kind of event.
+    pub fn ledger(&self, kind: crate::model::EventKind) -> &Ledger {
+        use crate::model::EventKind;
+        match kind {
+            EventKind::PullRequest => &self.pull_requests,
+            EventKind::Deployment => &self.deployments,
+            EventKind::Incident => &self.incidents,
+            EventKind::Commit => &self.commits,
+        }
+    }
+
     /// Whether every ledger balances.
     pub fn balances(&self) -> bool {
         self.ledgers().iter().all(|(_, l)| l.balances())

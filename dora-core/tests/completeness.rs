@@ -253,6 +253,7 @@ fn every_fetched_event_is_used_or_excluded_for_a_named_reason() {
     assert_eq!(r.metrics.recovery_time.incidents.excluded_by_severity, 2);
     assert_eq!(r.metrics.recovery_time.incidents.count, 2);
 
+    assert_eq!(a.ledger(EventKind::Incident), &a.incidents);
     // 12 commits + 1 unreadable.
     assert_eq!(a.commits.fetched, 13);
     assert_eq!(a.commits.used, 12);
