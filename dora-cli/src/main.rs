@@ -312,7 +312,9 @@ fn config_from(common: &CommonArgs, file: &FileSettings) -> Result<Config, Failu
         config.industry = common.industry.clone();
         config.org_size = common.org_size.clone();
     }
-    config.validate().map_err(|e| Failure::usage(e.to_string()))?;
+    config
+        .validate()
+        .map_err(|e| Failure::usage(e.to_string()))?;
     Ok(config)
 }
 

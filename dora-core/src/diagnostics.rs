@@ -72,4 +72,15 @@ pub mod codes {
     pub const MISSING_HISTORY: &str = "missing_history";
     /// Deployments with no time at all were ignored.
     pub const UNDATED_DEPLOYMENTS: &str = "undated_deployments";
+    /// Items a source fetched but could not convert (counted in `accounting`
+    /// under their reasons): counts per kind and reason, with sample ids.
+    pub const SKIPPED_EVENTS: &str = "skipped_events";
+    /// Merged pull requests whose branch history the source could not reach
+    /// within its cap: left out of lead time (`lead_time.excluded.history_truncated`).
+    pub const HISTORY_TRUNCATED: &str = "history_truncated";
+    /// Repositories whose last sync into the store did not finish.
+    pub const INCOMPLETE_SYNC: &str = "incomplete_sync";
+    /// Counted incidents of services the service-to-repository mapping does not
+    /// name: in the workspace's recovery time, attributed to no repository.
+    pub const UNMAPPED_INCIDENTS: &str = "unmapped_incidents";
 }

@@ -5,7 +5,9 @@
 //! 1. production deployment attempts are chosen and sorted (merge fallback when
 //!    the repository has none at all);
 //! 2. one [`Labeler`] pass over successful deployments finds the first deployment
-//!    that shipped every commit, and spots rollbacks on the way;
+//!    that shipped every commit (in any production environment), and spots
+//!    rollbacks on the way (against the previous deployment to the *same*
+//!    environment, as failed-deployment recovery and excused re-runs are);
 //! 3. one pass over merged PRs in merge order finds each PR's branch-only commits
 //!    (the divergence point) against the destination's first parent;
 //! 4. classifiers attach failure signals (failed status, revert, hotfix, rollback)
@@ -13,8 +15,11 @@
 //!
 //! Then incidents are attributed across repositories and every metric is
 //! aggregated from the traceable rows (changes, deployments, incidents).
+//! Every event read is classified on the way (used, or excluded for a named
+//! reason) into the report's `accounting`; see [`crate::accounting`].
 
 use crate::TimeRange;
+use crate::accounting::{self, PrFate, Tallies, Tally};
 use crate::classify::parse_revert;
 use crate::config::{Config, LeadTimeStart};
 use crate::diagnostics::{Diagnostic, DiagnosticSeverity as Sev, codes};
@@ -27,7 +32,8 @@ use crate::report::*;
 use crate::stats::{duration_stats, median};
 use crate::tiers;
 use chrono::{Duration, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Compute a report with the window ending at `config.until`, or now.
 pub fn compute(data: &Dataset, config: &Config) -> Report {
@@ -36,9 +42,32 @@ pub fn compute(data: &Dataset, config: &Config) -> Report {
 
 /// Compute a report, with `now` standing in for a missing `config.until`.
 /// A deterministic function of its arguments.
+///
+/// Items listed twice under one id (pages that shifted during collection) are
+/// counted once, the last copy winning, as [`Dataset::dedup`] does; the
+/// dataset is cloned only when it has such repeats.
 pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
     let window = config.window(now);
-    let mut diagnostics = Vec::new();
+    let mut data = Cow::Borrowed(data);
+    if accounting::has_repeated_events(&data) {
+        data.to_mut().dedup();
+    }
+    let (mut slugs, mut repos) = analyse_repositories(&data, config, window);
+    // Repeated commits show up in the commit graph, which drops them anyway:
+    // only then is the history copied and analysed again, the last copy winning.
+    if repos.iter().any(|r| r.repeated_commits) && matches!(data, Cow::Borrowed(_)) {
+        data.to_mut().dedup();
+        (slugs, repos) = analyse_repositories(&data, config, window);
+    }
+    finish(&data, config, window, slugs, repos)
+}
+
+/// The repositories in scope and the analysis of each.
+fn analyse_repositories(
+    data: &Dataset,
+    config: &Config,
+    window: TimeRange,
+) -> (Vec<String>, Vec<RepoResult>) {
     let groups = group_by_repository(data);
     // The same set as `Dataset::repository_slugs`, without a second pass over
     // every event: the declared repositories plus every slug an event names.
@@ -50,7 +79,7 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         .collect();
     slugs.sort_unstable();
     slugs.dedup();
-    let mut repos: Vec<RepoResult> = slugs
+    let repos = slugs
         .iter()
         .map(|slug| {
             let empty = RepoEvents::default();
@@ -58,8 +87,19 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
             analyse_repository(data, events, config, slug, window)
         })
         .collect();
+    (slugs, repos)
+}
 
-    let incident_rows = attribute_incidents(data, config, window, &mut repos);
+/// Incidents, aggregation, diagnostics and accounting over analysed repositories.
+fn finish(
+    data: &Dataset,
+    config: &Config,
+    window: TimeRange,
+    slugs: Vec<String>,
+    mut repos: Vec<RepoResult>,
+) -> Report {
+    let mut diagnostics = Vec::new();
+    let (incident_rows, incident_tally) = attribute_incidents(data, config, window, &mut repos);
 
     for r in &repos {
         diagnostics.extend(r.diagnostics.iter().cloned());
@@ -98,7 +138,7 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
                 .collect();
             let incidents: Vec<&IncidentRow> = incident_rows
                 .iter()
-                .filter(|i| i.repositories.is_empty() || i.repositories.contains(&r.slug))
+                .filter(|i| i.belongs_to(&r.slug))
                 .map(|i| &i.row)
                 .collect();
             let m = build_metrics_rows(
@@ -124,6 +164,23 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         &incident_rows,
         &mut diagnostics,
     );
+    diagnostics.extend(accounting::skipped_events(&data.collection, &slugs));
+    diagnostics.extend(accounting::incomplete_sync(&data.collection));
+    if data.collection.service_mapping {
+        let mut services: BTreeMap<String, usize> = BTreeMap::new();
+        for i in incident_rows.iter().filter(|i| i.unmapped && i.row.counted) {
+            let service = i.row.service.as_deref().unwrap_or("(no service)");
+            *services.entry(service.to_string()).or_default() += 1;
+        }
+        diagnostics.extend(accounting::unmapped_incidents(&services));
+    }
+    let mut tallies = Tallies::default();
+    for r in &repos {
+        tallies.add(&r.tallies);
+    }
+    tallies.incidents = incident_tally;
+    let accounting = accounting::accounting(data, &tallies);
+    debug_assert!(accounting.balances(), "{accounting:?}");
 
     let mut deployments: Vec<DeploymentRow> = all_deploys.into_iter().cloned().collect();
     deployments.sort_by(|a, b| {
@@ -162,7 +219,7 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         metrics,
         repositories: per_repo,
         benchmarks,
-        accounting: Accounting::default(),
+        accounting,
         diagnostics,
         changes,
         deployments,
@@ -176,6 +233,7 @@ fn add(a: LeadTimeExclusions, b: LeadTimeExclusions) -> LeadTimeExclusions {
         not_deployed: a.not_deployed + b.not_deployed,
         baseline: a.baseline + b.baseline,
         merge_commit_unknown: a.merge_commit_unknown + b.merge_commit_unknown,
+        history_truncated: a.history_truncated + b.history_truncated,
     }
 }
 
@@ -248,6 +306,11 @@ struct RepoResult {
     excluded: LeadTimeExclusions,
     excused: usize,
     diagnostics: Vec<Diagnostic>,
+    /// Pull requests, deployments and commits used or excluded (incidents are
+    /// tallied across repositories).
+    tallies: Tallies,
+    /// The commit list repeats a sha (the graph kept one copy).
+    repeated_commits: bool,
 }
 
 /// A production attempt being analysed.
@@ -289,23 +352,37 @@ fn analyse_repository(
         .and_then(|r| r.main_branch.as_deref());
 
     // 1. Production attempts.
+    let mut tallies = Tallies::default();
     let mut undated = 0usize;
+    let mut production = 0usize;
     let mut attempts: Vec<Attempt> = Vec::new();
-    for d in events
-        .deployments
-        .iter()
-        .filter(|d| config.is_production(d))
-    {
-        if !matches!(
-            d.status,
-            DeploymentStatus::Succeeded | DeploymentStatus::Failed
-        ) {
+    for d in &events.deployments {
+        if !config.is_production(d) {
+            tallies.deployments.exclude(reasons::NOT_PRODUCTION);
             continue;
+        }
+        production += 1;
+        match d.status {
+            DeploymentStatus::Succeeded | DeploymentStatus::Failed => {}
+            DeploymentStatus::Stopped => {
+                tallies.deployments.exclude(reasons::STOPPED);
+                continue;
+            }
+            _ => {
+                tallies.deployments.exclude(reasons::NOT_RUN);
+                continue;
+            }
         }
         let Some(time) = d.time() else {
             undated += 1;
+            tallies.deployments.exclude(reasons::UNDATED);
             continue;
         };
+        if window.contains(time) {
+            tallies.deployments.used();
+        } else {
+            tallies.deployments.exclude(reasons::OUTSIDE_WINDOW);
+        }
         attempts.push(attempt_of(d, time));
     }
     if undated > 0 {
@@ -325,17 +402,26 @@ fn analyse_repository(
             .environments
             .iter()
             .any(|e| e.repository == slug && e.kind == EnvironmentKind::Production);
-        diagnostics.push(
-            Diagnostic::new(
-                codes::NO_PRODUCTION_ENVIRONMENT,
-                Sev::Warning,
-                if has_env {
-                    "a production environment exists but has no completed deployments: check that the deploy step has `deployment: production`".to_string()
+        // Say what was seen: deployments the source could not read may well
+        // have been production ones.
+        let message = match accounting::skipped_deployments_phrase(&data.collection, slug) {
+            Some(skipped) => format!(
+                "no production deployment could be used: {skipped} (see `skipped_events`){}; merges into the production branch stand in until they can be read",
+                if production > 0 {
+                    format!(", and the {production} production deployment(s) read have not completed or have no time")
                 } else {
-                    "no production environment and no production deployments: add `deployment: production` to the deploy step of bitbucket-pipelines.yml".to_string()
-                },
-            )
-            .for_repository(slug),
+                    String::new()
+                }
+            ),
+            None if production > 0 => format!(
+                "{production} production deployment(s) were found but none completed with a time (in progress, stopped, never run or undated): merges into the production branch stand in until one completes"
+            ),
+            None if has_env => "a production environment exists but has no deployments: check that the deploy step has `deployment: production`".to_string(),
+            None => "no production environment and no production deployments: add `deployment: production` to the deploy step of bitbucket-pipelines.yml".to_string(),
+        };
+        diagnostics.push(
+            Diagnostic::new(codes::NO_PRODUCTION_ENVIRONMENT, Sev::Warning, message)
+                .for_repository(slug),
         );
         for pr in repo_prs {
             if pr.state != PullRequestState::Merged
@@ -355,13 +441,13 @@ fn analyse_repository(
             }
         }
         if !attempts.is_empty() {
+            let in_window = attempts.iter().filter(|a| window.contains(a.time)).count();
             diagnostics.push(
                 Diagnostic::new(
                     codes::MERGE_FALLBACK,
                     Sev::Warning,
                     format!(
-                        "deployment frequency counts {} merge(s) into the production branch instead of deployments; the deploy phase of lead time is 0",
-                        attempts.len()
+                        "deployment frequency counts {in_window} merge(s) into the production branch in the window instead of deployments; the deploy phase of lead time is 0",
                     ),
                 )
                 .for_repository(slug),
@@ -379,6 +465,11 @@ fn analyse_repository(
     // 2. Commit graph and first shipping deployment of every commit.
     let commits: &[&crate::model::Commit] = &events.commits;
     let graph = CommitGraph::build(commits.iter().copied());
+    let repeated_commits = graph.len() < commits.len();
+    tallies.commits.used_n(graph.len());
+    tallies
+        .commits
+        .exclude_n(reasons::DUPLICATE_SHA, commits.len() - graph.len());
     let mut rows: Vec<DeploymentRow> = attempts
         .iter()
         .map(|a| DeploymentRow {
@@ -399,10 +490,20 @@ fn analyse_repository(
     let successful: Vec<usize> = (0..attempts.len())
         .filter(|&i| attempts[i].status == DeploymentStatus::Succeeded)
         .collect();
+    // "The next successful production deployment" is judged per environment:
+    // a lagging `prod-us` catching up with what `prod-eu` runs is no rollback.
+    let mut successful_in: HashMap<&str, Vec<usize>> = HashMap::new();
+    for &i in &successful {
+        successful_in
+            .entry(attempts[i].environment.as_str())
+            .or_default()
+            .push(i);
+    }
     let mut shipping = Labeler::new(&graph);
-    let mut prev: Option<(usize, Option<NodeId>)> = None;
+    let mut prev_in: HashMap<&str, (usize, Option<NodeId>)> = HashMap::new();
     for &i in &successful {
         let node = graph.resolve(&attempts[i].commit);
+        let prev = prev_in.insert(attempts[i].environment.as_str(), (i, node));
         if let (Some((p, Some(prev_node))), Some(n)) = (prev, node) {
             // A redeploy of something already shipped is a rollback candidate;
             // the exact ancestry test runs only for those (rare) candidates.
@@ -419,7 +520,6 @@ fn analyse_repository(
         if let Some(n) = node {
             shipping.mark(n, i as u32, |_| {});
         }
-        prev = Some((i, node));
     }
     let baseline = if fallback {
         None
@@ -433,8 +533,11 @@ fn analyse_repository(
         if attempts[i].status != DeploymentStatus::Failed {
             continue;
         }
-        // `successful` is sorted: the later successes start at this point.
-        let later = &successful[successful.partition_point(|&j| j < i)..];
+        // Successes in the same environment, sorted: the later ones start here.
+        let same_env = successful_in
+            .get(attempts[i].environment.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        let later = &same_env[same_env.partition_point(|&j| j < i)..];
         let next_ok = later.first().copied();
         if let Some(limit) = config.rerun_excuse_minutes {
             let limit = Duration::minutes(i64::from(limit));
@@ -442,11 +545,7 @@ fn analyse_repository(
                 .iter()
                 .copied()
                 .take_while(|&j| attempts[j].time - attempts[i].time <= limit)
-                .find(|&j| {
-                    sha_eq(&attempts[j].commit, &attempts[i].commit)
-                        && attempts[j].environment == attempts[i].environment
-                        && attempts[j].time - attempts[i].time <= limit
-                });
+                .find(|&j| sha_eq(&attempts[j].commit, &attempts[i].commit));
             if rerun.is_some() {
                 rows[i].excused_rerun = true;
                 if window.contains(attempts[i].time) {
@@ -514,8 +613,31 @@ fn analyse_repository(
         }
     }
 
-    // 4. Lead-time rows and exclusions.
+    // 4. Lead-time rows and exclusions: every pull request gets one fate,
+    // counted in the ledger and (in-window exclusions) in `lead_time.excluded`.
     let mut excluded = LeadTimeExclusions::default();
+    for pr in repo_prs {
+        if pr.state != PullRequestState::Merged {
+            accounting::record_pr(PrFate::NotMerged, &mut tallies.pull_requests, &mut excluded);
+        } else if pr.merged_at.is_none() {
+            accounting::record_pr(
+                PrFate::MergeTimeUnknown,
+                &mut tallies.pull_requests,
+                &mut excluded,
+            );
+        }
+    }
+    // Lead time from the first commit cannot be measured without the branch
+    // history; from the PR's creation it can.
+    let truncated: HashSet<u64> = if config.lead_time_start == LeadTimeStart::FirstCommit {
+        (data.collection.history_truncated.iter())
+            .filter(|g| g.repository == slug)
+            .map(|g| g.pull_request)
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let mut truncated_excluded: Vec<u64> = Vec::new();
     let mut changes = Vec::new();
     let mut unknown_merge = 0usize;
     for (pr, &merge_node) in merged.iter().zip(&merge_nodes) {
@@ -523,53 +645,53 @@ fn analyse_repository(
             continue;
         };
         let merged_in_window = window.contains(merged_at);
+        let known = fallback || merge_node.is_some();
+        if !known && merged_in_window {
+            unknown_merge += 1;
+        }
         let deployment = if fallback {
             merge_attempt.get(&pr.id).copied()
         } else {
-            match merge_node {
-                Some(n) => shipped_by_node(n),
-                None => {
-                    if merged_in_window {
-                        unknown_merge += 1;
-                        if !config.is_bot(pr) {
-                            excluded.merge_commit_unknown += 1;
-                        }
-                    }
-                    continue;
-                }
-            }
+            merge_node.and_then(shipped_by_node)
         };
         if let Some(k) = deployment {
             rows[k].changes += 1;
         }
-        if config.is_bot(pr) {
-            if deployment.is_some_and(|k| window.contains(attempts[k].time))
-                || (deployment.is_none() && merged_in_window)
-            {
-                excluded.bots += 1;
-            }
-            continue;
-        }
-        let Some(k) = deployment else {
-            if merged_in_window {
-                excluded.not_deployed += 1;
-            }
-            continue;
+        // The window rule: the shipping deployment's time, else the merge's.
+        let in_window = deployment.map_or(merged_in_window, |k| window.contains(attempts[k].time));
+        let fate = if !in_window {
+            PrFate::OutsideWindow
+        } else if config.is_bot(pr) {
+            PrFate::Bot
+        } else if !known {
+            PrFate::MergeCommitUnknown
+        } else if deployment.is_none() {
+            PrFate::NotDeployed
+        } else if deployment == baseline {
+            PrFate::Baseline
+        } else if truncated.contains(&pr.id) {
+            truncated_excluded.push(pr.id);
+            PrFate::HistoryTruncated
+        } else {
+            PrFate::Used
         };
-        let deployed_at = attempts[k].time;
-        if !window.contains(deployed_at) {
-            continue;
+        accounting::record_pr(fate, &mut tallies.pull_requests, &mut excluded);
+        if let (PrFate::Used, Some(k)) = (fate, deployment) {
+            changes.push(change_row(
+                config,
+                pr,
+                merged_at,
+                first_commit.get(&pr.id).copied(),
+                &attempts[k],
+            ));
         }
-        if Some(k) == baseline {
-            excluded.baseline += 1;
-            continue;
-        }
-        changes.push(change_row(
-            config,
-            pr,
-            merged_at,
-            first_commit.get(&pr.id).copied(),
-            &attempts[k],
+    }
+    if !truncated_excluded.is_empty() {
+        truncated_excluded.sort_unstable();
+        diagnostics.push(accounting::history_truncated(
+            slug,
+            &truncated_excluded,
+            &data.collection.history_truncated,
         ));
     }
     if unknown_merge > 0 {
@@ -708,6 +830,8 @@ fn analyse_repository(
         excluded,
         excused,
         diagnostics,
+        tallies,
+        repeated_commits,
     }
 }
 
@@ -780,19 +904,38 @@ fn change_row(
 /// An incident row and the repositories it belongs to.
 struct AttributedIncident {
     row: IncidentRow,
+    /// The incident's repositories; empty means every repository in scope,
+    /// unless `unmapped`.
     repositories: Vec<String>,
+    /// A service mapping applied and named none of the incident's repositories:
+    /// counted for the workspace only.
+    unmapped: bool,
+}
+
+impl AttributedIncident {
+    /// Does the incident count in `slug`'s metrics?
+    fn belongs_to(&self, slug: &str) -> bool {
+        if self.repositories.is_empty() {
+            !self.unmapped
+        } else {
+            self.repositories.iter().any(|r| r == slug)
+        }
+    }
 }
 
 /// Attribute severity-filtered incidents to the latest successful production
 /// deployment that finished strictly before they opened (within the window of
 /// hours), in the incident's repositories; return rows for incidents opened in
-/// the report window.
+/// the report window, and the incidents' ledger tally.
+///
+/// With a service mapping (`collection.service_mapping`), an incident without
+/// repositories is unmapped: it fails no deployment.
 fn attribute_incidents(
     data: &Dataset,
     config: &Config,
     window: TimeRange,
     repos: &mut [RepoResult],
-) -> Vec<AttributedIncident> {
+) -> (Vec<AttributedIncident>, Tally) {
     // (time, repo index, row index) of successful attempts, sorted by time.
     let mut successes: Vec<(Timestamp, usize, usize)> = Vec::new();
     for (ri, r) in repos.iter().enumerate() {
@@ -810,14 +953,26 @@ fn attribute_incidents(
         ))
     });
     let horizon = Duration::hours(i64::from(config.incident_window_hours));
+    let mapping = data.collection.service_mapping;
 
-    let mut incidents: Vec<&crate::model::Incident> = data
-        .incidents
-        .iter()
-        .filter(|i| i.status != IncidentStatus::Dismissed)
-        .collect();
+    let mut tally = Tally::default();
+    let mut incidents: Vec<&crate::model::Incident> = Vec::with_capacity(data.incidents.len());
+    for inc in &data.incidents {
+        if inc.status == IncidentStatus::Dismissed {
+            tally.exclude(reasons::DISMISSED);
+            continue;
+        }
+        if !window.contains(inc.opened_at) {
+            tally.exclude(reasons::OUTSIDE_WINDOW);
+        } else if config.counts_severity(inc.severity) {
+            tally.used();
+        } else {
+            tally.exclude(reasons::BELOW_SEVERITY);
+        }
+        incidents.push(inc);
+    }
+    // The dataset is de-duplicated: (source, id) is unique.
     incidents.sort_by(|a, b| (a.opened_at, &a.source, &a.id).cmp(&(b.opened_at, &b.source, &b.id)));
-    incidents.dedup_by(|a, b| a.source == b.source && a.id == b.id);
 
     let mut out = Vec::new();
     for inc in incidents {
@@ -829,7 +984,12 @@ fn attribute_incidents(
                 if inc.opened_at - t > horizon {
                     break;
                 }
-                if inc.repositories.is_empty() || inc.repositories.contains(&repos[ri].slug) {
+                let belongs = if inc.repositories.is_empty() {
+                    !mapping
+                } else {
+                    inc.repositories.contains(&repos[ri].slug)
+                };
+                if belongs {
                     attributed = Some((ri, di));
                     break;
                 }
@@ -860,6 +1020,7 @@ fn attribute_incidents(
                     .map(|(ri, di)| format!("{}/{}", repos[ri].slug, repos[ri].deployments[di].id)),
             },
             repositories: inc.repositories.clone(),
+            unmapped: mapping && inc.repositories.is_empty(),
         });
     }
     // Recovery per failed deployment: the earliest restoration among its signals.
@@ -875,7 +1036,7 @@ fn attribute_incidents(
                 .map(|t| secs(t - d.deployed_at).max(0.0));
         }
     }
-    out
+    (out, tally)
 }
 
 #[allow(clippy::too_many_arguments)]

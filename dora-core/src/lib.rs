@@ -37,6 +37,7 @@
 
 #![forbid(unsafe_code)]
 
+mod accounting;
 pub mod benchmarks;
 pub mod classify;
 pub mod config;

@@ -598,11 +598,12 @@ pub struct CollectionNotes {
 }
 
 impl CollectionNotes {
-    /// Nothing noted.
+    /// Nothing noted (a dataset then serialises without `collection`).
     pub fn is_empty(&self) -> bool {
         self.skipped.is_empty()
             && self.history_truncated.is_empty()
             && self.incomplete_sync.is_empty()
+            && !self.service_mapping
     }
 
     /// Append `other`'s notes (incomplete repositories de-duplicated).
@@ -777,6 +778,14 @@ mod tests {
         data.collection.incomplete_sync.push("web".into());
         let back = Dataset::from_json(&data.to_json()).ok();
         assert_eq!(back.as_ref(), Some(&data));
+    }
+
+    #[test]
+    fn a_service_mapping_alone_survives_a_json_round_trip() {
+        let mut data = Dataset::new();
+        data.collection.service_mapping = true;
+        let back = Dataset::from_json(&data.to_json()).ok();
+        assert_eq!(back.map(|d| d.collection.service_mapping), Some(true));
     }
 
     #[test]

@@ -111,6 +111,12 @@ pub struct LeadTimeExclusions {
     pub baseline: usize,
     /// Merge commit unknown or not in the fetched history.
     pub merge_commit_unknown: usize,
+    /// The source could not reach the pull request's branch history within its
+    /// budget (`Dataset.collection.history_truncated`): its first commit, hence
+    /// its lead time, would be wrong. Counted only when lead time starts at the
+    /// first commit (the default) and the PR would otherwise have a lead time.
+    #[serde(default)]
+    pub history_truncated: usize,
 }
 
 /// Lead time for changes.
@@ -387,6 +393,11 @@ pub struct IncidentRow {
 
 /// One kind's ledger: every item fetched is either used or excluded for a
 /// named reason, and `fetched == used + sum(excluded)` holds exactly.
+///
+/// The engine's reasons are the constants of [`reasons`]; items a source
+/// fetched but could not convert are counted under their own
+/// [`SkippedEvent::reason`](crate::model::SkippedEvent) (e.g. `missing_status`)
+/// and reported by the `skipped_events` diagnostic.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Ledger {
     /// Items the sources delivered (after de-duplication by id), plus the ones
@@ -408,9 +419,91 @@ impl Ledger {
     pub fn exclude(&mut self, reason: &str) {
         *self.excluded.entry(reason.to_owned()).or_default() += 1;
     }
+
+    /// How many items were excluded for `reason` (0 when none).
+    pub fn excluded_for(&self, reason: &str) -> usize {
+        self.excluded.get(reason).copied().unwrap_or(0)
+    }
 }
 
-/// The report's ledger per kind of event (`accounting` in the JSON).
+pub mod reasons {
+    //! The engine's stable reasons in `accounting.<kind>.excluded` (the JSON keys).
+    //!
+    //! Each item is counted once, under the first reason that applies in the
+    //! order listed per kind. Items a source could not convert are counted under
+    //! the source's own reason besides these.
+    //!
+    //! **Pull requests** (`used`: changes with a lead time in the window, i.e.
+    //! `lead_time.count`). `bots`, `not_deployed`, `baseline`,
+    //! `merge_commit_unknown` and `history_truncated` equal the
+    //! `lead_time.excluded` counts of the same names.
+    //! 1. [`NOT_MERGED`]: open, declined or superseded.
+    //! 2. [`MERGE_TIME_UNKNOWN`]: state merged, but no merge time.
+    //! 3. [`OUTSIDE_WINDOW`]: its shipping deployment is outside the window (or,
+    //!    when nothing shipped it or its merge commit is unknown, its merge is).
+    //! 4. [`BOTS`]: authored by a bot.
+    //! 5. [`MERGE_COMMIT_UNKNOWN`]: merge commit missing from the fetched history.
+    //! 6. [`NOT_DEPLOYED`]: merged in the window, shipped by no successful
+    //!    production deployment yet.
+    //! 7. [`BASELINE`]: shipped by the earliest known production deployment, whose
+    //!    predecessors are unknown.
+    //! 8. [`HISTORY_TRUNCATED`]: its branch history was not reached
+    //!    (`Dataset.collection.history_truncated`).
+    //!
+    //! **Deployments**, every environment (`used`: production deployment attempts
+    //! in the window, the change failure rate's denominator apart from merges
+    //! standing in for deployments under `merge_fallback`).
+    //! 1. [`NOT_PRODUCTION`]: to a non-production environment.
+    //! 2. [`NOT_RUN`]: planned (`UNDEPLOYED`) or still in progress.
+    //! 3. [`STOPPED`]: stopped by a person before it completed.
+    //! 4. [`UNDATED`]: neither a start nor a finish time.
+    //! 5. [`OUTSIDE_WINDOW`]: finished before the window (the baseline and the
+    //!    history attribution needs) or after it.
+    //!
+    //! **Incidents** (`used`: severity-filtered incidents opened in the window).
+    //! 1. [`DISMISSED`]: not a real incident (declined, merged, canceled).
+    //! 2. [`OUTSIDE_WINDOW`]: opened outside the window.
+    //! 3. [`BELOW_SEVERITY`]: left out by the severity filter, incidents without a
+    //!    severity included (`recovery_time.incidents.excluded_by_severity`).
+    //!
+    //! **Commits** (`used`: commits that joined the commit graph).
+    //! 1. [`DUPLICATE_SHA`]: a second commit with the same sha in one repository
+    //!    (not expected after de-duplication).
+
+    /// Pull request open, declined or superseded.
+    pub const NOT_MERGED: &str = "not_merged";
+    /// Pull request in state merged without a merge time.
+    pub const MERGE_TIME_UNKNOWN: &str = "merge_time_unknown";
+    /// Pull request authored by a bot.
+    pub const BOTS: &str = "bots";
+    /// Pull request merged in the window, not shipped by a successful production deployment.
+    pub const NOT_DEPLOYED: &str = "not_deployed";
+    /// Pull request shipped by the earliest known production deployment.
+    pub const BASELINE: &str = "baseline";
+    /// Pull request whose merge commit is unknown or not in the fetched history.
+    pub const MERGE_COMMIT_UNKNOWN: &str = "merge_commit_unknown";
+    /// Pull request whose branch history the source could not reach.
+    pub const HISTORY_TRUNCATED: &str = "history_truncated";
+    /// Any kind: the event's time is outside the window.
+    pub const OUTSIDE_WINDOW: &str = "outside_window";
+    /// Deployment to a non-production environment.
+    pub const NOT_PRODUCTION: &str = "not_production";
+    /// Production deployment planned (`UNDEPLOYED`) or in progress.
+    pub const NOT_RUN: &str = "not_run";
+    /// Production deployment stopped before it completed.
+    pub const STOPPED: &str = "stopped";
+    /// Production deployment with neither a start nor a finish time.
+    pub const UNDATED: &str = "undated";
+    /// Incident dismissed (not a real incident).
+    pub const DISMISSED: &str = "dismissed";
+    /// Incident left out by the severity filter (or without a severity).
+    pub const BELOW_SEVERITY: &str = "below_severity";
+    /// Commit whose sha repeats another commit of the same repository.
+    pub const DUPLICATE_SHA: &str = "duplicate_sha";
+}
+
+/// The report's ledger per kind of event (`accounting` in the JSON); the
+/// reasons of `excluded` are documented in [`reasons`].
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Accounting {
     /// Pull requests: used = changes with a lead time in the window.
@@ -432,6 +525,17 @@ impl Accounting {
             ("incidents", &self.incidents),
             ("commits", &self.commits),
         ]
+    }
+
+    /// The ledger of one kind of event.
+    pub fn ledger(&self, kind: crate::model::EventKind) -> &Ledger {
+        use crate::model::EventKind;
+        match kind {
+            EventKind::PullRequest => &self.pull_requests,
+            EventKind::Deployment => &self.deployments,
+            EventKind::Incident => &self.incidents,
+            EventKind::Commit => &self.commits,
+        }
     }
 
     /// Whether every ledger balances.

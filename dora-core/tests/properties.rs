@@ -249,3 +249,190 @@ fn scope_lists_every_repository_of_the_dataset(h: History, extra: bool) -> bool 
     }
     run(&data, &config()).scope.repositories == data.repository_slugs()
 }
+
+/// A [`History`] with the mess real collections bring: PRs that are open,
+/// declined or without a merge time, staging and unfinished deployments,
+/// undated and dismissed ones, truncated PR histories, items a converter
+/// could not read (`clean`) — and the same with some items listed twice, an
+/// earlier stale copy before each (`repeated`).
+#[derive(Debug, Clone)]
+struct Noisy {
+    clean: Dataset,
+    repeated: Dataset,
+}
+
+const SKIP_REASONS: [&str; 3] = ["missing_status", "missing_timestamp", "bad_json"];
+
+impl Arbitrary for Noisy {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let mut d = History::arbitrary(g).0;
+        for pr in &mut d.pull_requests {
+            match pick(g, 12) {
+                0 => {
+                    pr.state = PullRequestState::Open;
+                    pr.merged_at = None;
+                }
+                1 => pr.state = PullRequestState::Declined,
+                2 => pr.merged_at = None,
+                3 => pr.merge_commit = Some("0000000000ff".into()),
+                _ => {}
+            }
+        }
+        for dep in &mut d.deployments {
+            match pick(g, 12) {
+                0 => {
+                    dep.environment = "staging".into();
+                    dep.environment_kind = EnvironmentKind::Staging;
+                }
+                1 => dep.status = DeploymentStatus::InProgress,
+                2 => dep.status = DeploymentStatus::Stopped,
+                3 => dep.status = DeploymentStatus::Undeployed,
+                4 => dep.finished_at = None,
+                _ => {}
+            }
+        }
+        if pick(g, 4) == 0 {
+            // No deployment from before the window: the first is the baseline.
+            d.deployments
+                .retain(|dep| dep.time().is_none_or(|t0| t0 >= t(1, 0)));
+        }
+        for inc in &mut d.incidents {
+            if pick(g, 8) == 0 {
+                inc.status = IncidentStatus::Dismissed;
+            }
+        }
+        let prs = d.pull_requests.len() as u32;
+        for _ in 0..pick(g, 3) {
+            d.collection.history_truncated.push(HistoryGap {
+                repository: "svc".into(),
+                pull_request: u64::from(1 + pick(g, prs)),
+                remedy: "raise --max-commits".into(),
+            });
+        }
+        for i in 0..pick(g, 6) {
+            let kind = EventKind::ALL[pick(g, 4) as usize];
+            let scope = match pick(g, 3) {
+                0 => Some("svc".to_string()),
+                1 => Some("pagerduty".to_string()),
+                _ => None,
+            };
+            let id = bool::arbitrary(g).then(|| format!("x{i}"));
+            let reason = SKIP_REASONS[pick(g, 3) as usize];
+            d.collection
+                .skipped
+                .push(SkippedEvent::new(kind, scope, id, reason, ""));
+        }
+        let mut r = d.clone();
+        for _ in 0..pick(g, 4) {
+            if !r.deployments.is_empty() {
+                let mut stale = r.deployments[pick(g, r.deployments.len() as u32) as usize].clone();
+                stale.status = DeploymentStatus::InProgress;
+                r.deployments.insert(0, stale);
+            }
+            if !r.pull_requests.is_empty() {
+                let mut stale =
+                    r.pull_requests[pick(g, r.pull_requests.len() as u32) as usize].clone();
+                stale.state = PullRequestState::Open;
+                r.pull_requests.insert(0, stale);
+            }
+            if !r.incidents.is_empty() {
+                let mut stale = r.incidents[pick(g, r.incidents.len() as u32) as usize].clone();
+                stale.severity = None;
+                r.incidents.insert(0, stale);
+            }
+            let mut stale = r.commits[pick(g, r.commits.len() as u32) as usize].clone();
+            stale.message = format!("Revert \"x\"\n\nThis reverts commit {}.", sha("root"));
+            r.commits.insert(0, stale);
+        }
+        Noisy {
+            clean: d,
+            repeated: r,
+        }
+    }
+}
+
+fn skipped_of(data: &Dataset, kind: EventKind) -> usize {
+    data.collection
+        .skipped
+        .iter()
+        .filter(|s| s.kind == kind)
+        .count()
+}
+
+/// Every ledger balances; `fetched` is the de-duplicated events plus the
+/// unreadable ones; the ledgers agree with the metrics where they overlap.
+#[quickcheck]
+fn every_ledger_balances_exactly(n: Noisy) -> bool {
+    let d = &n.clean;
+    [&n.clean, &n.repeated].into_iter().all(|data| {
+        let r = run(data, &config());
+        let a = &r.accounting;
+        let lt = &r.metrics.lead_time;
+        let pr = &a.pull_requests;
+        a.balances()
+            && pr.fetched == d.pull_requests.len() + skipped_of(d, EventKind::PullRequest)
+            && a.deployments.fetched == d.deployments.len() + skipped_of(d, EventKind::Deployment)
+            && a.incidents.fetched == d.incidents.len() + skipped_of(d, EventKind::Incident)
+            && a.commits.fetched == d.commits.len() + skipped_of(d, EventKind::Commit)
+            && pr.used == lt.count
+            && pr.excluded_for("bots") == lt.excluded.bots
+            && pr.excluded_for("not_deployed") == lt.excluded.not_deployed
+            && pr.excluded_for("baseline") == lt.excluded.baseline
+            && pr.excluded_for("merge_commit_unknown") == lt.excluded.merge_commit_unknown
+            && pr.excluded_for("history_truncated") == lt.excluded.history_truncated
+            && a.deployments.used == r.deployments.iter().filter(|d| !d.from_merge).count()
+            && a.incidents.used == r.incidents.iter().filter(|i| i.counted).count()
+            && a.incidents.excluded_for("below_severity")
+                == r.metrics.recovery_time.incidents.excluded_by_severity
+            && a.commits.used == d.commits.len()
+    })
+}
+
+/// Repeated items (an earlier, stale copy of each) change nothing: the last
+/// copy wins, as `Dataset::dedup` keeps it.
+#[quickcheck]
+fn repeated_items_give_the_report_of_the_deduplicated_dataset(n: Noisy) -> bool {
+    let mut deduped = n.repeated.clone();
+    deduped.dedup();
+    let repeated = run(&n.repeated, &config()).to_json();
+    repeated == run(&deduped, &config()).to_json() && repeated == run(&n.clean, &config()).to_json()
+}
+
+#[quickcheck]
+fn noisy_input_order_never_changes_the_report(n: Noisy, seed: u64) -> bool {
+    run(&n.clean, &config()).to_json() == run(&shuffled(&n.clean, seed), &config()).to_json()
+}
+
+#[test]
+fn noisy_datasets_exercise_every_reason() {
+    use dora_core::report::reasons::*;
+    let mut g = Gen::new(60);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        let r = run(&Noisy::arbitrary(&mut g).repeated, &config());
+        for (_, ledger) in r.accounting.ledgers() {
+            seen.extend(ledger.excluded.keys().cloned());
+        }
+    }
+    for reason in [
+        NOT_MERGED,
+        MERGE_TIME_UNKNOWN,
+        BOTS,
+        MERGE_COMMIT_UNKNOWN,
+        NOT_DEPLOYED,
+        BASELINE,
+        HISTORY_TRUNCATED,
+        OUTSIDE_WINDOW,
+        NOT_PRODUCTION,
+        NOT_RUN,
+        STOPPED,
+        UNDATED,
+        DISMISSED,
+        BELOW_SEVERITY,
+        "missing_status",
+        "missing_timestamp",
+        "bad_json",
+    ] {
+        assert!(seen.contains(reason), "{reason} never seen: {seen:?}");
+    }
+}

@@ -581,3 +581,172 @@ fn a_revert_pr_whose_branch_and_merge_commits_both_carry_the_marker_counts_once(
         assert_eq!(d1.recovery_seconds, Some(23.0 * HOUR));
     }
 }
+
+/// a ── c1 ── c2, deployed to two production environments.
+fn two_regions() -> Builder {
+    let mut b = Builder::new("api");
+    b.commit("a", &[], t(1, 0))
+        .commit("c1", &["a"], t(2, 10))
+        .commit("c2", &["c1"], t(3, 10))
+        .deploy_to("prod-eu", "eu-0", "a", t(1, 1), DeploymentStatus::Succeeded)
+        .deploy_to("prod-us", "us-0", "a", t(1, 2), DeploymentStatus::Succeeded);
+    b
+}
+
+#[test]
+fn a_lagging_region_catching_up_is_not_a_rollback() {
+    let ok = DeploymentStatus::Succeeded;
+    let mut b = two_regions();
+    b.deploy_to("prod-eu", "eu-1", "c1", t(2, 12), ok)
+        .deploy_to("prod-eu", "eu-2", "c2", t(3, 12), ok)
+        // prod-us lags: c1 after prod-eu already runs c2. Judged against the
+        // previous deployment to any environment (eu-2), this would roll back.
+        .deploy_to("prod-us", "us-1", "c1", t(3, 13), ok)
+        .deploy_to("prod-us", "us-2", "c2", t(4, 12), ok)
+        // A real rollback in prod-us: c2 → c1.
+        .deploy_to("prod-us", "us-3", "c1", t(4, 13), ok);
+    let r = run(&b.data, &january());
+    assert!(row(&r, "eu-2").failures.is_empty(), "{:?}", row(&r, "eu-2"));
+    assert!(!row(&r, "us-1").rework);
+    let us2 = row(&r, "us-2");
+    assert_eq!(us2.failures.len(), 1);
+    assert_eq!(us2.failures[0].signal, Signal::Rollback);
+    assert_eq!(us2.failures[0].evidence, "us-3");
+    assert_eq!(us2.recovery_seconds, Some(HOUR));
+    assert!(row(&r, "us-3").rework);
+    let cfr = &r.metrics.change_failure_rate;
+    assert_eq!(
+        (cfr.deployments, cfr.failed, cfr.by_signal.rollback),
+        (7, 1, 1)
+    );
+    assert_eq!(r.metrics.rework_rate.rework, 1);
+    assert_eq!(r.metrics.deployment_frequency.count, 7);
+}
+
+#[test]
+fn failed_deployment_recovery_and_reruns_are_judged_per_environment() {
+    let mut b = two_regions();
+    // eu-f ran 11:00–12:00 and failed; prod-us shipped the same commit at
+    // 12:10; the prod-eu re-run ran 12:05–12:40.
+    b.deploy_to("prod-eu", "eu-f", "c1", t(2, 12), DeploymentStatus::Failed)
+        .deploy_to(
+            "prod-us",
+            "us-1",
+            "c1",
+            tm(2, 12, 10),
+            DeploymentStatus::Succeeded,
+        )
+        .deploy_to(
+            "prod-eu",
+            "eu-r",
+            "c1",
+            tm(2, 12, 40),
+            DeploymentStatus::Succeeded,
+        );
+    b.data.deployments[2].started_at = Some(t(2, 11));
+    b.data.deployments[4].started_at = Some(tm(2, 12, 5));
+    let r = run(&b.data, &january());
+    let f = row(&r, "eu-f");
+    assert_eq!(f.failures.len(), 1);
+    assert_eq!(f.failures[0].signal, Signal::FailedDeployment);
+    // Restored by the prod-eu re-run (40 min), not by prod-us (10 min).
+    assert_eq!(f.recovery_seconds, Some(40.0 * 60.0));
+    assert_eq!(
+        r.metrics.recovery_time.deployments.median_seconds,
+        Some(2400.0)
+    );
+
+    // Excused re-runs: finish to finish, same environment. The re-run started
+    // 5 min after the failure finished but finished 40 min after it.
+    let within = |minutes| Config {
+        rerun_excuse_minutes: Some(minutes),
+        ..january()
+    };
+    let r = run(&b.data, &within(30));
+    assert_eq!(
+        r.metrics.change_failure_rate.failed, 1,
+        "us-1 is another environment"
+    );
+    assert_eq!(r.metrics.change_failure_rate.excused_reruns, 0);
+    let r = run(&b.data, &within(40));
+    let cfr = &r.metrics.change_failure_rate;
+    assert_eq!((cfr.failed, cfr.excused_reruns), (0, 1));
+    assert!(row(&r, "eu-f").excused_rerun);
+    assert_eq!(
+        cfr.deployments, 5,
+        "an excused attempt stays in the denominator"
+    );
+    assert_eq!(r.metrics.rework_rate.deployments, 5);
+}
+
+/// api deploys b at 2nd 12:00; web deploys at 1st 02:00. An incident mapped
+/// to web opens an hour after web's deployment; an unmapped one (service
+/// `checkout`) two hours after api's.
+fn mapped_incidents() -> Dataset {
+    let mut b = Builder::new("api");
+    b.commit("a", &[], t(1, 0))
+        .ok("api-d0", "a", t(1, 1))
+        .commit("b", &["a"], t(2, 10))
+        .ok("api-d1", "b", t(2, 12));
+    let mut web = Builder::new("web");
+    web.commit("w0", &[], t(1, 0)).ok("web-d0", "w0", t(1, 2));
+    b.data.extend(web.data);
+    let mut to_web = Incident::new(
+        "pagerduty",
+        "i-web",
+        Some(Severity::P1),
+        t(1, 3),
+        Some(t(1, 4)),
+    );
+    to_web.repositories = vec!["web".into()];
+    to_web.service = Some("storefront".into());
+    let mut unmapped = Incident::new(
+        "pagerduty",
+        "i-co",
+        Some(Severity::P2),
+        t(2, 14),
+        Some(t(2, 16)),
+    );
+    unmapped.service = Some("checkout".into());
+    b.data.incidents = vec![to_web, unmapped];
+    b.data
+}
+
+#[test]
+fn with_a_service_mapping_unmapped_incidents_fail_no_repository() {
+    let mut data = mapped_incidents();
+    data.collection.service_mapping = true;
+    let r = run(&data, &january());
+    // Counted for the workspace: 1 h and 2 h.
+    let inc = &r.metrics.recovery_time.incidents;
+    assert_eq!(inc.count, 2);
+    assert_eq!(inc.median_seconds, Some(1.5 * HOUR));
+    assert!(row(&r, "api-d1").failures.is_empty());
+    assert_eq!(row(&r, "web-d0").failures[0].evidence, "pagerduty:i-web");
+    assert_eq!(r.metrics.change_failure_rate.failed, 1);
+    assert_eq!(r.repositories["api"].recovery_time.incidents.count, 0);
+    assert_eq!(r.repositories["web"].recovery_time.incidents.count, 1);
+    let co = r.incidents.iter().find(|i| i.id == "i-co").unwrap();
+    assert_eq!(co.deployment, None);
+    let d = r
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "unmapped_incidents")
+        .unwrap();
+    assert!(
+        d.message.starts_with("1 counted incident(s)"),
+        "{}",
+        d.message
+    );
+    assert!(d.message.contains("checkout (1)"), "{}", d.message);
+    assert!(!d.message.contains("storefront"), "{}", d.message);
+    assert_eq!(r.accounting.incidents.used, 2);
+
+    // Without a mapping, no repositories means every repository in scope.
+    let r = run(&mapped_incidents(), &january());
+    assert_eq!(row(&r, "api-d1").failures[0].evidence, "pagerduty:i-co");
+    assert_eq!(r.metrics.change_failure_rate.failed, 2);
+    assert_eq!(r.repositories["api"].recovery_time.incidents.count, 1);
+    assert_eq!(r.repositories["web"].recovery_time.incidents.count, 2);
+    assert!(!codes(&r).contains(&"unmapped_incidents".to_string()));
+}

@@ -501,13 +501,17 @@ fn benchmarks(report: &Report) -> String {
                     xs(z),
                     curve.join(" "),
                     v.score,
-                    v.bucket.map(|k| format!(" · answer {k}/6")).unwrap_or_default(),
+                    v.bucket
+                        .map(|k| format!(" · answer {k}/6"))
+                        .unwrap_or_default(),
                     v.z,
                     base = h - 6.0,
                     x = xs(z),
                 );
             }
-            None => out.push_str("<div class=\"value\">—</div><div class=\"muted\">no value in this window</div>"),
+            None => out.push_str(
+                "<div class=\"value\">—</div><div class=\"muted\">no value in this window</div>",
+            ),
         }
         out.push_str("</div>");
     }

@@ -167,7 +167,9 @@ pub fn render(report: &Report, ctx: &Context) -> String {
                     "better than {:>5.1} %   score {:>4.1}/10{}",
                     v.percentile,
                     v.score,
-                    v.bucket.map(|k| format!("   answer {k}/6")).unwrap_or_default()
+                    v.bucket
+                        .map(|k| format!("   answer {k}/6"))
+                        .unwrap_or_default()
                 ),
                 None => "no value in this window".to_string(),
             };

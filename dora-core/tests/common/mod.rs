@@ -119,6 +119,21 @@ impl Builder {
     pub fn ok(&mut self, id: &str, commit: &str, at: Timestamp) -> &mut Self {
         self.deploy(id, commit, at, DeploymentStatus::Succeeded)
     }
+
+    /// A deployment to the production-kind environment `env` (`prod-eu`, ...).
+    pub fn deploy_to(
+        &mut self,
+        env: &str,
+        id: &str,
+        commit: &str,
+        at: Timestamp,
+        status: DeploymentStatus,
+    ) -> &mut Self {
+        let mut d = Deployment::production(&self.repo, id, sha(commit), at, status);
+        d.environment = env.to_string();
+        self.data.deployments.push(d);
+        self
+    }
 }
 
 /// The default config with the window [Jan 1, Jan 31).
