@@ -226,10 +226,11 @@ fn demo_csv_sections_and_directory() {
         .clone();
     let text = String::from_utf8(out).expect("utf-8");
     let sections: Vec<&str> = text.split("\n# ").collect();
-    assert_eq!(sections.len(), 3, "three sections");
+    assert_eq!(sections.len(), 4, "four sections");
     assert!(text.starts_with("# changes\nrepository,pull_request,"));
     assert!(text.contains("# deployments\nrepository,id,environment,commit,deployed_at,status,"));
     assert!(text.contains("# incidents\nsource,id,title,"));
+    assert!(text.contains("# accounting\nkind,fetched,outcome,count\n"));
 
     let target = dir.path().join("csv-out/");
     dora(dir.path())
@@ -251,6 +252,21 @@ fn demo_csv_sections_and_directory() {
         report["deployments"].as_array().map_or(0, Vec::len)
     );
     assert!(deployments.contains("failed_deployment") && deployments.contains("rollback"));
+    // The ledger: per kind, used + every exclusion = fetched, as in the JSON.
+    let accounting =
+        std::fs::read_to_string(target.join("accounting.csv")).expect("accounting.csv");
+    for kind in ["pull_requests", "deployments", "incidents", "commits"] {
+        let rows: Vec<Vec<&str>> = accounting
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .filter(|r: &Vec<&str>| r[0] == kind)
+            .collect();
+        let fetched: u64 = rows[0][1].parse().expect("fetched");
+        let sum: u64 = rows.iter().map(|r| r[3].parse::<u64>().expect("count")).sum();
+        assert_eq!(sum, fetched, "{kind}");
+        assert_eq!(report["accounting"][kind]["fetched"].as_u64(), Some(fetched));
+    }
 }
 
 #[test]

@@ -69,6 +69,8 @@ impl PyConfig {
         bot_name_patterns = None,
         bot_use_account_type = true,
         bot_min_pr_seconds = None,
+        industry = None,
+        org_size = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -86,6 +88,8 @@ impl PyConfig {
         bot_name_patterns: Option<Vec<String>>,
         bot_use_account_type: bool,
         bot_min_pr_seconds: Option<i64>,
+        industry: Option<String>,
+        org_size: Option<String>,
     ) -> DoraResult<Self> {
         let mut c = CoreConfig::default();
         c.days = non_negative("days", Some(days))?.unwrap_or(c.days);
@@ -118,6 +122,8 @@ impl PyConfig {
         }
         c.bots.use_account_type = bot_use_account_type;
         c.bots.min_pr_seconds = bot_min_pr_seconds;
+        c.industry = industry;
+        c.org_size = org_size;
         c.validate()?;
         Ok(Self { inner: c })
     }
@@ -194,6 +200,18 @@ impl PyConfig {
     #[getter]
     fn tier_year(&self) -> u16 {
         self.inner.tier_year.into()
+    }
+
+    /// Industry compared against in the DORA 2025 benchmarks (None: all, or by size).
+    #[getter]
+    fn industry(&self) -> Option<String> {
+        self.inner.industry.clone()
+    }
+
+    /// Organisation size compared against in the DORA 2025 benchmarks.
+    #[getter]
+    fn org_size(&self) -> Option<String> {
+        self.inner.org_size.clone()
     }
 
     /// Source-branch prefixes of hotfix pull requests.

@@ -326,3 +326,29 @@ def test_skipped_items_are_accounted_and_diagnosed(sample: dm.Dataset) -> None:
     assert dep.fetched == dep.used + sum(dep.excluded.values())
     skipped = [d for d in report.diagnostics if d.code == "skipped_events"]
     assert skipped and "missing_status" in skipped[0].message
+
+
+def test_benchmarks_against_a_chosen_group(sample: dm.Dataset) -> None:
+    import math
+
+    report = dm.compute(sample, dm.Config(until=dm.SAMPLE_UNTIL, industry="technology"))
+    b = report.benchmarks
+    assert b is not None
+    assert (b.reference.edition, b.reference.group, b.reference.key) == (2025, "industry", "technology")
+    lt = b.lead_time
+    median = report.lead_time.median_seconds
+    expected_bucket = next(
+        k for k, edge in [(6, 3600), (5, 86400), (4, 7 * 86400), (3, 30 * 86400), (2, 182 * 86400), (1, math.inf)]
+        if median < edge
+    )
+    assert lt.bucket == expected_bucket and lt.score == (expected_bucket - 1) * 2
+    # Technology's lead-time distribution: mean 5.7, std 2.4.
+    assert lt.z == pytest.approx((lt.score - 5.7) / 2.4, abs=1e-3)
+    assert lt.percentile == pytest.approx(50 * (1 + math.erf(lt.z / math.sqrt(2))), abs=0.06)
+    cfr = b.change_failure_rate
+    assert "bucket" not in cfr and cfr.score == pytest.approx(10 - report.change_failure_rate.rate * 10, abs=1e-3)
+    assert dm.Config(org_size="fewer_than_100").org_size == "fewer_than_100"
+    with pytest.raises(dm.ConfigError, match="fintech"):
+        dm.Config(industry="fintech")
+    with pytest.raises(dm.ConfigError, match="not both"):
+        dm.Config(industry="technology", org_size="solo")

@@ -172,6 +172,15 @@ class Report:
         return tier
 
     @property
+    def benchmarks(self) -> Section | None:
+        """Where the workspace stands in the DORA 2025 survey distributions: per
+        metric `bucket` (the three bucketed ones), `score`, `z` and `percentile`
+        (None without a value), and `reference` (edition, group, key, name, source).
+        Choose the group with ``Config(industry=...)`` or ``Config(org_size=...)``."""
+        b = self._dict.get("benchmarks")
+        return None if b is None else Section(b)
+
+    @property
     def accounting(self) -> Section:
         """Every fetched event used or excluded for a named reason: per kind
         (`pull_requests`, `deployments`, `incidents`, `commits`) `fetched`, `used`
