@@ -263,9 +263,15 @@ fn demo_csv_sections_and_directory() {
             .filter(|r: &Vec<&str>| r[0] == kind)
             .collect();
         let fetched: u64 = rows[0][1].parse().expect("fetched");
-        let sum: u64 = rows.iter().map(|r| r[3].parse::<u64>().expect("count")).sum();
+        let sum: u64 = rows
+            .iter()
+            .map(|r| r[3].parse::<u64>().expect("count"))
+            .sum();
         assert_eq!(sum, fetched, "{kind}");
-        assert_eq!(report["accounting"][kind]["fetched"].as_u64(), Some(fetched));
+        assert_eq!(
+            report["accounting"][kind]["fetched"].as_u64(),
+            Some(fetched)
+        );
     }
 }
 

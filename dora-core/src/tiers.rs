@@ -6,6 +6,10 @@
 //! contiguous bands, so each year's verbatim table is turned into ordered upper
 //! bounds, documented per metric below. Deployment frequency "on demand
 //! (multiple deploys per day)" is read as at least one deployment per day on average.
+//!
+//! `docs/tier-bands.md` in the repository tabulates every edge per year with
+//! its derivation from the published figures (a test checks the page against
+//! these functions).
 
 use crate::config::TierYear;
 use serde::{Deserialize, Serialize};
