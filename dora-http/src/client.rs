@@ -327,6 +327,24 @@ pub(crate) fn decode<T: DeserializeOwned>(
     Ok(value)
 }
 
+/// Decode one JSON value (e.g. one item of a page fetched as raw
+/// `serde_json::Value`s, so that an adapter can keep the items that do not
+/// decode instead of failing the page), naming the JSON path of the field at
+/// fault in [`Error::Decode`] (`path` is relative to `value`; for a missing
+/// field it is the field's parent and the message names the field).
+pub fn decode_value<T: DeserializeOwned>(
+    endpoint: &str,
+    page: Option<usize>,
+    value: &serde_json::Value,
+) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|e| Error::Decode {
+        endpoint: endpoint.to_owned(),
+        page,
+        path: clean_path(&e.path().to_string()),
+        message: e.into_inner().to_string(),
+    })
+}
+
 /// serde_path_to_error prints `.` for the root.
 pub(crate) fn clean_path(path: &str) -> String {
     if path == "." {

@@ -52,7 +52,7 @@ mod secret;
 mod stats;
 
 pub use auth::Auth;
-pub use client::{HttpClient, HttpClientBuilder, Request, Response};
+pub use client::{HttpClient, HttpClientBuilder, Request, Response, decode_value};
 pub use error::{Error, extract_message};
 pub use paginate::{Page, Pager, Pagination};
 pub use retry::{InstantSleeper, RetryPolicy, Sleeper, TokioSleeper, WaitSource, requested_wait};
