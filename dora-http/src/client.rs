@@ -144,6 +144,11 @@ impl HttpClientBuilder {
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .connect_timeout(self.connect_timeout)
+            // Never tell a server where a request came from, and never follow
+            // a redirect to another origin (its answer would be trusted as
+            // the API's).
+            .referer(false)
+            .redirect(redirect_policy())
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let rng = match self.policy.seed {
@@ -550,6 +555,13 @@ impl HttpClient {
             Ok(ok) => ok,
             Err(err) => {
                 self.recorder.request(endpoint, None);
+                if let Some(refused) = refused_redirect(&err) {
+                    return Outcome::Fail(Error::Redirect {
+                        endpoint: endpoint.to_owned(),
+                        from: refused.from.clone(),
+                        to: refused.to.clone(),
+                    });
+                }
                 let retryable =
                     err.is_timeout() || err.is_connect() || err.is_request() || err.is_body();
                 if retryable && let Some(delay) = error_backoff.next() {
@@ -647,6 +659,65 @@ impl HttpClient {
             attempts,
         })
     }
+}
+
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 10;
+
+/// `scheme://host:port` of a URL (the port spelled out even when default).
+pub(crate) fn origin(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    )
+}
+
+/// A redirect the policy refused; carried through reqwest's error to
+/// [`Error::Redirect`].
+#[derive(Debug)]
+struct CrossOriginRedirect {
+    from: String,
+    to: String,
+}
+
+impl fmt::Display for CrossOriginRedirect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "redirect from {} to {} refused", self.from, self.to)
+    }
+}
+
+impl std::error::Error for CrossOriginRedirect {}
+
+/// Follow redirects within the request's origin only (scheme, host and port
+/// of the first URL), at most [`MAX_REDIRECTS`].
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.follow();
+        };
+        let (from, to) = (origin(first), origin(attempt.url()));
+        if from != to {
+            return attempt.error(CrossOriginRedirect { from, to });
+        }
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        attempt.follow()
+    })
+}
+
+/// The refused cross-origin redirect behind a reqwest error, if that is what it is.
+fn refused_redirect(err: &reqwest::Error) -> Option<&CrossOriginRedirect> {
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        if let Some(found) = c.downcast_ref::<CrossOriginRedirect>() {
+            return Some(found);
+        }
+        cause = c.source();
+    }
+    None
 }
 
 /// The error and its causes on one line, without the URL.

@@ -91,6 +91,18 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// The server redirected to another origin (scheme, host or port). The
+    /// redirect is not followed: its answer would be taken for the API's, and
+    /// credentials stay with the API's origin.
+    #[error("{endpoint}: refused a redirect from {from} to {to}: another origin than the API's")]
+    Redirect {
+        /// Endpoint label.
+        endpoint: String,
+        /// The origin redirected from (`https://api.example.com:443`).
+        from: String,
+        /// The origin redirected to.
+        to: String,
+    },
     /// The client could not be configured.
     #[error("invalid HTTP client configuration: {0}")]
     Config(String),
@@ -114,7 +126,8 @@ impl Error {
             | Self::Transport { endpoint, .. }
             | Self::Decode { endpoint, .. }
             | Self::Pagination { endpoint, .. }
-            | Self::Url { endpoint, .. } => Some(endpoint),
+            | Self::Url { endpoint, .. }
+            | Self::Redirect { endpoint, .. } => Some(endpoint),
             Self::Config(_) => None,
         }
     }

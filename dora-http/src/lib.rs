@@ -11,6 +11,9 @@
 //!   date) or a rate-limit reset header, capped; otherwise jittered exponential
 //!   backoff with an injectable seed; 5xx / connection errors / time-outs are
 //!   retried a bounded number of times; other 4xx fail at once.
+//! - Redirects are followed within the request's origin only: one to another
+//!   scheme, host or port is refused ([`Error::Redirect`], naming both), and
+//!   no `Referer` header is ever sent.
 //! - Request accounting per endpoint label ([`HttpStats`]) and a progress hook
 //!   ([`ProgressEvent`]).
 //! - [`Pager`]: one pager for next-link, offset/limit and cursor pagination,
