@@ -155,7 +155,7 @@ impl HttpClientBuilder {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
-        let secrets = self.auth.secrets();
+        let secrets = Arc::new(self.auth.secrets());
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 http,
@@ -178,7 +178,7 @@ struct Inner {
     http: reqwest::Client,
     base: Url,
     auth: Auth,
-    secrets: Vec<Secret>,
+    secrets: Arc<Vec<Secret>>,
     timeout: Duration,
     semaphore: Semaphore,
     concurrency: usize,
@@ -280,12 +280,24 @@ impl Request {
 }
 
 /// A successful answer, body read in full.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Response {
     endpoint: String,
     status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
+    secrets: Arc<Vec<Secret>>,
+}
+
+impl fmt::Debug for Response {
+    /// The body's size only: a body may echo a credential.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("endpoint", &self.endpoint)
+            .field("status", &self.status)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Response {
@@ -306,7 +318,12 @@ impl Response {
 
     /// Decode the body, naming the JSON path of a field that fails.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        decode(&self.endpoint, None, &self.body)
+        decode(&self.endpoint, None, &self.body).map_err(|e| self.scrub(e))
+    }
+
+    /// The error with the client's credentials (every encoding) scrubbed.
+    pub(crate) fn scrub(&self, error: Error) -> Error {
+        error.scrubbed(&|text| redact(text, &self.secrets))
     }
 }
 
@@ -393,9 +410,16 @@ impl HttpClient {
         self.inner.auth.scheme()
     }
 
-    /// Replace every credential in `text` with `***`.
+    /// Replace every credential in `text` with `***`: raw, base64 (of
+    /// `user:token` as a Basic header carries it, of `:token`, of the token),
+    /// URL-encoded and JSON-escaped.
     pub fn redact(&self, text: &str) -> String {
         redact(text, &self.inner.secrets)
+    }
+
+    /// The error with every credential scrubbed from its texts.
+    pub(crate) fn scrub(&self, error: Error) -> Error {
+        error.scrubbed(&|text| self.redact(text))
     }
 
     /// A request to the base URL plus `segments`, each percent-encoded (so a
@@ -428,7 +452,7 @@ impl HttpClient {
     /// The URL must share the base URL's scheme, host, port and path prefix:
     /// credentials are never sent anywhere else.
     pub fn request_url(&self, endpoint: &str, url: &str) -> Result<Request, Error> {
-        let url = self.check_url(endpoint, url)?;
+        let url = self.check_url(endpoint, url).map_err(|e| self.scrub(e))?;
         Ok(Request {
             endpoint: endpoint.to_owned(),
             url,
@@ -510,7 +534,7 @@ impl HttpClient {
                 .await
             {
                 Outcome::Done(response) => return Ok(response),
-                Outcome::Fail(error) => return Err(error),
+                Outcome::Fail(error) => return Err(self.scrub(error)),
                 Outcome::Retry { delay } => {
                     if !delay.is_zero() {
                         self.inner.sleeper.sleep(delay).await;
@@ -598,9 +622,13 @@ impl HttpClient {
                 status,
                 headers,
                 body,
+                secrets: Arc::clone(&self.inner.secrets),
             });
         }
-        let message = extract_message(&body).map(|m| self.redact(&m));
+        // Scrub the whole body before extracting (and truncating) a message,
+        // so that a credential cut in half by the truncation cannot leak.
+        let text = self.redact(&String::from_utf8_lossy(&body));
+        let message = extract_message(text.as_bytes()).map(|m| self.redact(&m));
         let asked = requested_wait(&headers, SystemTime::now());
         if status == StatusCode::TOO_MANY_REQUESTS {
             *limit_hits += 1;

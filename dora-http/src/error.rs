@@ -117,6 +117,87 @@ fn attempts_suffix(attempts: usize) -> String {
 }
 
 impl Error {
+    /// The same error with `scrub` applied to every text it holds (the
+    /// client passes its redaction, so that no credential, in any encoding,
+    /// reaches a message, `Display` or `Debug`).
+    pub(crate) fn scrubbed(self, scrub: &dyn Fn(&str) -> String) -> Self {
+        let opt = |m: Option<String>| m.map(|m| scrub(&m));
+        match self {
+            Self::Status {
+                endpoint,
+                status,
+                message,
+                attempts,
+            } => Self::Status {
+                endpoint: scrub(&endpoint),
+                status,
+                message: opt(message),
+                attempts,
+            },
+            Self::RateLimited {
+                endpoint,
+                retry_after,
+                message,
+                attempts,
+            } => Self::RateLimited {
+                endpoint: scrub(&endpoint),
+                retry_after,
+                message: opt(message),
+                attempts,
+            },
+            Self::Timeout {
+                endpoint,
+                timeout,
+                attempts,
+            } => Self::Timeout {
+                endpoint: scrub(&endpoint),
+                timeout,
+                attempts,
+            },
+            Self::Transport {
+                endpoint,
+                message,
+                attempts,
+                source,
+            } => Self::Transport {
+                endpoint: scrub(&endpoint),
+                message: scrub(&message),
+                attempts,
+                source,
+            },
+            Self::Decode {
+                endpoint,
+                page,
+                path,
+                message,
+            } => Self::Decode {
+                endpoint: scrub(&endpoint),
+                page,
+                path: scrub(&path),
+                message: scrub(&message),
+            },
+            Self::Pagination {
+                endpoint,
+                page,
+                message,
+            } => Self::Pagination {
+                endpoint: scrub(&endpoint),
+                page,
+                message: scrub(&message),
+            },
+            Self::Url { endpoint, message } => Self::Url {
+                endpoint: scrub(&endpoint),
+                message: scrub(&message),
+            },
+            Self::Redirect { endpoint, from, to } => Self::Redirect {
+                endpoint: scrub(&endpoint),
+                from: scrub(&from),
+                to: scrub(&to),
+            },
+            Self::Config(message) => Self::Config(scrub(&message)),
+        }
+    }
+
     /// The endpoint label, when the error concerns one.
     pub fn endpoint(&self) -> Option<&str> {
         match self {

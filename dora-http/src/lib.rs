@@ -19,7 +19,8 @@
 //! - [`Pager`]: one pager for next-link, offset/limit and cursor pagination,
 //!   with loop detection and decode errors that name endpoint, page and field.
 //! - [`Error`]: names the endpoint, carries the server's message, never a
-//!   credential; [`Error::into_source_error`] converts to
+//!   credential — in no encoding: raw, base64 of `user:token` (what a Basic
+//!   header carries) or of `:token`, URL-encoded or JSON-escaped; [`Error::into_source_error`] converts to
 //!   [`dora_core::SourceError`].
 //!
 //! ```no_run

@@ -187,6 +187,11 @@ impl<T: DeserializeOwned> Pager<T> {
 
     /// The next page, or `None` after the last.
     pub async fn next_page(&mut self) -> Result<Option<Page<T>>, Error> {
+        let result = self.fetch_page().await;
+        result.map_err(|e| self.client.scrub(e))
+    }
+
+    async fn fetch_page(&mut self) -> Result<Option<Page<T>>, Error> {
         let Some(request) = self.next.take() else {
             return Ok(None);
         };

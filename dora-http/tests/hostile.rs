@@ -15,6 +15,13 @@ struct Named {
     name: String,
 }
 
+/// Decoding an echoed string into it makes serde quote the string.
+#[derive(serde::Deserialize, Debug)]
+#[allow(dead_code)]
+struct Counted {
+    count: u64,
+}
+
 fn client_for(base: &str, auth: Auth) -> HttpClient {
     HttpClient::builder(base)
         .auth(auth)
@@ -133,4 +140,189 @@ async fn same_origin_redirects_are_followed_without_a_referer() {
         );
     }
     assert_eq!(requests[1].url.path(), "/2.0/new");
+}
+
+// ------------------------------------------------------------- redaction
+
+/// A token with characters that base64, URL and JSON encodings all change.
+const ODD_TOKEN: &str = "tok/SECRET+01234 \"56789=";
+const EMAIL: &str = "me@example.com";
+
+/// Echoes the request (line, headers) back in the body, in the shape and
+/// status the path asks for.
+struct Echo;
+
+impl wiremock::Respond for Echo {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let mut echo = format!("GET {}\n", request.url);
+        for (name, value) in &request.headers {
+            echo.push_str(&format!(
+                "{name}: {}\n",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+        let last = request.url.path().rsplit('/').next().unwrap_or_default();
+        match last {
+            "json401" => ResponseTemplate::new(401).set_body_json(json!({"message": echo})),
+            "json429" => ResponseTemplate::new(429)
+                .set_body_json(json!({"error": {"message": echo, "errors": [echo]}})),
+            "text500" => ResponseTemplate::new(500).set_body_string(echo),
+            // Pad so that the 200-character cut of a non-JSON body falls
+            // inside the echoed Authorization value.
+            "text400" => {
+                let auth = request
+                    .headers
+                    .get("authorization")
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .unwrap_or_default();
+                let pad = 200usize.saturating_sub(auth.len() / 2);
+                ResponseTemplate::new(400)
+                    .set_body_string(format!("{}{auth}\n{echo}", "x".repeat(pad)))
+            }
+            // 200, but the echo sits where a number belongs: a decode error
+            // whose message quotes the value.
+            "decode" => ResponseTemplate::new(200)
+                .set_body_json(json!({"count": echo, "values": [{"count": echo}]})),
+            _ => ResponseTemplate::new(404),
+        }
+    }
+}
+
+fn forbidden_forms(auth_value: &str) -> Vec<String> {
+    let b64 = |s: &str| {
+        // Standard base64, padded.
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let bytes = s.as_bytes();
+        let mut out = String::new();
+        for c in bytes.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                if i <= c.len() {
+                    out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    };
+    let urlenc: String = url::form_urlencoded::byte_serialize(ODD_TOKEN.as_bytes()).collect();
+    let mut forms = vec![
+        ODD_TOKEN.to_string(),
+        // Distinctive pieces, so a partial leak is caught too.
+        "SECRET+01234".to_string(),
+        b64(&format!("{EMAIL}:{ODD_TOKEN}")),
+        b64(&format!(":{ODD_TOKEN}")),
+        b64(ODD_TOKEN),
+        urlenc.clone(),
+        urlenc.replace('+', "%20"),
+        "SECRET%2B01234".to_string(),
+        serde_json::to_string(ODD_TOKEN)
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_string(),
+    ];
+    if !auth_value.is_empty() {
+        forms.push(auth_value.to_string());
+    }
+    // The unpadded base64 of `email:token`, and its first 24 characters (a
+    // truncated echo).
+    let basic = b64(&format!("{EMAIL}:{ODD_TOKEN}"));
+    forms.push(basic.trim_end_matches('=').to_string());
+    forms.push(basic.chars().skip(20).take(24).collect());
+    forms
+}
+
+fn everything_printed(err: &Error) -> String {
+    let mut text = format!("{err}\n{err:?}\n");
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        text.push_str(&format!("{c}\n{c:?}\n"));
+        cause = c.source();
+    }
+    text
+}
+
+#[tokio::test]
+async fn echoed_credentials_never_reach_an_error_in_any_encoding() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(Echo)
+        .mount(&server)
+        .await;
+    let schemes = [
+        (
+            Auth::basic(EMAIL, ODD_TOKEN),
+            format!("Basic {}", {
+                let forms = forbidden_forms("");
+                forms[2].clone()
+            }),
+        ),
+        (Auth::bearer(ODD_TOKEN), format!("Bearer {ODD_TOKEN}")),
+        (
+            Auth::pagerduty_token(&dora_http::Secret::new(ODD_TOKEN)),
+            format!("Token token={ODD_TOKEN}"),
+        ),
+        (
+            Auth::genie_key(&dora_http::Secret::new(ODD_TOKEN)),
+            format!("GenieKey {ODD_TOKEN}"),
+        ),
+    ];
+    for (auth, auth_value) in schemes {
+        let scheme = format!("{auth:?}");
+        let client = HttpClient::builder(format!("{}/2.0", server.uri()))
+            .auth(auth)
+            .retry(
+                RetryPolicy::default()
+                    .with_seed(1)
+                    .with_max_retries(1)
+                    .with_max_rate_limit_retries(0),
+            )
+            .sleeper(InstantSleeper::new())
+            .build()
+            .expect("client");
+        let forms = forbidden_forms(&auth_value);
+        let mut printed = String::new();
+        for endpoint in ["json401", "json429", "text500", "text400", "decode"] {
+            // The token also travels in the query, so the echoed URL carries
+            // its URL-encoded form.
+            let req = client
+                .request(endpoint, &[endpoint])
+                .query("api_key", ODD_TOKEN);
+            let err = client
+                .get_json::<Counted>(&req)
+                .await
+                .expect_err("every echo endpoint fails");
+            printed.push_str(&everything_printed(&err));
+            printed.push_str(&format!("{client:?}\n"));
+            let source = err.into_source_error("bitbucket");
+            printed.push_str(&format!("{source}\n{source:?}\n"));
+            // The raw response's Debug never shows the body.
+            if endpoint == "decode" {
+                let response = client.send(&req).await.expect("200");
+                printed.push_str(&format!("{response:?}\n"));
+                let err = response.json::<Counted>().expect_err("bad field");
+                printed.push_str(&everything_printed(&err));
+                let err = client
+                    .pages::<Counted>(req.clone(), dora_http::Pagination::bitbucket())
+                    .collect_all()
+                    .await
+                    .expect_err("bad item");
+                printed.push_str(&everything_printed(&err));
+            }
+        }
+        assert!(printed.contains("***"), "{scheme}: nothing was redacted?");
+        assert!(
+            printed.contains("expected u64"),
+            "{scheme}: the decode errors were exercised:\n{printed}"
+        );
+        for form in &forms {
+            assert!(
+                !printed.contains(form.as_str()),
+                "{scheme}: `{form}` leaked into:\n{printed}"
+            );
+        }
+    }
 }
