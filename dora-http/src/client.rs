@@ -193,7 +193,8 @@ struct Inner {
 /// and the request counters). Every request carries an *endpoint label* (e.g.
 /// `pullrequests`) under which it is counted and named in errors.
 ///
-/// Retries: a 5xx answer, a connection error or a time-out is retried up to
+/// Retries: a 5xx answer, a connection error, a body cut short or a time-out
+/// is retried up to
 /// [`RetryPolicy::max_retries`] times with jittered exponential backoff; HTTP
 /// 429 waits as `Retry-After` / the rate-limit reset header says (or backs
 /// off) up to [`RetryPolicy::max_rate_limit_retries`] times; other 4xx answers
@@ -567,18 +568,27 @@ impl HttpClient {
                 ));
             };
             async {
-                let response = builder.send().await?;
+                let mut response = builder.send().await.map_err(Failure::Send)?;
                 let status = response.status();
                 let headers = response.headers().clone();
-                let body = response.bytes().await?;
-                Ok::<_, reqwest::Error>((status, headers, body.to_vec()))
+                let mut body = Vec::new();
+                while let Some(chunk) = response.chunk().await.map_err(Failure::Body)? {
+                    body.extend_from_slice(&chunk);
+                }
+                Ok::<_, Failure>((status, headers, body))
             }
             .await
         };
         let (status, headers, body) = match result {
             Ok(ok) => ok,
-            Err(err) => {
+            Err(failure) => {
                 self.recorder.request(endpoint, None);
+                // A body that stops before its end (the connection dropped
+                // mid-body) is as transient as a reset before the answer.
+                let (err, in_body) = match failure {
+                    Failure::Send(err) => (err, false),
+                    Failure::Body(err) => (err, true),
+                };
                 if let Some(refused) = refused_redirect(&err) {
                     return Outcome::Fail(Error::Redirect {
                         endpoint: endpoint.to_owned(),
@@ -586,8 +596,11 @@ impl HttpClient {
                         to: refused.to.clone(),
                     });
                 }
-                let retryable =
-                    err.is_timeout() || err.is_connect() || err.is_request() || err.is_body();
+                let retryable = in_body
+                    || err.is_timeout()
+                    || err.is_connect()
+                    || err.is_request()
+                    || err.is_body();
                 if retryable && let Some(delay) = error_backoff.next() {
                     tracing::debug!(
                         endpoint,
@@ -606,7 +619,7 @@ impl HttpClient {
                         attempts,
                     });
                 }
-                let message = self.redact(&error_chain(&err));
+                let message = self.redact(&error_chain(&err, in_body));
                 return Outcome::Fail(Error::Transport {
                     endpoint: endpoint.to_owned(),
                     message,
@@ -748,10 +761,20 @@ fn refused_redirect(err: &reqwest::Error) -> Option<&CrossOriginRedirect> {
     None
 }
 
+/// Why one attempt got no complete answer.
+enum Failure {
+    /// Sending, connecting or reading the status line and headers failed.
+    Send(reqwest::Error),
+    /// The body failed while it was read (cut short, bad encoding).
+    Body(reqwest::Error),
+}
+
 /// The error and its causes on one line, without the URL.
-fn error_chain(err: &reqwest::Error) -> String {
+fn error_chain(err: &reqwest::Error, in_body: bool) -> String {
     let mut text = if err.is_connect() {
         "connection failed".to_owned()
+    } else if in_body {
+        "reading the response body failed (cut short or undecodable)".to_owned()
     } else if err.is_body() {
         "reading the response body failed".to_owned()
     } else {

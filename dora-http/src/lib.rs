@@ -9,8 +9,9 @@
 //! - [`HttpClient`]: base URL, auth, per-request time-out, bounded concurrency,
 //!   retries ([`RetryPolicy`]): 429 honours `Retry-After` (seconds or HTTP
 //!   date) or a rate-limit reset header, capped; otherwise jittered exponential
-//!   backoff with an injectable seed; 5xx / connection errors / time-outs are
-//!   retried a bounded number of times; other 4xx fail at once.
+//!   backoff with an injectable seed; 5xx / connection errors / bodies cut
+//!   short / time-outs are retried a bounded number of times (one budget);
+//!   other 4xx fail at once.
 //! - Redirects are followed within the request's origin only: one to another
 //!   scheme, host or port is refused ([`Error::Redirect`], naming both), and
 //!   no `Referer` header is ever sent.

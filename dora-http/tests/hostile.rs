@@ -326,3 +326,152 @@ async fn echoed_credentials_never_reach_an_error_in_any_encoding() {
         }
     }
 }
+
+// ------------------------------------------------------------- raw servers
+
+/// A raw HTTP/1.1 server on 127.0.0.1: the `n`th connection (0-based) is
+/// answered with `script(n)`'s bytes, written as they are, then closed
+/// (mid-body if the bytes say more is coming).
+async fn raw_server(
+    script: impl Fn(usize) -> Vec<u8> + Send + Sync + 'static,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&count);
+    let script = std::sync::Arc::new(script);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let script = std::sync::Arc::clone(&script);
+            tokio::spawn(async move {
+                // Read the request head.
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => head.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let bytes = script(n);
+                for piece in bytes.chunks(64 * 1024) {
+                    if socket.write_all(piece).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = socket.flush().await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}"), count)
+}
+
+fn http_response(headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
+    let mut out = b"HTTP/1.1 200 OK\r\nconnection: close\r\n".to_vec();
+    for (name, value) in headers {
+        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+// ------------------------------------------------------------- bodies cut short
+
+const FULL: &str = r#"{"name": "complete", "padding": "0123456789012345678901234567890123456789"}"#;
+
+/// The `n`th answer: cut short (Content-Length promises more than is sent)
+/// for the first `cuts` connections, then whole.
+fn cut_then_whole(cuts: usize) -> impl Fn(usize) -> Vec<u8> + Send + Sync + 'static {
+    move |n| {
+        let length = ("content-length", FULL.len().to_string());
+        let json = ("content-type", "application/json".to_string());
+        if n < cuts {
+            http_response(&[length, json], &FULL.as_bytes()[..20])
+        } else {
+            http_response(&[length, json], FULL.as_bytes())
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_body_cut_short_is_retried_like_a_reset() {
+    let (base, connections) = raw_server(cut_then_whole(2)).await;
+    let sleeper = InstantSleeper::new();
+    let client = HttpClient::builder(&base)
+        .retry(RetryPolicy::default().with_seed(3).with_max_retries(4))
+        .sleeper(sleeper.clone())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let req = client.request("thing", &["thing"]);
+    let got: Named = client
+        .get_json(&req)
+        .await
+        .expect("retried to a whole body");
+    assert_eq!(got.name, "complete");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(sleeper.delays().len(), 2, "two backoff waits");
+    let stats = client.stats();
+    assert_eq!(stats.requests("thing"), 3);
+    assert_eq!(stats.endpoints["thing"].retries, 2);
+}
+
+#[tokio::test]
+async fn a_chunked_body_cut_short_is_retried_too() {
+    let (base, connections) = raw_server(|n| {
+        let chunked = ("transfer-encoding", "chunked".to_string());
+        let body = format!("{:x}\r\n{FULL}\r\n0\r\n\r\n", FULL.len());
+        if n == 0 {
+            // One chunk announced, half of it sent, then the connection drops.
+            http_response(&[chunked], &body.as_bytes()[..30])
+        } else {
+            http_response(&[chunked], body.as_bytes())
+        }
+    })
+    .await;
+    let client = HttpClient::builder(&base)
+        .retry(RetryPolicy::default().with_seed(3))
+        .sleeper(InstantSleeper::new())
+        .build()
+        .expect("client");
+    let got: Named = client
+        .get_json(&client.request("thing", &["thing"]))
+        .await
+        .expect("retried");
+    assert_eq!(got.name, "complete");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn bodies_always_cut_short_fail_within_the_same_attempt_budget() {
+    let (base, connections) = raw_server(cut_then_whole(usize::MAX)).await;
+    let client = HttpClient::builder(&base)
+        .retry(RetryPolicy::default().with_seed(3).with_max_retries(2))
+        .sleeper(InstantSleeper::new())
+        .build()
+        .expect("client");
+    let err = client
+        .get_json::<Named>(&client.request("thing", &["thing"]))
+        .await
+        .expect_err("always cut");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
+    match &err {
+        Error::Transport {
+            endpoint,
+            attempts,
+            message,
+            ..
+        } => {
+            assert_eq!(endpoint, "thing");
+            assert_eq!(*attempts, 3);
+            assert!(message.contains("body"), "{message}");
+        }
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+}
