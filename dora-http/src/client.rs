@@ -30,6 +30,7 @@ pub struct HttpClientBuilder {
     hook: Option<ProgressHook>,
     headers: Vec<(String, String)>,
     user_agent: String,
+    max_response_size: u64,
 }
 
 impl fmt::Debug for HttpClientBuilder {
@@ -40,11 +41,22 @@ impl fmt::Debug for HttpClientBuilder {
             .field("timeout", &self.timeout)
             .field("concurrency", &self.concurrency)
             .field("policy", &self.policy)
+            .field("max_response_size", &self.max_response_size)
             .finish_non_exhaustive()
     }
 }
 
 impl HttpClientBuilder {
+    /// The largest response body accepted, in bytes, counted after
+    /// decompression and checked while the body streams in (a gzip bomb fails
+    /// as soon as it inflates past the limit, with bounded memory). A larger
+    /// answer is an [`Error::TooLarge`], not retried. Default
+    /// [`HttpClient::DEFAULT_MAX_RESPONSE_SIZE`] (64 MiB); at least 1.
+    pub fn max_response_size(mut self, bytes: u64) -> Self {
+        self.max_response_size = bytes.max(1);
+        self
+    }
+
     /// Credentials sent with every request.
     pub fn auth(mut self, auth: Auth) -> Self {
         self.auth = auth;
@@ -168,6 +180,7 @@ impl HttpClientBuilder {
                 policy: self.policy,
                 sleeper: self.sleeper,
                 seeds: Mutex::new(rng),
+                max_response_size: self.max_response_size,
             }),
             recorder: Arc::new(Recorder::new(self.hook)),
         })
@@ -185,6 +198,7 @@ struct Inner {
     policy: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
     seeds: Mutex<StdRng>,
+    max_response_size: u64,
 }
 
 /// An API client shared by all requests of an adapter.
@@ -384,6 +398,9 @@ enum Outcome {
 }
 
 impl HttpClient {
+    /// The default [`HttpClientBuilder::max_response_size`]: 64 MiB.
+    pub const DEFAULT_MAX_RESPONSE_SIZE: u64 = 64 * 1024 * 1024;
+
     /// Start building a client for the API rooted at `base_url`
     /// (e.g. `https://api.bitbucket.org/2.0`).
     pub fn builder(base_url: impl Into<String>) -> HttpClientBuilder {
@@ -398,6 +415,7 @@ impl HttpClient {
             hook: None,
             headers: Vec::new(),
             user_agent: concat!("dora-metrics/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_response_size: Self::DEFAULT_MAX_RESPONSE_SIZE,
         }
     }
 
@@ -561,6 +579,7 @@ impl HttpClient {
             .headers(request.headers.clone())
             .timeout(self.inner.timeout);
         let builder = self.inner.auth.apply(builder);
+        let max = self.inner.max_response_size;
         let result = {
             let Ok(_permit) = self.inner.semaphore.acquire().await else {
                 return Outcome::Fail(Error::Config(
@@ -571,8 +590,17 @@ impl HttpClient {
                 let mut response = builder.send().await.map_err(Failure::Send)?;
                 let status = response.status();
                 let headers = response.headers().clone();
+                // Checked before reading (a declared length) and while
+                // reading (decompressed bytes), so memory stays bounded.
+                if response.content_length().is_some_and(|n| n > max) {
+                    return Err(Failure::TooLarge);
+                }
                 let mut body = Vec::new();
                 while let Some(chunk) = response.chunk().await.map_err(Failure::Body)? {
+                    let size = u64::try_from(body.len() + chunk.len()).unwrap_or(u64::MAX);
+                    if size > max {
+                        return Err(Failure::TooLarge);
+                    }
                     body.extend_from_slice(&chunk);
                 }
                 Ok::<_, Failure>((status, headers, body))
@@ -588,6 +616,17 @@ impl HttpClient {
                 let (err, in_body) = match failure {
                     Failure::Send(err) => (err, false),
                     Failure::Body(err) => (err, true),
+                    Failure::TooLarge => {
+                        tracing::warn!(
+                            endpoint,
+                            limit = max,
+                            "response larger than the limit; not read"
+                        );
+                        return Outcome::Fail(Error::TooLarge {
+                            endpoint: endpoint.to_owned(),
+                            limit: max,
+                        });
+                    }
                 };
                 if let Some(refused) = refused_redirect(&err) {
                     return Outcome::Fail(Error::Redirect {
@@ -767,6 +806,8 @@ enum Failure {
     Send(reqwest::Error),
     /// The body failed while it was read (cut short, bad encoding).
     Body(reqwest::Error),
+    /// The body is larger than the client accepts.
+    TooLarge,
 }
 
 /// The error and its causes on one line, without the URL.

@@ -103,9 +103,30 @@ pub enum Error {
         /// The origin redirected to.
         to: String,
     },
+    /// The response body is larger than the client accepts (counted after
+    /// decompression; see `HttpClientBuilder::max_response_size`). Not retried.
+    #[error("{endpoint}: the response is larger than the {} limit (after decompression); not read further (raise it with HttpClientBuilder::max_response_size)", size_text(*limit))]
+    TooLarge {
+        /// Endpoint label.
+        endpoint: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The client could not be configured.
     #[error("invalid HTTP client configuration: {0}")]
     Config(String),
+}
+
+/// `64 MiB`, `1 KiB`, else `1000 bytes`.
+fn size_text(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 fn attempts_suffix(attempts: usize) -> String {
@@ -194,6 +215,10 @@ impl Error {
                 from: scrub(&from),
                 to: scrub(&to),
             },
+            Self::TooLarge { endpoint, limit } => Self::TooLarge {
+                endpoint: scrub(&endpoint),
+                limit,
+            },
             Self::Config(message) => Self::Config(scrub(&message)),
         }
     }
@@ -208,7 +233,8 @@ impl Error {
             | Self::Decode { endpoint, .. }
             | Self::Pagination { endpoint, .. }
             | Self::Url { endpoint, .. }
-            | Self::Redirect { endpoint, .. } => Some(endpoint),
+            | Self::Redirect { endpoint, .. }
+            | Self::TooLarge { endpoint, .. } => Some(endpoint),
             Self::Config(_) => None,
         }
     }

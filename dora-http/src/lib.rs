@@ -12,6 +12,9 @@
 //!   backoff with an injectable seed; 5xx / connection errors / bodies cut
 //!   short / time-outs are retried a bounded number of times (one budget);
 //!   other 4xx fail at once.
+//! - A response body is capped (default 64 MiB, counted after decompression
+//!   and checked while it streams in, so a gzip bomb fails fast with bounded
+//!   memory): [`HttpClientBuilder::max_response_size`], [`Error::TooLarge`].
 //! - Redirects are followed within the request's origin only: one to another
 //!   scheme, host or port is refused ([`Error::Redirect`], naming both), and
 //!   no `Referer` header is ever sent.

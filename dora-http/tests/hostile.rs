@@ -475,3 +475,262 @@ async fn bodies_always_cut_short_fail_within_the_same_attempt_budget() {
         other => panic!("expected a transport error, got {other:?}"),
     }
 }
+
+// ------------------------------------------------------------- size cap
+
+/// An LSB-first bit writer for a hand-made deflate stream.
+struct Bits {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl Bits {
+    fn new() -> Self {
+        Self {
+            out: Vec::new(),
+            acc: 0,
+            n: 0,
+        }
+    }
+
+    /// `bits` bits of `value`, least significant first (header fields).
+    fn put(&mut self, value: u64, bits: u32) {
+        self.acc |= value << self.n;
+        self.n += bits;
+        while self.n >= 8 {
+            self.out.push((self.acc & 0xff) as u8);
+            self.acc >>= 8;
+            self.n -= 8;
+        }
+    }
+
+    /// A Huffman code, most significant bit first.
+    fn code(&mut self, code: u64, len: u32) {
+        for i in (0..len).rev() {
+            self.put((code >> i) & 1, 1);
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.n > 0 {
+            self.out.push((self.acc & 0xff) as u8);
+        }
+        self.out
+    }
+}
+
+fn crc32(data_len: u64) -> u32 {
+    // CRC-32 of `data_len` zero bytes, bit by bit (small inputs only).
+    let mut crc = 0xffff_ffffu32;
+    for _ in 0..data_len {
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A gzip member inflating to `1 + 258 * matches` zero bytes: one dynamic
+/// Huffman block where a 258-byte match at distance 1 costs two bits, so
+/// 1 GiB compresses to about 1 MB. The CRC is exact only when `exact_crc`.
+fn zeros_gzip(matches: u64, exact_crc: bool) -> Vec<u8> {
+    let mut bits = Bits::new();
+    bits.put(1, 1); // BFINAL
+    bits.put(2, 2); // BTYPE = dynamic Huffman
+    bits.put(286 - 257, 5); // HLIT
+    bits.put(2 - 1, 5); // HDIST
+    bits.put(18 - 4, 4); // HCLEN: code lengths up to symbol 1 in the order below
+    // Code-length code: symbol 18 → 1 bit (`0`), 1 → `10`, 2 → `11`.
+    let order = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1];
+    for sym in order {
+        let len = match sym {
+            18 => 1,
+            1 | 2 => 2,
+            _ => 0,
+        };
+        bits.put(len, 3);
+    }
+    let (cl1, cl2, cl18) = ((0b10u64, 2u32), (0b11u64, 2u32), (0u64, 1u32));
+    let zeros = |bits: &mut Bits, mut n: u64| {
+        while n > 0 {
+            let run = n.min(138);
+            bits.code(cl18.0, cl18.1);
+            bits.put(run - 11, 7);
+            n -= run;
+        }
+    };
+    // Literal/length lengths: 0 → 2, 1..=255 → 0, 256 → 2, 257..=284 → 0, 285 → 1.
+    bits.code(cl2.0, cl2.1);
+    zeros(&mut bits, 255);
+    bits.code(cl2.0, cl2.1);
+    zeros(&mut bits, 28);
+    bits.code(cl1.0, cl1.1);
+    // Distance lengths: codes 0 and 1 → 1 bit each.
+    bits.code(cl1.0, cl1.1);
+    bits.code(cl1.0, cl1.1);
+    // Literal/length code: 285 → `0`, 0 → `10`, 256 → `11`; distance 0 → `0`.
+    bits.code(0b10, 2); // one literal zero byte
+    for _ in 0..matches {
+        bits.code(0, 1); // length 258
+        bits.code(0, 1); // distance 1
+    }
+    bits.code(0b11, 2); // end of block
+    let deflate = bits.finish();
+    let size = 1 + 258 * matches;
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    out.extend_from_slice(&deflate);
+    let crc = if exact_crc { crc32(size) } else { 0 };
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&((size & 0xffff_ffff) as u32).to_le_bytes());
+    out
+}
+
+fn gzip_response(body: &[u8]) -> Vec<u8> {
+    http_response(
+        &[
+            ("content-type", "application/octet-stream".to_string()),
+            ("content-encoding", "gzip".to_string()),
+            ("content-length", body.len().to_string()),
+        ],
+        body,
+    )
+}
+
+/// Peak resident memory of this process, in bytes (Linux).
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[tokio::test]
+async fn the_hand_made_gzip_inflates_as_expected_under_the_limit() {
+    let small = zeros_gzip(1000, true);
+    let (base, _) = raw_server(move |_| gzip_response(&small)).await;
+    let client = HttpClient::builder(&base).build().expect("client");
+    let response = client
+        .send(&client.request("zeros", &["zeros"]))
+        .await
+        .expect("decodes");
+    assert_eq!(response.body().len(), 1 + 258 * 1000);
+    assert!(response.body().iter().all(|b| *b == 0));
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_fails_fast_with_bounded_memory() {
+    // 1 GiB of zeros in about 1 MB.
+    let matches = ((1u64 << 30) - 1) / 258;
+    let bomb = std::sync::Arc::new(zeros_gzip(matches, false));
+    assert!(
+        bomb.len() < 1_200_000,
+        "the bomb is {} bytes compressed",
+        bomb.len()
+    );
+    let body = std::sync::Arc::clone(&bomb);
+    let (base, connections) = raw_server(move |_| gzip_response(&body)).await;
+    let client = HttpClient::builder(&base)
+        .retry(RetryPolicy::default().with_seed(1))
+        .sleeper(InstantSleeper::new())
+        .build()
+        .expect("client");
+    let started = std::time::Instant::now();
+    let err = client
+        .send(&client.request("bomb", &["bomb"]))
+        .await
+        .expect_err("a gzip bomb must not be read");
+    let took = started.elapsed();
+    match &err {
+        Error::TooLarge { endpoint, limit } => {
+            assert_eq!(endpoint, "bomb");
+            assert_eq!(*limit, HttpClient::DEFAULT_MAX_RESPONSE_SIZE);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains("bomb") && text.contains("64 MiB"),
+        "the error names the endpoint and the limit: {text}"
+    );
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "not retried"
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    if let Some(peak) = peak_rss() {
+        assert!(
+            peak < 600 * 1024 * 1024,
+            "peak memory {} MiB: the bomb was inflated",
+            peak / (1024 * 1024)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_size_limit_is_configurable_and_checked_while_streaming() {
+    let big = vec![b' '; 10_000];
+    // Declared length above the limit: refused before reading.
+    let declared = big.clone();
+    let (base, _) = raw_server(move |_| {
+        http_response(&[("content-length", declared.len().to_string())], &declared)
+    })
+    .await;
+    let client = HttpClient::builder(&base)
+        .max_response_size(4096)
+        .build()
+        .expect("client");
+    let err = client
+        .send(&client.request("declared", &["declared"]))
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(&err, Error::TooLarge { endpoint, limit: 4096 } if endpoint == "declared"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("4 KiB"), "{err}");
+    // No declared length (chunked): refused while streaming.
+    let chunked = big.clone();
+    let (base, _) = raw_server(move |_| {
+        let mut body = Vec::new();
+        for piece in chunked.chunks(1000) {
+            body.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            body.extend_from_slice(piece);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"0\r\n\r\n");
+        http_response(&[("transfer-encoding", "chunked".to_string())], &body)
+    })
+    .await;
+    let client = HttpClient::builder(&base)
+        .max_response_size(4096)
+        .build()
+        .expect("client");
+    let err = client
+        .send(&client.request("chunked", &["chunked"]))
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(err, Error::TooLarge { limit: 4096, .. }),
+        "{err:?}"
+    );
+    // At the limit exactly: accepted.
+    let exact = vec![b' '; 4096];
+    let (base, _) =
+        raw_server(move |_| http_response(&[("content-length", exact.len().to_string())], &exact))
+            .await;
+    let client = HttpClient::builder(&base)
+        .max_response_size(4096)
+        .build()
+        .expect("client");
+    let ok = client
+        .send(&client.request("exact", &["exact"]))
+        .await
+        .expect("at the limit");
+    assert_eq!(ok.body().len(), 4096);
+}
