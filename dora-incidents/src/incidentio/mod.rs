@@ -161,6 +161,14 @@ impl IncidentIoBuilder {
         self
     }
 
+    /// The largest response body accepted, in bytes after decompression
+    /// (default: dora-http's, 64 MiB); a larger one fails the listing with a
+    /// message naming the endpoint and the limit.
+    pub fn with_max_response_size(mut self, bytes: u64) -> Self {
+        self.transport.max_response_size = Some(bytes);
+        self
+    }
+
     /// Check the settings and build the source.
     pub fn build(self) -> Result<IncidentIo, SourceError> {
         require_token(SOURCE, &self.token, ENV)?;
