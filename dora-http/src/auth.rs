@@ -1,6 +1,6 @@
 //! How a client authenticates.
 
-use crate::secret::Secret;
+use crate::secret::{Secret, encoded_forms};
 use std::fmt;
 
 /// The `Authorization` a client sends with every request.
@@ -65,21 +65,41 @@ impl Auth {
         }
     }
 
-    /// The secrets to scrub from anything printed.
+    /// The secrets to scrub from anything printed: each credential in every
+    /// form a server may echo it (raw, base64 of `user:secret` as a Basic
+    /// header carries it, base64 of `:secret`, URL-encoded, JSON-escaped).
     pub(crate) fn secrets(&self) -> Vec<Secret> {
-        match self {
+        let mut out = match self {
             Self::None => Vec::new(),
-            Self::Basic { password, .. } => vec![password.clone()],
-            Self::Bearer(token) => vec![token.clone()],
+            Self::Basic { username, password } => {
+                encoded_forms(password.expose(), Some(username.as_str()))
+            }
+            Self::Bearer(token) => encoded_forms(token.expose(), None),
             Self::Header(value) => {
                 // Also scrub the bare key inside `Token token=<key>` / `GenieKey <key>`.
-                let mut out = vec![value.clone()];
-                if let Some((_, key)) = value.expose().rsplit_once(['=', ' ']) {
-                    out.push(Secret::new(key));
+                let value = value.expose();
+                let mut out = encoded_forms(value, None);
+                let keys = [
+                    value.strip_prefix("Token token="),
+                    value.split_once(' ').map(|(_, key)| key),
+                    value.rsplit_once(['=', ' ']).map(|(_, key)| key),
+                ];
+                for key in keys.into_iter().flatten() {
+                    if !key.trim().is_empty() {
+                        out.extend(encoded_forms(key, None));
+                    }
                 }
                 out
             }
-        }
+        };
+        out.sort_by(|a, b| {
+            b.expose()
+                .len()
+                .cmp(&a.expose().len())
+                .then_with(|| a.expose().cmp(b.expose()))
+        });
+        out.dedup();
+        out
     }
 
     pub(crate) fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -142,5 +162,18 @@ mod tests {
         assert!(secrets.iter().any(|s| s.expose() == "tok-pd-3"));
         let auth = Auth::genie_key(&Secret::new("tok-og-4"));
         assert!(auth.secrets().iter().any(|s| s.expose() == "tok-og-4"));
+    }
+
+    #[test]
+    fn basic_secrets_include_the_header_value_encoding() {
+        let auth = Auth::basic("me@example.com", "tok-basic-1");
+        let secrets = auth.secrets();
+        // base64("me@example.com:tok-basic-1"), as `Authorization: Basic ...` carries it.
+        assert!(
+            secrets
+                .iter()
+                .any(|s| s.expose() == "bWVAZXhhbXBsZS5jb206dG9rLWJhc2ljLTE=")
+        );
+        assert!(secrets.iter().any(|s| s.expose() == "tok-basic-1"));
     }
 }

@@ -30,6 +30,7 @@ pub struct HttpClientBuilder {
     hook: Option<ProgressHook>,
     headers: Vec<(String, String)>,
     user_agent: String,
+    max_response_size: u64,
 }
 
 impl fmt::Debug for HttpClientBuilder {
@@ -40,11 +41,22 @@ impl fmt::Debug for HttpClientBuilder {
             .field("timeout", &self.timeout)
             .field("concurrency", &self.concurrency)
             .field("policy", &self.policy)
+            .field("max_response_size", &self.max_response_size)
             .finish_non_exhaustive()
     }
 }
 
 impl HttpClientBuilder {
+    /// The largest response body accepted, in bytes, counted after
+    /// decompression and checked while the body streams in (a gzip bomb fails
+    /// as soon as it inflates past the limit, with bounded memory). A larger
+    /// answer is an [`Error::TooLarge`], not retried. Default
+    /// [`HttpClient::DEFAULT_MAX_RESPONSE_SIZE`] (64 MiB); at least 1.
+    pub fn max_response_size(mut self, bytes: u64) -> Self {
+        self.max_response_size = bytes.max(1);
+        self
+    }
+
     /// Credentials sent with every request.
     pub fn auth(mut self, auth: Auth) -> Self {
         self.auth = auth;
@@ -144,13 +156,18 @@ impl HttpClientBuilder {
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .connect_timeout(self.connect_timeout)
+            // Never tell a server where a request came from, and never follow
+            // a redirect to another origin (its answer would be trusted as
+            // the API's).
+            .referer(false)
+            .redirect(redirect_policy())
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let rng = match self.policy.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
-        let secrets = self.auth.secrets();
+        let secrets = Arc::new(self.auth.secrets());
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 http,
@@ -163,6 +180,7 @@ impl HttpClientBuilder {
                 policy: self.policy,
                 sleeper: self.sleeper,
                 seeds: Mutex::new(rng),
+                max_response_size: self.max_response_size,
             }),
             recorder: Arc::new(Recorder::new(self.hook)),
         })
@@ -173,13 +191,14 @@ struct Inner {
     http: reqwest::Client,
     base: Url,
     auth: Auth,
-    secrets: Vec<Secret>,
+    secrets: Arc<Vec<Secret>>,
     timeout: Duration,
     semaphore: Semaphore,
     concurrency: usize,
     policy: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
     seeds: Mutex<StdRng>,
+    max_response_size: u64,
 }
 
 /// An API client shared by all requests of an adapter.
@@ -188,7 +207,8 @@ struct Inner {
 /// and the request counters). Every request carries an *endpoint label* (e.g.
 /// `pullrequests`) under which it is counted and named in errors.
 ///
-/// Retries: a 5xx answer, a connection error or a time-out is retried up to
+/// Retries: a 5xx answer, a connection error, a body cut short or a time-out
+/// is retried up to
 /// [`RetryPolicy::max_retries`] times with jittered exponential backoff; HTTP
 /// 429 waits as `Retry-After` / the rate-limit reset header says (or backs
 /// off) up to [`RetryPolicy::max_rate_limit_retries`] times; other 4xx answers
@@ -275,12 +295,24 @@ impl Request {
 }
 
 /// A successful answer, body read in full.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Response {
     endpoint: String,
     status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
+    secrets: Arc<Vec<Secret>>,
+}
+
+impl fmt::Debug for Response {
+    /// The body's size only: a body may echo a credential.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("endpoint", &self.endpoint)
+            .field("status", &self.status)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Response {
@@ -301,7 +333,12 @@ impl Response {
 
     /// Decode the body, naming the JSON path of a field that fails.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        decode(&self.endpoint, None, &self.body)
+        decode(&self.endpoint, None, &self.body).map_err(|e| self.scrub(e))
+    }
+
+    /// The error with the client's credentials (every encoding) scrubbed.
+    pub(crate) fn scrub(&self, error: Error) -> Error {
+        error.scrubbed(&|text| redact(text, &self.secrets))
     }
 }
 
@@ -327,6 +364,24 @@ pub(crate) fn decode<T: DeserializeOwned>(
     Ok(value)
 }
 
+/// Decode one JSON value (e.g. one item of a page fetched as raw
+/// `serde_json::Value`s, so that an adapter can keep the items that do not
+/// decode instead of failing the page), naming the JSON path of the field at
+/// fault in [`Error::Decode`] (`path` is relative to `value`; for a missing
+/// field it is the field's parent and the message names the field).
+pub fn decode_value<T: DeserializeOwned>(
+    endpoint: &str,
+    page: Option<usize>,
+    value: &serde_json::Value,
+) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|e| Error::Decode {
+        endpoint: endpoint.to_owned(),
+        page,
+        path: clean_path(&e.path().to_string()),
+        message: e.into_inner().to_string(),
+    })
+}
+
 /// serde_path_to_error prints `.` for the root.
 pub(crate) fn clean_path(path: &str) -> String {
     if path == "." {
@@ -343,6 +398,9 @@ enum Outcome {
 }
 
 impl HttpClient {
+    /// The default [`HttpClientBuilder::max_response_size`]: 64 MiB.
+    pub const DEFAULT_MAX_RESPONSE_SIZE: u64 = 64 * 1024 * 1024;
+
     /// Start building a client for the API rooted at `base_url`
     /// (e.g. `https://api.bitbucket.org/2.0`).
     pub fn builder(base_url: impl Into<String>) -> HttpClientBuilder {
@@ -357,6 +415,7 @@ impl HttpClient {
             hook: None,
             headers: Vec::new(),
             user_agent: concat!("dora-metrics/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_response_size: Self::DEFAULT_MAX_RESPONSE_SIZE,
         }
     }
 
@@ -370,9 +429,16 @@ impl HttpClient {
         self.inner.auth.scheme()
     }
 
-    /// Replace every credential in `text` with `***`.
+    /// Replace every credential in `text` with `***`: raw, base64 (of
+    /// `user:token` as a Basic header carries it, of `:token`, of the token),
+    /// URL-encoded and JSON-escaped.
     pub fn redact(&self, text: &str) -> String {
         redact(text, &self.inner.secrets)
+    }
+
+    /// The error with every credential scrubbed from its texts.
+    pub(crate) fn scrub(&self, error: Error) -> Error {
+        error.scrubbed(&|text| self.redact(text))
     }
 
     /// A request to the base URL plus `segments`, each percent-encoded (so a
@@ -405,7 +471,7 @@ impl HttpClient {
     /// The URL must share the base URL's scheme, host, port and path prefix:
     /// credentials are never sent anywhere else.
     pub fn request_url(&self, endpoint: &str, url: &str) -> Result<Request, Error> {
-        let url = self.check_url(endpoint, url)?;
+        let url = self.check_url(endpoint, url).map_err(|e| self.scrub(e))?;
         Ok(Request {
             endpoint: endpoint.to_owned(),
             url,
@@ -487,7 +553,7 @@ impl HttpClient {
                 .await
             {
                 Outcome::Done(response) => return Ok(response),
-                Outcome::Fail(error) => return Err(error),
+                Outcome::Fail(error) => return Err(self.scrub(error)),
                 Outcome::Retry { delay } => {
                     if !delay.is_zero() {
                         self.inner.sleeper.sleep(delay).await;
@@ -513,6 +579,7 @@ impl HttpClient {
             .headers(request.headers.clone())
             .timeout(self.inner.timeout);
         let builder = self.inner.auth.apply(builder);
+        let max = self.inner.max_response_size;
         let result = {
             let Ok(_permit) = self.inner.semaphore.acquire().await else {
                 return Outcome::Fail(Error::Config(
@@ -520,20 +587,59 @@ impl HttpClient {
                 ));
             };
             async {
-                let response = builder.send().await?;
+                let mut response = builder.send().await.map_err(Failure::Send)?;
                 let status = response.status();
                 let headers = response.headers().clone();
-                let body = response.bytes().await?;
-                Ok::<_, reqwest::Error>((status, headers, body.to_vec()))
+                // Checked before reading (a declared length) and while
+                // reading (decompressed bytes), so memory stays bounded.
+                if response.content_length().is_some_and(|n| n > max) {
+                    return Err(Failure::TooLarge);
+                }
+                let mut body = Vec::new();
+                while let Some(chunk) = response.chunk().await.map_err(Failure::Body)? {
+                    let size = u64::try_from(body.len() + chunk.len()).unwrap_or(u64::MAX);
+                    if size > max {
+                        return Err(Failure::TooLarge);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok::<_, Failure>((status, headers, body))
             }
             .await
         };
         let (status, headers, body) = match result {
             Ok(ok) => ok,
-            Err(err) => {
+            Err(failure) => {
                 self.recorder.request(endpoint, None);
-                let retryable =
-                    err.is_timeout() || err.is_connect() || err.is_request() || err.is_body();
+                // A body that stops before its end (the connection dropped
+                // mid-body) is as transient as a reset before the answer.
+                let (err, in_body) = match failure {
+                    Failure::Send(err) => (err, false),
+                    Failure::Body(err) => (err, true),
+                    Failure::TooLarge => {
+                        tracing::warn!(
+                            endpoint,
+                            limit = max,
+                            "response larger than the limit; not read"
+                        );
+                        return Outcome::Fail(Error::TooLarge {
+                            endpoint: endpoint.to_owned(),
+                            limit: max,
+                        });
+                    }
+                };
+                if let Some(refused) = refused_redirect(&err) {
+                    return Outcome::Fail(Error::Redirect {
+                        endpoint: endpoint.to_owned(),
+                        from: refused.from.clone(),
+                        to: refused.to.clone(),
+                    });
+                }
+                let retryable = in_body
+                    || err.is_timeout()
+                    || err.is_connect()
+                    || err.is_request()
+                    || err.is_body();
                 if retryable && let Some(delay) = error_backoff.next() {
                     tracing::debug!(
                         endpoint,
@@ -552,7 +658,7 @@ impl HttpClient {
                         attempts,
                     });
                 }
-                let message = self.redact(&error_chain(&err));
+                let message = self.redact(&error_chain(&err, in_body));
                 return Outcome::Fail(Error::Transport {
                     endpoint: endpoint.to_owned(),
                     message,
@@ -568,9 +674,13 @@ impl HttpClient {
                 status,
                 headers,
                 body,
+                secrets: Arc::clone(&self.inner.secrets),
             });
         }
-        let message = extract_message(&body).map(|m| self.redact(&m));
+        // Scrub the whole body before extracting (and truncating) a message,
+        // so that a credential cut in half by the truncation cannot leak.
+        let text = self.redact(&String::from_utf8_lossy(&body));
+        let message = extract_message(text.as_bytes()).map(|m| self.redact(&m));
         let asked = requested_wait(&headers, SystemTime::now());
         if status == StatusCode::TOO_MANY_REQUESTS {
             *limit_hits += 1;
@@ -631,10 +741,81 @@ impl HttpClient {
     }
 }
 
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 10;
+
+/// `scheme://host:port` of a URL (the port spelled out even when default).
+pub(crate) fn origin(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    )
+}
+
+/// A redirect the policy refused; carried through reqwest's error to
+/// [`Error::Redirect`].
+#[derive(Debug)]
+struct CrossOriginRedirect {
+    from: String,
+    to: String,
+}
+
+impl fmt::Display for CrossOriginRedirect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "redirect from {} to {} refused", self.from, self.to)
+    }
+}
+
+impl std::error::Error for CrossOriginRedirect {}
+
+/// Follow redirects within the request's origin only (scheme, host and port
+/// of the first URL), at most [`MAX_REDIRECTS`].
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.follow();
+        };
+        let (from, to) = (origin(first), origin(attempt.url()));
+        if from != to {
+            return attempt.error(CrossOriginRedirect { from, to });
+        }
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        attempt.follow()
+    })
+}
+
+/// The refused cross-origin redirect behind a reqwest error, if that is what it is.
+fn refused_redirect(err: &reqwest::Error) -> Option<&CrossOriginRedirect> {
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        if let Some(found) = c.downcast_ref::<CrossOriginRedirect>() {
+            return Some(found);
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// Why one attempt got no complete answer.
+enum Failure {
+    /// Sending, connecting or reading the status line and headers failed.
+    Send(reqwest::Error),
+    /// The body failed while it was read (cut short, bad encoding).
+    Body(reqwest::Error),
+    /// The body is larger than the client accepts.
+    TooLarge,
+}
+
 /// The error and its causes on one line, without the URL.
-fn error_chain(err: &reqwest::Error) -> String {
+fn error_chain(err: &reqwest::Error, in_body: bool) -> String {
     let mut text = if err.is_connect() {
         "connection failed".to_owned()
+    } else if in_body {
+        "reading the response body failed (cut short or undecodable)".to_owned()
     } else if err.is_body() {
         "reading the response body failed".to_owned()
     } else {

@@ -91,9 +91,42 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// The server redirected to another origin (scheme, host or port). The
+    /// redirect is not followed: its answer would be taken for the API's, and
+    /// credentials stay with the API's origin.
+    #[error("{endpoint}: refused a redirect from {from} to {to}: another origin than the API's")]
+    Redirect {
+        /// Endpoint label.
+        endpoint: String,
+        /// The origin redirected from (`https://api.example.com:443`).
+        from: String,
+        /// The origin redirected to.
+        to: String,
+    },
+    /// The response body is larger than the client accepts (counted after
+    /// decompression; see `HttpClientBuilder::max_response_size`). Not retried.
+    #[error("{endpoint}: the response is larger than the {} limit (after decompression); not read further (raise it with HttpClientBuilder::max_response_size)", size_text(*limit))]
+    TooLarge {
+        /// Endpoint label.
+        endpoint: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The client could not be configured.
     #[error("invalid HTTP client configuration: {0}")]
     Config(String),
+}
+
+/// `64 MiB`, `1 KiB`, else `1000 bytes`.
+fn size_text(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 fn attempts_suffix(attempts: usize) -> String {
@@ -105,6 +138,91 @@ fn attempts_suffix(attempts: usize) -> String {
 }
 
 impl Error {
+    /// The same error with `scrub` applied to every text it holds (the
+    /// client passes its redaction, so that no credential, in any encoding,
+    /// reaches a message, `Display` or `Debug`).
+    pub(crate) fn scrubbed(self, scrub: &dyn Fn(&str) -> String) -> Self {
+        let opt = |m: Option<String>| m.map(|m| scrub(&m));
+        match self {
+            Self::Status {
+                endpoint,
+                status,
+                message,
+                attempts,
+            } => Self::Status {
+                endpoint: scrub(&endpoint),
+                status,
+                message: opt(message),
+                attempts,
+            },
+            Self::RateLimited {
+                endpoint,
+                retry_after,
+                message,
+                attempts,
+            } => Self::RateLimited {
+                endpoint: scrub(&endpoint),
+                retry_after,
+                message: opt(message),
+                attempts,
+            },
+            Self::Timeout {
+                endpoint,
+                timeout,
+                attempts,
+            } => Self::Timeout {
+                endpoint: scrub(&endpoint),
+                timeout,
+                attempts,
+            },
+            Self::Transport {
+                endpoint,
+                message,
+                attempts,
+                source,
+            } => Self::Transport {
+                endpoint: scrub(&endpoint),
+                message: scrub(&message),
+                attempts,
+                source,
+            },
+            Self::Decode {
+                endpoint,
+                page,
+                path,
+                message,
+            } => Self::Decode {
+                endpoint: scrub(&endpoint),
+                page,
+                path: scrub(&path),
+                message: scrub(&message),
+            },
+            Self::Pagination {
+                endpoint,
+                page,
+                message,
+            } => Self::Pagination {
+                endpoint: scrub(&endpoint),
+                page,
+                message: scrub(&message),
+            },
+            Self::Url { endpoint, message } => Self::Url {
+                endpoint: scrub(&endpoint),
+                message: scrub(&message),
+            },
+            Self::Redirect { endpoint, from, to } => Self::Redirect {
+                endpoint: scrub(&endpoint),
+                from: scrub(&from),
+                to: scrub(&to),
+            },
+            Self::TooLarge { endpoint, limit } => Self::TooLarge {
+                endpoint: scrub(&endpoint),
+                limit,
+            },
+            Self::Config(message) => Self::Config(scrub(&message)),
+        }
+    }
+
     /// The endpoint label, when the error concerns one.
     pub fn endpoint(&self) -> Option<&str> {
         match self {
@@ -114,7 +232,9 @@ impl Error {
             | Self::Transport { endpoint, .. }
             | Self::Decode { endpoint, .. }
             | Self::Pagination { endpoint, .. }
-            | Self::Url { endpoint, .. } => Some(endpoint),
+            | Self::Url { endpoint, .. }
+            | Self::Redirect { endpoint, .. }
+            | Self::TooLarge { endpoint, .. } => Some(endpoint),
             Self::Config(_) => None,
         }
     }

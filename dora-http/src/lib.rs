@@ -9,14 +9,22 @@
 //! - [`HttpClient`]: base URL, auth, per-request time-out, bounded concurrency,
 //!   retries ([`RetryPolicy`]): 429 honours `Retry-After` (seconds or HTTP
 //!   date) or a rate-limit reset header, capped; otherwise jittered exponential
-//!   backoff with an injectable seed; 5xx / connection errors / time-outs are
-//!   retried a bounded number of times; other 4xx fail at once.
+//!   backoff with an injectable seed; 5xx / connection errors / bodies cut
+//!   short / time-outs are retried a bounded number of times (one budget);
+//!   other 4xx fail at once.
+//! - A response body is capped (default 64 MiB, counted after decompression
+//!   and checked while it streams in, so a gzip bomb fails fast with bounded
+//!   memory): [`HttpClientBuilder::max_response_size`], [`Error::TooLarge`].
+//! - Redirects are followed within the request's origin only: one to another
+//!   scheme, host or port is refused ([`Error::Redirect`], naming both), and
+//!   no `Referer` header is ever sent.
 //! - Request accounting per endpoint label ([`HttpStats`]) and a progress hook
 //!   ([`ProgressEvent`]).
 //! - [`Pager`]: one pager for next-link, offset/limit and cursor pagination,
 //!   with loop detection and decode errors that name endpoint, page and field.
 //! - [`Error`]: names the endpoint, carries the server's message, never a
-//!   credential; [`Error::into_source_error`] converts to
+//!   credential — in no encoding: raw, base64 of `user:token` (what a Basic
+//!   header carries) or of `:token`, URL-encoded or JSON-escaped; [`Error::into_source_error`] converts to
 //!   [`dora_core::SourceError`].
 //!
 //! ```no_run
@@ -52,7 +60,7 @@ mod secret;
 mod stats;
 
 pub use auth::Auth;
-pub use client::{HttpClient, HttpClientBuilder, Request, Response};
+pub use client::{HttpClient, HttpClientBuilder, Request, Response, decode_value};
 pub use error::{Error, extract_message};
 pub use paginate::{Page, Pager, Pagination};
 pub use retry::{InstantSleeper, RetryPolicy, Sleeper, TokioSleeper, WaitSource, requested_wait};

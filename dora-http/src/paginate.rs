@@ -4,8 +4,12 @@
 //! |---|---|---|---|
 //! | Bitbucket | next link | `values` | `next` (absolute URL) |
 //! | Opsgenie | next link | `data` | `paging.next` (absolute URL) |
-//! | PagerDuty | offset/limit | `incidents`, `log_entries`, ... | `more == true` → `offset += limit` |
+//! | PagerDuty | offset/limit | `incidents`, `log_entries`, ... | `more == true` → `offset += items received` |
 //! | incident.io | cursor | `incidents` | `pagination_meta.after` → `?after=` |
+//!
+//! The offset style advances by the number of items the server sent, not by
+//! the limit asked for: a server that caps its page size (PagerDuty's response
+//! `limit` says so) must not make the pager skip items.
 //!
 //! Loop detection: a next link or cursor that was already visited, or a next
 //! link whose `page`/`offset` parameter does not increase, is a
@@ -30,7 +34,8 @@ pub enum Pagination {
         /// Pointer to the next URL; absent, null or empty on the last page.
         next: String,
     },
-    /// Offset/limit with a "more" flag (PagerDuty classic pagination).
+    /// Offset/limit with a "more" flag (PagerDuty classic pagination). The
+    /// offset advances by the items received (a short page is not a gap).
     Offset {
         /// Pointer to the items array.
         items: String,
@@ -174,8 +179,19 @@ impl<T: DeserializeOwned> Pager<T> {
         self.page
     }
 
+    /// The request the next call to [`Pager::next_page`] will send, if any
+    /// (e.g. to check its `offset` against an API's offset ceiling first).
+    pub fn next_request(&self) -> Option<&Request> {
+        self.next.as_ref()
+    }
+
     /// The next page, or `None` after the last.
     pub async fn next_page(&mut self) -> Result<Option<Page<T>>, Error> {
+        let result = self.fetch_page().await;
+        result.map_err(|e| self.client.scrub(e))
+    }
+
+    async fn fetch_page(&mut self) -> Result<Option<Page<T>>, Error> {
         let Some(request) = self.next.take() else {
             return Ok(None);
         };
@@ -254,10 +270,7 @@ impl<T: DeserializeOwned> Pager<T> {
                 }
             },
             Pagination::Offset {
-                offset_param,
-                limit,
-                more,
-                ..
+                offset_param, more, ..
             } => {
                 let more = value
                     .pointer(more)
@@ -269,16 +282,21 @@ impl<T: DeserializeOwned> Pager<T> {
                             "the server says there is more but sent an empty page".into(),
                         ));
                     }
+                    // Advance by what the server actually sent, never by the
+                    // limit we asked for: a server may cap the page size (its
+                    // response `limit` says so), and skipping `limit` items
+                    // after a short page would silently lose the rest.
                     let current = request
                         .url()
                         .query_pairs()
                         .find(|(k, _)| k == offset_param.as_str())
                         .and_then(|(_, v)| v.parse::<u64>().ok())
                         .unwrap_or(0);
+                    let received = u64::try_from(items.len()).unwrap_or(u64::MAX);
                     Some(
                         request
                             .clone()
-                            .set_query(offset_param, (current + limit).to_string()),
+                            .set_query(offset_param, current.saturating_add(received).to_string()),
                     )
                 } else {
                     None

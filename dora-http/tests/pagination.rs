@@ -381,3 +381,185 @@ async fn max_pages_guards_against_endless_listings() {
         .expect_err("too many");
     assert!(matches!(err, Error::Pagination { page: 3, .. }), "{err:?}");
 }
+
+/// A listing of `total` items (ids 0..total) whose server sends at most `cap`
+/// items per page, whatever the client asks for, in one of the four styles.
+struct ShortPages {
+    total: u64,
+    cap: u64,
+    style: &'static str,
+}
+
+impl wiremock::Respond for ShortPages {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let param = |key: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.into_owned())
+        };
+        let num = |key: &str, default: u64| {
+            param(key)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(default)
+        };
+        let host = request
+            .headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        let base = format!("http://{host}{}", request.url.path());
+        let items = |from: u64, n: u64| {
+            (from..(from + n).min(self.total))
+                .map(|id| json!({"id": id}))
+                .collect::<Vec<_>>()
+        };
+        let body = match self.style {
+            "bitbucket" => {
+                let page = num("page", 1).max(1);
+                let from = (page - 1) * self.cap;
+                let mut body =
+                    json!({"pagelen": self.cap, "page": page, "values": items(from, self.cap)});
+                if from + self.cap < self.total {
+                    body["next"] = json!(format!("{base}?pagelen={}&page={}", self.cap, page + 1));
+                }
+                body
+            }
+            "pagerduty" => {
+                let offset = num("offset", 0);
+                let limit = num("limit", 25).min(self.cap);
+                json!({"incidents": items(offset, limit), "limit": limit, "offset": offset,
+                       "more": offset + limit < self.total, "total": null})
+            }
+            "opsgenie" => {
+                let offset = num("offset", 0);
+                let limit = num("limit", 20).min(self.cap);
+                let mut body =
+                    json!({"data": items(offset, limit), "paging": {"first": "x"}, "took": 0.1});
+                if offset + limit < self.total {
+                    body["paging"]["next"] = json!(format!(
+                        "{base}?limit={}&offset={}",
+                        num("limit", 20),
+                        offset + limit
+                    ));
+                }
+                body
+            }
+            _ => {
+                let from = param("after")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map_or(0, |after| after + 1);
+                let size = num("page_size", 25).min(self.cap);
+                let page = items(from, size);
+                let mut meta = json!({"page_size": size});
+                if from + size < self.total {
+                    meta["after"] = json!((from + size - 1).to_string());
+                }
+                json!({"incidents": page, "pagination_meta": meta})
+            }
+        };
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+}
+
+/// Every pagination style against a server that sends pages shorter than
+/// asked for: every item exactly once, in order — nothing skipped, nothing
+/// doubled.
+#[tokio::test]
+async fn short_pages_lose_and_double_nothing_in_every_style() {
+    let total = 23u64;
+    for style in ["bitbucket", "pagerduty", "opsgenie", "incidentio"] {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ShortPages {
+                total,
+                cap: 4,
+                style,
+            })
+            .mount(&server)
+            .await;
+        let client = HttpClient::builder(server.uri()).build().expect("client");
+        let (first, pagination) = match style {
+            "bitbucket" => (
+                client
+                    .request("items", &["items"])
+                    .query("pagelen", "10")
+                    .query("page", "1"),
+                Pagination::bitbucket(),
+            ),
+            "pagerduty" => (
+                client.request("items", &["incidents"]),
+                Pagination::pagerduty("incidents", 10),
+            ),
+            "opsgenie" => (
+                client
+                    .request("items", &["v2", "alerts"])
+                    .query("limit", "10")
+                    .query("offset", "0"),
+                Pagination::opsgenie(),
+            ),
+            _ => (
+                client
+                    .request("items", &["v2", "incidents"])
+                    .query("page_size", "10"),
+                Pagination::incident_io("incidents"),
+            ),
+        };
+        let items: Vec<Item> = client
+            .pages(first, pagination)
+            .collect_all()
+            .await
+            .unwrap_or_else(|e| panic!("{style}: {e}"));
+        let ids: Vec<u64> = items.iter().map(|i| i.id).collect();
+        assert_eq!(ids, (0..total).collect::<Vec<_>>(), "{style}");
+        assert_eq!(
+            client.stats().requests("items"),
+            total.div_ceil(4),
+            "{style}: one request per short page"
+        );
+    }
+}
+
+/// PagerDuty with a server that caps `limit` (asked 10, answers 3 with
+/// `"limit": 3`): offsets advance by 3.
+#[tokio::test]
+async fn pagerduty_offset_advances_by_items_received() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ShortPages {
+            total: 7,
+            cap: 3,
+            style: "pagerduty",
+        })
+        .mount(&server)
+        .await;
+    let client = HttpClient::builder(server.uri()).build().expect("client");
+    let mut pager = client.pages::<Item>(
+        client.request("incidents", &["incidents"]),
+        Pagination::pagerduty("incidents", 10),
+    );
+    let mut offsets = Vec::new();
+    let mut ids = Vec::new();
+    while let Some(next) = pager.next_request() {
+        let offset = next
+            .url()
+            .query_pairs()
+            .find(|(k, _)| k == "offset")
+            .map(|(_, v)| v.into_owned());
+        offsets.push(offset.unwrap_or_default());
+        match pager.next_page().await.expect("page") {
+            Some(page) => ids.extend(page.items.into_iter().map(|i| i.id)),
+            None => break,
+        }
+    }
+    assert_eq!(offsets, ["0", "3", "6"]);
+    assert_eq!(ids, (0..7).collect::<Vec<_>>());
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.url.query_pairs().any(|(k, v)| k == "limit" && v == "10")),
+        "the limit asked for stays the same"
+    );
+}

@@ -12,6 +12,7 @@ pub(crate) struct Transport {
     pub base_url: String,
     pub retry: Option<RetryPolicy>,
     pub timeout: Option<Duration>,
+    pub max_response_size: Option<u64>,
 }
 
 impl Transport {
@@ -20,6 +21,7 @@ impl Transport {
             base_url: base_url.to_string(),
             retry: None,
             timeout: None,
+            max_response_size: None,
         }
     }
 
@@ -39,6 +41,9 @@ impl Transport {
         }
         if let Some(timeout) = self.timeout {
             builder = builder.timeout(timeout);
+        }
+        if let Some(bytes) = self.max_response_size {
+            builder = builder.max_response_size(bytes);
         }
         builder.build().map_err(|e| SourceError::Config {
             source_name: source.to_string(),

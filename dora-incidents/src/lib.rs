@@ -17,6 +17,17 @@
 //! name ([`SeverityOverrides`]), and a [`RepositoryMapping`] from services,
 //! teams and tags fills [`dora_core::Incident::repositories`].
 //!
+//! Nothing is lost silently: every source overrides
+//! [`dora_core::IncidentSource::incidents_with_notes`]. An item repeated across
+//! pages (the listing shifted while it was collected) is returned once, the
+//! last copy winning; an item that cannot be read is returned as a
+//! [`dora_core::SkippedEvent`] with a stable reason (`missing_id`,
+//! `invalid_id`, `missing_timestamp`, `invalid_timestamp`, `missing_field`,
+//! `invalid_field`, `not_an_object`) instead of failing the listing or being
+//! dropped; and the batch's `service_mapping` says whether a
+//! [`RepositoryMapping`] is configured. `incidents` returns the same incidents
+//! without the notes.
+//!
 //! HTTP (retries with backoff, `Retry-After`, time-outs, pagination with loop
 //! detection, request counting, redacted credentials) comes from `dora-http`.
 //! Errors are [`dora_core::SourceError`]s naming the endpoint, never the token.
@@ -46,6 +57,7 @@
 pub mod config;
 mod http;
 mod incidentio;
+mod intake;
 mod opsgenie;
 mod pagerduty;
 

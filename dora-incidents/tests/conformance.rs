@@ -42,6 +42,21 @@ macro_rules! suite {
             }
 
             #[tokio::test]
+            async fn reports_skipped_items() {
+                conformance::reports_skipped_items($wire).await;
+            }
+
+            #[tokio::test]
+            async fn survives_short_pages() {
+                conformance::survives_short_pages($wire).await;
+            }
+
+            #[tokio::test]
+            async fn deduplicates_repeated_items() {
+                conformance::deduplicates_repeated_items($wire).await;
+            }
+
+            #[tokio::test]
             async fn rejects_bad_credentials() {
                 conformance::rejects_bad_credentials($wire).await;
             }

@@ -271,3 +271,31 @@ async fn too_many_incidents_in_one_second_is_a_clear_error() {
         .expect_err("unsplittable");
     assert!(err.to_string().contains("within one second"), "{err}");
 }
+
+#[tokio::test]
+async fn an_oversized_answer_is_refused_with_the_endpoint_and_limit() {
+    let server = MockServer::start().await;
+    let padding = "x".repeat(10_000);
+    Mock::given(path("/incidents"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"incidents": [], "more": false, "padding": padding}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    let source = PagerDutyBuilder::new("k")
+        .with_base_url(server.uri())
+        .with_max_response_size(4096)
+        .build()
+        .expect("valid");
+    let err = source
+        .incidents(&IncidentRequest::new(march()))
+        .await
+        .expect_err("too large");
+    let text = err.to_string();
+    assert!(
+        text.contains("incidents") && text.contains("4 KiB"),
+        "{text}"
+    );
+}

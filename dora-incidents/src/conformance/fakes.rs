@@ -123,9 +123,12 @@ impl PagerDutyWire {
             );
         }
         let count = items.len();
-        let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+        // A capped server says so in its `limit`.
+        let served = options.served(limit);
+        let start = options.page_start(offset, served);
+        let page: Vec<Value> = items.into_iter().skip(start).take(served).collect();
         ServedResponse::json(&json!({
-            key: page, "limit": limit, "offset": offset, "more": offset + limit < count,
+            key: page, "limit": served, "offset": offset, "more": start + served < count,
             "total": if total { json!(count) } else { Value::Null },
         }))
     }
@@ -160,10 +163,16 @@ impl WireFormat for PagerDutyWire {
                 selected.sort_by(|a, b| (a.opened_at, &a.id).cmp(&(b.opened_at, &b.id)));
                 let items: Vec<Value> = selected
                     .into_iter()
-                    .map(Self::incident_json)
-                    .filter(|v| statuses.is_empty() || statuses.iter().any(|s| v["status"] == *s))
-                    .filter(|v| {
+                    .map(|i| (i, Self::incident_json(i)))
+                    .filter(|(_, v)| {
+                        statuses.is_empty() || statuses.iter().any(|s| v["status"] == *s)
+                    })
+                    .filter(|(_, v)| {
                         urgencies.is_empty() || urgencies.iter().any(|u| v["urgency"] == *u)
+                    })
+                    .map(|(i, mut v)| {
+                        options.spoil(&i.id, &mut v, "created_at");
+                        v
                     })
                     .collect();
                 let total = request.param("total") == Some("true");
@@ -276,13 +285,17 @@ fn created_at_matches(query: &str, created: Timestamp) -> bool {
 
 /// Opsgenie's `paging` over `items`, with `next` as an absolute URL.
 fn og_page(
+    options: &HarnessOptions,
     request: &ServedRequest,
     path: &str,
     items: Vec<Value>,
     default_limit: usize,
 ) -> ServedResponse {
-    let limit = param_usize(request, "limit", default_limit).clamp(1, 100);
+    let asked = param_usize(request, "limit", default_limit).clamp(1, 100);
+    // A capped server pages by what it serves; its links say so.
+    let limit = options.served(asked);
     let offset = param_usize(request, "offset", 0);
+    let start = options.page_start(offset, limit);
     let count = items.len();
     let link = |offset: usize| {
         let mut url = url::Url::parse(&format!("{}{path}", request.base_url)).ok();
@@ -297,13 +310,13 @@ fn og_page(
     };
     let mut paging =
         json!({"first": link(0), "last": link(count.saturating_sub(1) / limit * limit)});
-    if offset + limit < count {
+    if start + limit < count {
         paging["next"] = json!(link(offset + limit));
     }
     if offset > 0 {
         paging["prev"] = json!(link(offset.saturating_sub(limit)));
     }
-    let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    let page: Vec<Value> = items.into_iter().skip(start).take(limit).collect();
     ServedResponse::json(
         &json!({"data": page, "paging": paging, "took": 0.01, "requestId": "9ae63dd7-ed00-4c81-86f0-c4ffd33142c9"}),
     )
@@ -351,7 +364,7 @@ impl WireFormat for OpsgenieAlertsWire {
     fn respond(
         &self,
         scenario: &Scenario,
-        _options: &HarnessOptions,
+        options: &HarnessOptions,
         request: &ServedRequest,
     ) -> ServedResponse {
         if request.path.trim_end_matches('/') != "/v2/alerts" {
@@ -369,7 +382,7 @@ impl WireFormat for OpsgenieAlertsWire {
                     report["closeTime"] = json!((r - i.opened_at).num_milliseconds());
                     report["closedBy"] = json!("jane@acme.io");
                 }
-                json!({
+                let mut v = json!({
                     "id": i.id, "tinyId": "17", "alias": i.id, "message": i.title,
                     "status": if i.resolved_at.is_some() { "closed" } else { "open" },
                     "acknowledged": i.acknowledged, "isSeen": true,
@@ -382,10 +395,12 @@ impl WireFormat for OpsgenieAlertsWire {
                     "responders": [{"type": "team", "id": "8418d193-2dab-4490-b331-8c02cdd196b7"}],
                     "integration": {"id": "4513b7ea", "name": "Datadog", "type": "Datadog"},
                     "report": report,
-                })
+                });
+                options.spoil(&i.id, &mut v, "createdAt");
+                v
             })
             .collect();
-        og_page(request, "/v2/alerts", items, 20)
+        og_page(options, request, "/v2/alerts", items, 20)
     }
 
     fn authorized(&self, request: &ServedRequest, token: &str) -> bool {
@@ -437,7 +452,7 @@ impl WireFormat for OpsgenieIncidentsWire {
     fn respond(
         &self,
         scenario: &Scenario,
-        _options: &HarnessOptions,
+        options: &HarnessOptions,
         request: &ServedRequest,
     ) -> ServedResponse {
         if request.path.trim_end_matches('/') != "/v1/incidents" {
@@ -466,10 +481,11 @@ impl WireFormat for OpsgenieIncidentsWire {
                 if let Some(r) = i.resolved_at {
                     v["impactEndDate"] = json!(og_time(r));
                 }
+                options.spoil(&i.id, &mut v, "createdAt");
                 v
             })
             .collect();
-        og_page(request, "/v1/incidents", items, 20)
+        og_page(options, request, "/v1/incidents", items, 20)
     }
 
     fn authorized(&self, request: &ServedRequest, token: &str) -> bool {
@@ -667,9 +683,13 @@ impl WireFormat for IncidentIoWire {
                 if request.param("sort_by") != Some("created_at_oldest_first") {
                     all.reverse();
                 }
+                let size = options.served(size);
                 let start = match request.param("after") {
                     None => 0,
+                    // With repeats, the page starts at the cursor's own item
+                    // (the listing shifted by one since the last page).
                     Some(after) => match all.iter().position(|(_, id, _)| id == after) {
+                        Some(p) if options.repeat_across_pages => p,
                         Some(p) => p + 1,
                         None => {
                             return ServedResponse::status_json(
@@ -687,10 +707,15 @@ impl WireFormat for IncidentIoWire {
                 {
                     meta["after"] = json!(last.1);
                 }
-                let _ = options;
-                ServedResponse::json(
-                    &json!({"incidents": page.iter().map(|p| p.2.clone()).collect::<Vec<_>>(), "pagination_meta": meta}),
-                )
+                let items: Vec<Value> = page
+                    .iter()
+                    .map(|(_, id, v)| {
+                        let mut v = v.clone();
+                        options.spoil(id, &mut v, "created_at");
+                        v
+                    })
+                    .collect();
+                ServedResponse::json(&json!({"incidents": items, "pagination_meta": meta}))
             }
             _ => not_found(&request.path),
         }

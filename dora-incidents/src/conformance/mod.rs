@@ -6,8 +6,11 @@
 //! at that server, must return exactly the normalised incidents the scenario
 //! describes — whatever the tool. The suite then repeats the exercise across
 //! several pages, at a result ceiling (PagerDuty's offset limit), behind a 429
-//! with `Retry-After`, behind a burst of 5xx answers, with a malformed page and
-//! with bad credentials (a clear error that never contains the token).
+//! with `Retry-After`, behind a burst of 5xx answers, with a malformed page,
+//! with unreadable items (reported as skipped with a stable reason, never
+//! dropped silently), with pages shorter than asked for, with items repeated
+//! across pages (each incident once) and with bad credentials (a clear error
+//! that never contains the token).
 //!
 //! The fakes of PagerDuty, Opsgenie (alerts and incidents) and incident.io are
 //! public ([`PagerDutyWire`], [`OpsgenieAlertsWire`], [`OpsgenieIncidentsWire`],
@@ -33,8 +36,8 @@ pub use server::{Fault, FaultPlan, LoggedRequest, MockServer, ServedRequest, Ser
 use crate::config::{MappingKeys, RepositoryMapping};
 use chrono::{Duration, TimeZone, Utc};
 use dora_core::{
-    Incident, IncidentRequest, IncidentSource, IncidentStatus, Severity, SourceError, TimeRange,
-    Timestamp,
+    EventKind, Incident, IncidentBatch, IncidentRequest, IncidentSource, IncidentStatus, Severity,
+    SourceError, TimeRange, Timestamp,
 };
 use std::sync::Arc;
 
@@ -238,6 +241,46 @@ pub struct HarnessOptions {
     pub result_ceiling: Option<usize>,
     /// Shrink retry back-off (not server-requested waits) so fault tests stay fast.
     pub fast_retries: bool,
+    /// The most items the fake serves per page, whatever the source asks for
+    /// (a server capping its page size); `None` serves what was asked.
+    pub server_page_cap: Option<usize>,
+    /// Every page after the first starts with the previous page's last item,
+    /// as when new items shift the listing while it is being collected.
+    pub repeat_across_pages: bool,
+    /// Items (by scenario id) the fake serves in an unreadable form.
+    pub spoiled: Vec<(String, Spoil)>,
+}
+
+/// How a fake spoils one item (see [`HarnessOptions::with_spoiled`]), and the
+/// reason the source must report it under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Spoil {
+    /// No `id`: reason `missing_id`.
+    MissingId,
+    /// No creation time: reason `missing_timestamp`.
+    MissingTimestamp,
+    /// A creation time that is not a timestamp: reason `invalid_timestamp`.
+    InvalidTimestamp,
+    /// A JSON string instead of an object: reason `not_an_object`.
+    NotAnObject,
+}
+
+impl Spoil {
+    /// The [`dora_core::SkippedEvent::reason`] a source reports.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::MissingId => "missing_id",
+            Self::MissingTimestamp => "missing_timestamp",
+            Self::InvalidTimestamp => "invalid_timestamp",
+            Self::NotAnObject => "not_an_object",
+        }
+    }
+
+    /// Whether the spoiled item still carries its id.
+    pub fn keeps_id(self) -> bool {
+        matches!(self, Self::MissingTimestamp | Self::InvalidTimestamp)
+    }
 }
 
 impl HarnessOptions {
@@ -248,6 +291,75 @@ impl HarnessOptions {
             mapping: suite_mapping(),
             result_ceiling: None,
             fast_retries: true,
+            server_page_cap: None,
+            repeat_across_pages: false,
+            spoiled: Vec::new(),
+        }
+    }
+
+    /// Serve at most `n` items per page whatever the source asks for.
+    pub fn with_server_page_cap(mut self, n: usize) -> Self {
+        self.server_page_cap = Some(n.max(1));
+        self
+    }
+
+    /// Start every page after the first with the previous page's last item.
+    pub fn with_repeats_across_pages(mut self) -> Self {
+        self.repeat_across_pages = true;
+        self
+    }
+
+    /// Serve the incident `id` spoiled in the way `how` says.
+    pub fn with_spoiled(mut self, id: impl Into<String>, how: Spoil) -> Self {
+        self.spoiled.push((id.into(), how));
+        self
+    }
+
+    /// For a fake: the items one page serves when asked for `requested`
+    /// (after [`HarnessOptions::server_page_cap`]), at least 1.
+    pub fn served(&self, requested: usize) -> usize {
+        self.server_page_cap
+            .map_or(requested, |cap| requested.min(cap))
+            .max(1)
+    }
+
+    /// For an offset-paginated fake: the index of the first item of the page
+    /// the source asked for at `offset` when `served` items are served per
+    /// page. With [`HarnessOptions::repeat_across_pages`], each earlier page
+    /// shifted the listing by one, so the page starts one item earlier per page
+    /// already served (repeating the previous page's last item).
+    pub fn page_start(&self, offset: usize, served: usize) -> usize {
+        if self.repeat_across_pages {
+            offset - offset / served.max(1)
+        } else {
+            offset
+        }
+    }
+
+    /// For a fake: spoil `item` (the JSON of scenario incident `id`) as
+    /// [`HarnessOptions::spoiled`] asks; `time_key` names the tool's creation
+    /// time field.
+    pub fn spoil(&self, id: &str, item: &mut serde_json::Value, time_key: &str) {
+        let Some((_, how)) = self.spoiled.iter().find(|(s, _)| s == id) else {
+            return;
+        };
+        match how {
+            Spoil::MissingId => {
+                if let Some(map) = item.as_object_mut() {
+                    map.remove("id");
+                }
+            }
+            Spoil::MissingTimestamp => {
+                if let Some(map) = item.as_object_mut() {
+                    map.remove(time_key);
+                }
+            }
+            Spoil::InvalidTimestamp => {
+                item[time_key] = serde_json::json!("the day before yesterday");
+            }
+            Spoil::NotAnObject => {
+                *item = serde_json::json!(format!("incident {id}"));
+            }
         }
     }
 
@@ -392,6 +504,21 @@ async fn fetch(
     };
     assert_eq!(source.name(), wire.source_name(), "the source's name");
     source.incidents(&IncidentRequest::new(range)).await
+}
+
+async fn fetch_batch(
+    wire: &dyn WireFormat,
+    server: &MockServer,
+    options: &HarnessOptions,
+    range: TimeRange,
+) -> Result<IncidentBatch, SourceError> {
+    let source = match wire.source(server.base_url(), SUITE_TOKEN, options) {
+        Ok(s) => s,
+        Err(e) => panic!("{}: cannot build the source: {e}", wire.source_name()),
+    };
+    source
+        .incidents_with_notes(&IncidentRequest::new(range))
+        .await
 }
 
 fn expected(wire: &dyn WireFormat, scenario: &Scenario, options: &HarnessOptions) -> Vec<Incident> {
@@ -747,6 +874,205 @@ pub async fn rejects_bad_credentials<W: WireFormat>(wire: W) {
     );
 }
 
+/// Items the source fetched but cannot read are reported, not dropped: in the
+/// standard scenario three in-range incidents are served spoiled (no creation
+/// time, a creation time that is not one, no id) and one is not even an
+/// object. `incidents_with_notes` returns the others exactly, and one
+/// [`dora_core::SkippedEvent`] per spoiled item with the source's name as
+/// scope, the item's id when it has one and a stable reason
+/// ([`Spoil::reason`]); `incidents` returns the same incidents. With a
+/// repository mapping configured the batch says `service_mapping`; without
+/// one it does not.
+pub async fn reports_skipped_items<W: WireFormat>(wire: W) {
+    let wire: Arc<dyn WireFormat> = Arc::new(wire);
+    let name = wire.source_name().to_string();
+    let scenario = Scenario::standard();
+    let spoils = [
+        ("inc-search-102", Spoil::MissingTimestamp),
+        ("inc-billing-103", Spoil::InvalidTimestamp),
+        ("inc-search-104", Spoil::MissingId),
+        ("inc-checkout-105", Spoil::NotAnObject),
+    ];
+    let mut options = HarnessOptions::new();
+    for (id, how) in spoils {
+        options = options.with_spoiled(id, how);
+    }
+    let server = serve(
+        Arc::clone(&wire),
+        scenario.clone(),
+        &options,
+        FaultPlan::none(),
+    )
+    .await;
+    let batch = fetch_batch(wire.as_ref(), &server, &options, scenario.range)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: spoiled items failed the listing: {e}"));
+    let want: Vec<Incident> = expected(wire.as_ref(), &scenario, &options)
+        .into_iter()
+        .filter(|i| !spoils.iter().any(|(id, _)| *id == i.id))
+        .collect();
+    assert_same(
+        &name,
+        "spoiled items",
+        batch.incidents.clone(),
+        want.clone(),
+    );
+    let mut got: Vec<(Option<String>, String)> = batch
+        .skipped
+        .iter()
+        .map(|s| (s.id.clone(), s.reason.clone()))
+        .collect();
+    got.sort();
+    let mut wanted: Vec<(Option<String>, String)> = spoils
+        .iter()
+        .map(|(id, how)| {
+            (
+                how.keeps_id().then(|| (*id).to_string()),
+                how.reason().to_string(),
+            )
+        })
+        .collect();
+    wanted.sort();
+    assert_eq!(got, wanted, "{name}: skipped items (id, reason)");
+    for skipped in &batch.skipped {
+        assert_eq!(skipped.kind, EventKind::Incident, "{name}: {skipped:?}");
+        assert_eq!(
+            skipped.scope.as_deref(),
+            Some(name.as_str()),
+            "{name}: the skipped item's scope names the source"
+        );
+        assert!(
+            !skipped.detail.is_empty(),
+            "{name}: a skipped item says why: {skipped:?}"
+        );
+    }
+    assert!(
+        batch.service_mapping,
+        "{name}: a repository mapping is configured, so the batch must say service_mapping"
+    );
+    let plain = fetch(
+        wire.as_ref(),
+        &server,
+        SUITE_TOKEN,
+        &options,
+        scenario.range,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_same(&name, "incidents() with spoiled items", plain, want);
+
+    let mut unmapped = HarnessOptions::new();
+    unmapped.mapping = RepositoryMapping::new();
+    let server = serve(
+        Arc::clone(&wire),
+        scenario.clone(),
+        &unmapped,
+        FaultPlan::none(),
+    )
+    .await;
+    let batch = fetch_batch(wire.as_ref(), &server, &unmapped, scenario.range)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(
+        !batch.service_mapping,
+        "{name}: no repository mapping is configured, yet the batch says service_mapping"
+    );
+    assert!(
+        batch.skipped.is_empty(),
+        "{name}: clean items reported as skipped: {:?}",
+        batch.skipped
+    );
+}
+
+/// A server that sends shorter pages than asked for (at most 3 of the 10
+/// asked, its own `limit`/links saying so): every incident exactly once —
+/// nothing skipped, nothing doubled — over at least 8 requests.
+pub async fn survives_short_pages<W: WireFormat>(wire: W) {
+    let wire: Arc<dyn WireFormat> = Arc::new(wire);
+    let scenario = Scenario::many(23);
+    let options = HarnessOptions::new()
+        .with_page_size(10)
+        .with_server_page_cap(3);
+    let server = serve(
+        Arc::clone(&wire),
+        scenario.clone(),
+        &options,
+        FaultPlan::none(),
+    )
+    .await;
+    let batch = fetch_batch(wire.as_ref(), &server, &options, scenario.range)
+        .await
+        .unwrap_or_else(|e| panic!("{}: short pages failed: {e}", wire.source_name()));
+    assert_same(
+        wire.source_name(),
+        "23 incidents, 10 asked per page, 3 served",
+        batch.incidents,
+        expected(wire.as_ref(), &scenario, &options),
+    );
+    assert!(
+        batch.skipped.is_empty(),
+        "{}: {:?}",
+        wire.source_name(),
+        batch.skipped
+    );
+    let requests = server.requests().len();
+    assert!(
+        requests >= 8,
+        "{}: 23 incidents at 3 per page took only {requests} request(s)",
+        wire.source_name()
+    );
+}
+
+/// A listing that shifts while it is collected (every page after the first
+/// starts with the previous page's last item, also with short pages): every
+/// incident exactly once, none reported as skipped.
+pub async fn deduplicates_repeated_items<W: WireFormat>(wire: W) {
+    let wire: Arc<dyn WireFormat> = Arc::new(wire);
+    let scenario = Scenario::many(23);
+    for options in [
+        HarnessOptions::new()
+            .with_page_size(5)
+            .with_repeats_across_pages(),
+        HarnessOptions::new()
+            .with_page_size(10)
+            .with_server_page_cap(4)
+            .with_repeats_across_pages(),
+    ] {
+        let server = serve(
+            Arc::clone(&wire),
+            scenario.clone(),
+            &options,
+            FaultPlan::none(),
+        )
+        .await;
+        let batch = fetch_batch(wire.as_ref(), &server, &options, scenario.range)
+            .await
+            .unwrap_or_else(|e| panic!("{}: repeated items failed: {e}", wire.source_name()));
+        let mut ids: Vec<&str> = batch.incidents.iter().map(|i| i.id.as_str()).collect();
+        let before = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(
+            before,
+            ids.len(),
+            "{}: an incident repeated across pages was returned twice",
+            wire.source_name()
+        );
+        assert_same(
+            wire.source_name(),
+            "23 incidents, pages overlapping by one",
+            batch.incidents,
+            expected(wire.as_ref(), &scenario, &options),
+        );
+        assert!(
+            batch.skipped.is_empty(),
+            "{}: {:?}",
+            wire.source_name(),
+            batch.skipped
+        );
+    }
+}
+
 /// Every check, in order.
 pub async fn run_all<W: WireFormat + Clone>(wire: W) {
     maps_the_standard_scenario(wire.clone()).await;
@@ -755,6 +1081,9 @@ pub async fn run_all<W: WireFormat + Clone>(wire: W) {
     honours_retry_after(wire.clone()).await;
     retries_server_errors(wire.clone()).await;
     rejects_a_malformed_page(wire.clone()).await;
+    reports_skipped_items(wire.clone()).await;
+    survives_short_pages(wire.clone()).await;
+    deduplicates_repeated_items(wire.clone()).await;
     rejects_bad_credentials(wire).await;
 }
 

@@ -20,11 +20,11 @@ pub(crate) mod wire;
 
 use crate::config::{Normalization, RepositoryMapping};
 use crate::http::{Transport, convert as http_error, require_token, token_from_env};
+use crate::intake::Intake;
 use async_trait::async_trait;
 use chrono::Duration;
-use dora_core::{Incident, IncidentRequest, IncidentSource, Severity, SourceError};
+use dora_core::{Incident, IncidentBatch, IncidentRequest, IncidentSource, Severity, SourceError};
 use dora_http::{Auth, HttpClient, HttpStats, Pagination, RetryPolicy, Secret};
-use std::collections::BTreeMap;
 use std::fmt;
 
 const SOURCE: &str = convert::SOURCE;
@@ -161,6 +161,14 @@ impl IncidentIoBuilder {
         self
     }
 
+    /// The largest response body accepted, in bytes after decompression
+    /// (default: dora-http's, 64 MiB); a larger one fails the listing with a
+    /// message naming the endpoint and the limit.
+    pub fn with_max_response_size(mut self, bytes: u64) -> Self {
+        self.transport.max_response_size = Some(bytes);
+        self
+    }
+
     /// Check the settings and build the source.
     pub fn build(self) -> Result<IncidentIo, SourceError> {
         require_token(SOURCE, &self.token, ENV)?;
@@ -212,11 +220,30 @@ impl IncidentSource for IncidentIo {
     }
 
     /// Incidents opened in `request.range` (standard and retrospective modes,
-    /// every status but declined / merged / canceled).
+    /// every status but declined / merged / canceled). Items that do not
+    /// decode are left out here; [`IncidentSource::incidents_with_notes`]
+    /// reports them.
     async fn incidents(&self, request: &IncidentRequest) -> Result<Vec<Incident>, SourceError> {
+        Ok(self.incidents_with_notes(request).await?.incidents)
+    }
+
+    /// The incidents, each id once (a copy repeated across pages because the
+    /// listing shifted is de-duplicated, the last copy winning), the listed
+    /// items that could not be read as [`dora_core::SkippedEvent`]s
+    /// (`missing_id`, `missing_timestamp`, `invalid_timestamp`,
+    /// `missing_field`, `invalid_field`, `not_an_object`), and whether a
+    /// service/tag → repository mapping is configured.
+    async fn incidents_with_notes(
+        &self,
+        request: &IncidentRequest,
+    ) -> Result<IncidentBatch, SourceError> {
         let range = request.range;
+        let service_mapping = !self.options.norm.repositories.is_empty();
         if crate::http::is_empty(&range) {
-            return Ok(Vec::new());
+            return Ok(IncidentBatch {
+                service_mapping,
+                ..IncidentBatch::default()
+            });
         }
         let ladder = self.ladder().await?;
         let first = self
@@ -235,21 +262,31 @@ impl IncidentSource for IncidentIo {
                     .format("%Y-%m-%d")
                     .to_string(),
             );
-        let incidents: Vec<wire::Incident> = self
+        let raw: Vec<serde_json::Value> = self
             .client
             .pages(first, Pagination::incident_io("incidents"))
             .collect_all()
             .await
             .map_err(|e| http_error(SOURCE, ENV, e))?;
-        let mut out: BTreeMap<String, Incident> = BTreeMap::new();
-        for incident in incidents {
-            if let Some(i) = convert::to_incident(incident, &ladder, &self.options)
-                && range.contains(i.opened_at)
-            {
-                out.insert(i.id.clone(), i);
-            }
+        let mut intake = Intake::<wire::Incident>::new(SOURCE);
+        intake.extend(raw);
+        let (incidents, skipped) = intake.finish();
+        if !skipped.is_empty() {
+            tracing::warn!(
+                skipped = skipped.len(),
+                "incidentio: some listed incidents could not be read"
+            );
         }
-        Ok(out.into_values().collect())
+        let out = incidents
+            .into_iter()
+            .filter_map(|incident| convert::to_incident(incident, &ladder, &self.options))
+            .filter(|i| range.contains(i.opened_at))
+            .collect();
+        Ok(IncidentBatch {
+            incidents: out,
+            skipped,
+            service_mapping,
+        })
     }
 }
 

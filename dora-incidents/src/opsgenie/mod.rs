@@ -22,11 +22,11 @@ pub(crate) mod wire;
 
 use crate::config::{Normalization, RepositoryMapping};
 use crate::http::{Transport, convert as http_error, require_token, token_from_env};
+use crate::intake::Intake;
 use async_trait::async_trait;
 use chrono::Duration;
-use dora_core::{Incident, IncidentRequest, IncidentSource, Severity, SourceError};
+use dora_core::{Incident, IncidentBatch, IncidentRequest, IncidentSource, Severity, SourceError};
 use dora_http::{Auth, HttpClient, HttpStats, Pagination, RetryPolicy, Secret};
-use std::collections::BTreeMap;
 use std::fmt;
 
 const SOURCE: &str = convert::SOURCE;
@@ -222,6 +222,14 @@ impl OpsgenieBuilder {
         self
     }
 
+    /// The largest response body accepted, in bytes after decompression
+    /// (default: dora-http's, 64 MiB); a larger one fails the listing with a
+    /// message naming the endpoint and the limit.
+    pub fn with_max_response_size(mut self, bytes: u64) -> Self {
+        self.transport.max_response_size = Some(bytes);
+        self
+    }
+
     /// Check the settings and build the source.
     pub fn build(self) -> Result<Opsgenie, SourceError> {
         require_token(SOURCE, &self.token, ENV)?;
@@ -337,12 +345,13 @@ impl Opsgenie {
         priority_ok && tags_ok
     }
 
-    async fn list<T: serde::de::DeserializeOwned>(
+    /// Every item of a listing, as raw JSON (decoded by [`Intake`]).
+    async fn list(
         &self,
         endpoint: &str,
         path: &[&str],
         query: String,
-    ) -> Result<Vec<T>, SourceError> {
+    ) -> Result<Vec<serde_json::Value>, SourceError> {
         let first = self
             .client
             .request(endpoint, path)
@@ -352,7 +361,7 @@ impl Opsgenie {
             .query("sort", "createdAt")
             .query("order", "asc");
         self.client
-            .pages::<T>(first, Pagination::opsgenie())
+            .pages::<serde_json::Value>(first, Pagination::opsgenie())
             .collect_all()
             .await
             .map_err(|e| http_error(SOURCE, ENV, e))
@@ -366,53 +375,91 @@ impl IncidentSource for Opsgenie {
     }
 
     /// Alerts (or incidents) opened in `request.range`, in every status.
+    /// Items that do not decode are left out here;
+    /// [`IncidentSource::incidents_with_notes`] reports them.
     async fn incidents(&self, request: &IncidentRequest) -> Result<Vec<Incident>, SourceError> {
+        Ok(self.incidents_with_notes(request).await?.incidents)
+    }
+
+    /// The alerts (or incidents), each id once (a copy repeated across pages
+    /// because the listing shifted is de-duplicated, the last copy winning),
+    /// the listed items that could not be read as
+    /// [`dora_core::SkippedEvent`]s (`missing_id`, `missing_timestamp`,
+    /// `invalid_timestamp`, `missing_field`, `invalid_field`,
+    /// `not_an_object`), and whether a service/team/tag → repository mapping
+    /// is configured.
+    async fn incidents_with_notes(
+        &self,
+        request: &IncidentRequest,
+    ) -> Result<IncidentBatch, SourceError> {
         let range = request.range;
+        let service_mapping = !self.options.norm.repositories.is_empty();
         if crate::http::is_empty(&range) {
-            return Ok(Vec::new());
+            return Ok(IncidentBatch {
+                service_mapping,
+                ..IncidentBatch::default()
+            });
         }
         let start_ms = range.start.timestamp_millis();
-        let mut out: BTreeMap<String, Incident> = BTreeMap::new();
-        match self.api {
+        let mut out = Vec::new();
+        let skipped = match self.api {
             OpsgenieApi::Alerts => {
                 let end_ms = range.end.timestamp_millis();
-                let alerts: Vec<wire::Alert> = self
+                let raw = self
                     .list(
                         "alerts",
                         &["v2", "alerts"],
                         self.search_query(start_ms, end_ms),
                     )
                     .await?;
+                let mut intake = Intake::<wire::Alert>::new(SOURCE);
+                intake.extend(raw);
+                let (alerts, skipped) = intake.finish();
                 for alert in alerts {
                     if !self.keep(alert.priority.as_deref(), &alert.tags) {
                         continue;
                     }
                     let incident = convert::alert_to_incident(alert, &self.options);
                     if range.contains(incident.opened_at) {
-                        out.insert(incident.id.clone(), incident);
+                        out.push(incident);
                     }
                 }
+                skipped
             }
             OpsgenieApi::Incidents => {
                 // An incident opens when its impact started, which precedes its
                 // creation: also ask for incidents created up to a day after the range.
                 let end_ms = (range.end + Duration::days(1)).timestamp_millis();
                 let path = ["v1", "incidents", ""];
-                let incidents: Vec<wire::Incident> = self
+                let raw = self
                     .list("incidents", &path, self.search_query(start_ms, end_ms))
                     .await?;
+                let mut intake = Intake::<wire::Incident>::new(SOURCE);
+                intake.extend(raw);
+                let (incidents, skipped) = intake.finish();
                 for incident in incidents {
                     if !self.keep(incident.priority.as_deref(), &incident.tags) {
                         continue;
                     }
                     let incident = convert::incident_to_incident(incident, &self.options);
                     if range.contains(incident.opened_at) {
-                        out.insert(incident.id.clone(), incident);
+                        out.push(incident);
                     }
                 }
+                skipped
             }
+        };
+        if !skipped.is_empty() {
+            tracing::warn!(
+                skipped = skipped.len(),
+                "opsgenie: some listed items could not be read"
+            );
         }
-        Ok(out.into_values().collect())
+        Ok(IncidentBatch {
+            incidents: out,
+            skipped,
+            service_mapping,
+        })
     }
 }
 

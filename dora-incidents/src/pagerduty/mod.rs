@@ -20,13 +20,14 @@ pub(crate) mod wire;
 
 use crate::config::{Normalization, RepositoryMapping};
 use crate::http::{Transport, convert as http_error, require_token, token_from_env};
+use crate::intake::Intake;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use dora_core::{
-    Incident, IncidentRequest, IncidentSource, Severity, SourceError, TimeRange, Timestamp,
+    Incident, IncidentBatch, IncidentRequest, IncidentSource, Severity, SourceError, TimeRange,
+    Timestamp,
 };
 use dora_http::{Auth, HttpClient, HttpStats, Pagination, Request, RetryPolicy, Secret};
-use std::collections::BTreeMap;
 use std::fmt;
 
 const SOURCE: &str = convert::SOURCE;
@@ -184,6 +185,14 @@ impl PagerDutyBuilder {
         self
     }
 
+    /// The largest response body accepted, in bytes after decompression
+    /// (default: dora-http's, 64 MiB); a larger one fails the listing with a
+    /// message naming the endpoint and the limit.
+    pub fn with_max_response_size(mut self, bytes: u64) -> Self {
+        self.transport.max_response_size = Some(bytes);
+        self
+    }
+
     /// Check the settings and build the source.
     pub fn build(self) -> Result<PagerDuty, SourceError> {
         require_token(SOURCE, &self.token, ENV)?;
@@ -249,10 +258,20 @@ pub struct PagerDuty {
 
 /// What one time window gave.
 enum Window {
-    /// Every incident of the window.
-    Done(Vec<wire::Incident>),
+    /// Every incident of the window, as raw JSON items.
+    Done(Vec<serde_json::Value>),
     /// More than the ceiling: split into this many parts.
     TooMany(u64),
+}
+
+/// The `offset` a request asks for.
+fn offset_of(request: &Request) -> u64 {
+    request
+        .url()
+        .query_pairs()
+        .find(|(k, _)| k == "offset")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
 }
 
 fn pd_time(t: Timestamp, round_up: bool) -> String {
@@ -345,7 +364,7 @@ impl PagerDuty {
             .query("limit", limit.to_string())
             .query("offset", "0")
             .query("total", "true");
-        let first: wire::IncidentsPage = self
+        let first: wire::IncidentsPage<serde_json::Value> = self
             .client
             .get_json(&first_request)
             .await
@@ -359,10 +378,20 @@ impl PagerDuty {
         if !first.more {
             return Ok(Window::Done(incidents));
         }
-        // The rest through the shared pager, from the second page on; stop
-        // before any request whose offset + limit would pass the ceiling.
-        let mut next_offset = limit;
-        if next_offset + limit > ceiling {
+        if incidents.is_empty() {
+            return Err(SourceError::Protocol {
+                source_name: SOURCE.into(),
+                endpoint: "incidents".into(),
+                message: "incidents page 1: the server says there is more but sent an empty page"
+                    .into(),
+            });
+        }
+        // The rest through the shared pager, from the second page on. Offsets
+        // advance by the incidents received (a server may send fewer than the
+        // limit asked for); stop before any request whose offset + limit would
+        // pass the ceiling.
+        let next_offset = u64::try_from(incidents.len()).unwrap_or(u64::MAX);
+        if next_offset.saturating_add(limit) > ceiling {
             return Ok(Window::TooMany(2));
         }
         let rest = self
@@ -370,18 +399,17 @@ impl PagerDuty {
             .query("offset", next_offset.to_string());
         let mut pager = self
             .client
-            .pages::<wire::Incident>(rest, Pagination::pagerduty("incidents", limit));
+            .pages::<serde_json::Value>(rest, Pagination::pagerduty("incidents", limit));
         while let Some(page) = pager
             .next_page()
             .await
             .map_err(|e| http_error(SOURCE, ENV, e))?
         {
             incidents.extend(page.items);
-            if !page.has_next {
+            let Some(next) = pager.next_request() else {
                 return Ok(Window::Done(incidents));
-            }
-            next_offset += limit;
-            if next_offset + limit > ceiling {
+            };
+            if offset_of(next).saturating_add(limit) > ceiling {
                 return Ok(Window::TooMany(2));
             }
         }
@@ -415,26 +443,37 @@ impl IncidentSource for PagerDuty {
     }
 
     /// Incidents created in `request.range` (all statuses, urgencies and
-    /// priorities unless the builder narrowed them).
+    /// priorities unless the builder narrowed them). Items that do not decode
+    /// are left out here; [`IncidentSource::incidents_with_notes`] reports them.
     async fn incidents(&self, request: &IncidentRequest) -> Result<Vec<Incident>, SourceError> {
+        Ok(self.incidents_with_notes(request).await?.incidents)
+    }
+
+    /// The incidents (each id once: a copy repeated across pages because the
+    /// listing shifted is de-duplicated, the last copy winning), the listed
+    /// items that could not be read as [`dora_core::SkippedEvent`]s
+    /// (`missing_id`, `missing_timestamp`, `invalid_timestamp`,
+    /// `missing_field`, `invalid_field`, `not_an_object`), and whether a
+    /// service/team → repository mapping is configured.
+    async fn incidents_with_notes(
+        &self,
+        request: &IncidentRequest,
+    ) -> Result<IncidentBatch, SourceError> {
         let range = request.range;
+        let service_mapping = !self.norm.repositories.is_empty();
         if crate::http::is_empty(&range) {
-            return Ok(Vec::new());
+            return Ok(IncidentBatch {
+                service_mapping,
+                ..IncidentBatch::default()
+            });
         }
-        let mut found: BTreeMap<String, wire::Incident> = BTreeMap::new();
+        let mut intake = Intake::<wire::Incident>::new(SOURCE);
         // A stack of windows, earliest on top.
         let mut pending: Vec<TimeRange> = chunks(range, MAX_SPAN_DAYS);
         pending.reverse();
         while let Some(window) = pending.pop() {
             match self.window(window).await? {
-                Window::Done(incidents) => {
-                    for incident in incidents
-                        .into_iter()
-                        .filter(|i| range.contains(i.created_at))
-                    {
-                        found.insert(incident.id.clone(), incident);
-                    }
-                }
+                Window::Done(incidents) => intake.extend(incidents),
                 Window::TooMany(parts) => {
                     let Some(mut parts) = split(window, parts) else {
                         return Err(SourceError::Protocol {
@@ -452,8 +491,15 @@ impl IncidentSource for PagerDuty {
                 }
             }
         }
+        let (found, skipped) = intake.finish();
+        if !skipped.is_empty() {
+            tracing::warn!(
+                skipped = skipped.len(),
+                "pagerduty: some listed incidents could not be read"
+            );
+        }
         let mut out = Vec::with_capacity(found.len());
-        for (_, incident) in found {
+        for incident in found.into_iter().filter(|i| range.contains(i.created_at)) {
             let from_log = if convert::needs_resolve_log(&incident) {
                 self.resolve_time(&incident.id).await?
             } else {
@@ -461,7 +507,11 @@ impl IncidentSource for PagerDuty {
             };
             out.push(convert::to_incident(incident, from_log, &self.norm));
         }
-        Ok(out)
+        Ok(IncidentBatch {
+            incidents: out,
+            skipped,
+            service_mapping,
+        })
     }
 }
 

@@ -4,10 +4,11 @@
 use dora_core::Timestamp;
 use serde::Deserialize;
 
-/// `GET /incidents` page.
+/// `GET /incidents` page (items typed, or raw JSON so that an item that does
+/// not decode is skipped and counted rather than failing the page).
 #[derive(Debug, Deserialize)]
-pub(crate) struct IncidentsPage {
-    pub incidents: Vec<Incident>,
+pub(crate) struct IncidentsPage<T = Incident> {
+    pub incidents: Vec<T>,
     #[serde(default)]
     pub more: bool,
     /// Only with `total=true`; `null` otherwise.
