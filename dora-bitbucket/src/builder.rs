@@ -214,13 +214,21 @@ impl BitbucketBuilder {
         if self.workspace.trim().is_empty() {
             return Err(config_error("the workspace is empty".into()));
         }
-        if let Some(bad) = self
-            .repos
-            .iter()
-            .find(|r| r.trim().is_empty() || r.contains('/'))
-        {
+        if !is_slug(&self.workspace) && !is_uuid(&self.workspace) {
             return Err(config_error(format!(
-                "`{bad}` is not a repository slug (give the slug only, without the workspace)"
+                "`{}` is not a workspace slug or {{UUID}}: use letters, digits, `-`, `_` or `.`",
+                self.workspace.escape_debug()
+            )));
+        }
+        if let Some(bad) = self.repos.iter().find(|r| !is_slug(r)) {
+            let why = if bad.contains('/') {
+                "give the slug only, without the workspace"
+            } else {
+                "use letters, digits, `-`, `_` or `.`"
+            };
+            return Err(config_error(format!(
+                "`{}` is not a repository slug ({why})",
+                bad.escape_debug()
             )));
         }
         let mut http = HttpClient::builder(self.base_url)
@@ -231,7 +239,13 @@ impl BitbucketBuilder {
         for tweak in self.http {
             http = tweak(http);
         }
-        let client = http.build().map_err(|e| config_error(e.to_string()))?;
+        let client = http.build().map_err(|e| match e {
+            dora_http::Error::Credentials(message) => SourceError::Auth {
+                source_name: SOURCE.to_string(),
+                message: format!("bitbucket: {message}"),
+            },
+            e => config_error(e.to_string()),
+        })?;
         let scope = if self.repos.is_empty() {
             Scope::Workspace {
                 filter: self.filter,
@@ -251,5 +265,42 @@ impl BitbucketBuilder {
                 .unwrap_or(chrono::Duration::days(14)),
             max_commit_pages: self.max_commit_pages,
         })
+    }
+}
+
+/// A Bitbucket slug as it may appear in a URL path segment: letters, digits,
+/// `-`, `_`, `.`, and not `.` or `..` (which would climb the path).
+pub(crate) fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// A `{UUID}` (Bitbucket accepts a workspace's UUID in braces).
+fn is_uuid(s: &str) -> bool {
+    s.len() == 38
+        && s.starts_with('{')
+        && s.ends_with('}')
+        && s[1..37].chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+#[cfg(test)]
+mod slug_tests {
+    use super::{is_slug, is_uuid};
+
+    #[test]
+    fn slugs_that_would_climb_or_break_the_path_are_refused() {
+        for ok in ["web", "payments-api", "a_b.c", "X1"] {
+            assert!(is_slug(ok), "{ok}");
+        }
+        for bad in [
+            "", ".", "..", "acme/web", "a b", "web%2f..", "web?x", "we\nb", "é",
+        ] {
+            assert!(!is_slug(bad), "{bad}");
+        }
+        assert!(is_uuid("{5a1e0f7c-1111-4c9b-9a38-0c2f0a6b7e01}"));
+        assert!(!is_uuid("{../../x}"));
     }
 }

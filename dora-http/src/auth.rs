@@ -55,6 +55,42 @@ impl Auth {
         Self::Header(Secret::new(format!("GenieKey {}", key.expose())))
     }
 
+    /// Why these credentials cannot be sent, if they cannot: a secret that is
+    /// empty or holds whitespace or control characters (a token pasted with its
+    /// newline), which no server accepts and no header can carry. Never
+    /// includes the secret itself.
+    pub fn problem(&self) -> Option<String> {
+        fn check(what: &str, value: &str) -> Option<String> {
+            if value.trim().is_empty() {
+                return Some(format!("the {what} is empty"));
+            }
+            if value.chars().any(|c| c.is_control()) {
+                return Some(format!(
+                    "the {what} contains a newline or another control character (was it pasted or exported with one? strip it)"
+                ));
+            }
+            if value.chars().any(char::is_whitespace) {
+                return Some(format!("the {what} contains whitespace"));
+            }
+            None
+        }
+        match self {
+            Self::None => None,
+            Self::Basic { username, password } => check("user name", username)
+                .or_else(|| check("password / API token", password.expose())),
+            Self::Bearer(token) => check("access token", token.expose()),
+            // A complete value (`Token token=<key>`, `GenieKey <key>`) has a space
+            // by design: only control characters are fatal.
+            Self::Header(value) => value
+                .expose()
+                .chars()
+                .any(|c| c.is_control())
+                .then(|| {
+                    "the API key contains a newline or another control character (was it pasted or exported with one? strip it)".to_string()
+                }),
+        }
+    }
+
     /// A short name of the scheme for messages (`basic`, `bearer`, `header`, `none`).
     pub fn scheme(&self) -> &'static str {
         match self {

@@ -133,6 +133,9 @@ impl HttpClientBuilder {
                 .map_err(|_| Error::Config(format!("the value of header `{name}` is not valid")))?;
             headers.insert(name, value);
         }
+        if let Some(problem) = self.auth.problem() {
+            return Err(Error::Credentials(problem));
+        }
         if let Auth::Header(value) = &self.auth
             && HeaderValue::from_str(value.expose()).is_err()
         {

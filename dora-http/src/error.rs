@@ -115,6 +115,10 @@ pub enum Error {
     /// The client could not be configured.
     #[error("invalid HTTP client configuration: {0}")]
     Config(String),
+    /// The credentials cannot be sent as given (e.g. a token with a newline
+    /// pasted into the environment). The message never holds the secret.
+    #[error("{0}")]
+    Credentials(String),
 }
 
 /// `64 MiB`, `1 KiB`, else `1000 bytes`.
@@ -220,6 +224,7 @@ impl Error {
                 limit,
             },
             Self::Config(message) => Self::Config(scrub(&message)),
+            Self::Credentials(message) => Self::Credentials(scrub(&message)),
         }
     }
 
@@ -235,7 +240,7 @@ impl Error {
             | Self::Url { endpoint, .. }
             | Self::Redirect { endpoint, .. }
             | Self::TooLarge { endpoint, .. } => Some(endpoint),
-            Self::Config(_) => None,
+            Self::Config(_) | Self::Credentials(_) => None,
         }
     }
 

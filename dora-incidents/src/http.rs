@@ -45,9 +45,15 @@ impl Transport {
         if let Some(bytes) = self.max_response_size {
             builder = builder.max_response_size(bytes);
         }
-        builder.build().map_err(|e| SourceError::Config {
-            source_name: source.to_string(),
-            message: e.to_string(),
+        builder.build().map_err(|e| match e {
+            dora_http::Error::Credentials(message) => SourceError::Auth {
+                source_name: source.to_string(),
+                message,
+            },
+            e => SourceError::Config {
+                source_name: source.to_string(),
+                message: e.to_string(),
+            },
         })
     }
 }
