@@ -33,7 +33,7 @@
 //! and comments move a pull request's `updated_on`.
 
 use crate::SyncStats;
-use crate::convert::{self, PrActivity};
+use crate::convert::{self, PrActivity, Skip, reason};
 use crate::error::{SOURCE, convert as convert_error};
 use crate::source::{
     Bitbucket, BranchWalk, RepoMeta, ShaIndex, Visibility, branch_visibility, dedup_commits,
@@ -43,8 +43,8 @@ use crate::wire::{self, fields};
 use async_trait::async_trait;
 use chrono::Duration;
 use dora_core::{
-    Dataset, DeploymentStatus, Environment, EnvironmentKind, IncrementalSource, PullRequestState,
-    Repository, SourceError, SyncDelta, TimeRange, Timestamp,
+    CollectionNotes, Dataset, DeploymentStatus, Environment, EnvironmentKind, EventKind,
+    IncrementalSource, PullRequestState, Repository, SourceError, SyncDelta, TimeRange, Timestamp,
 };
 use dora_http::{HttpClient, Pagination, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -346,6 +346,7 @@ impl Bitbucket {
         // Deployments, with environments fetched again only for an unknown one.
         let deps = deps.map_err(err)?;
         let mut data = Dataset::new();
+        let mut notes = CollectionNotes::default();
         let unknown_env = deps.listed.iter().chain(&deps.rechecked).any(|d| {
             d.environment
                 .as_ref()
@@ -396,7 +397,7 @@ impl Bitbucket {
                         data.deployments.push(d);
                     }
                 }
-                Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
+                Err(why) => self.note_skip(stats, &mut notes, slug, &why),
             }
         }
         for id in &deps.gone {
@@ -417,6 +418,9 @@ impl Bitbucket {
 
         // Production-branch commits.
         let commits = commits.map_err(err)?;
+        for why in &commits.walk.skipped {
+            self.note_skip(stats, &mut notes, slug, why);
+        }
         if commits.walk.capped {
             stats.warnings.push(format!(
                 "{ws}/{slug}: stopped walking `{}` after {} pages of new commits",
@@ -451,9 +455,13 @@ impl Bitbucket {
         let mut changed: Vec<(&wire::PullRequest, bool)> = Vec::new();
         for p in &listed_prs {
             let Some(id) = p.id else {
-                stats
-                    .skipped
-                    .push(format!("{ws}/{slug}: pull request without id"));
+                let why = Skip::new(
+                    EventKind::PullRequest,
+                    reason::MISSING_ID,
+                    None,
+                    "pull request without id",
+                );
+                self.note_skip(stats, &mut notes, slug, &why);
                 continue;
             };
             let updated = convert::time(p.updated_on.as_deref());
@@ -511,7 +519,7 @@ impl Bitbucket {
             let mut pr = match convert::pull_request(slug, p, activity) {
                 Ok(pr) => pr,
                 Err(why) => {
-                    stats.skipped.push(format!("{ws}/{slug}: {why}"));
+                    self.note_skip(stats, &mut notes, slug, &why);
                     continue;
                 }
             };
@@ -580,12 +588,14 @@ impl Bitbucket {
                         data.pull_requests[i].commits.push(c.sha.clone());
                         extra.push(c);
                     }
-                    Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
+                    Err(why) => self.note_skip(stats, &mut notes, slug, &why),
                 }
             }
         }
         commits.extend(extra);
         data.commits = dedup_commits(commits);
+        data.collection = notes;
+        data.dedup();
         data.repositories.push(Repository {
             slug: slug.to_owned(),
             main_branch: cur.main_branch.clone(),
@@ -731,8 +741,9 @@ impl Bitbucket {
                 if c.hash.as_deref().is_some_and(|h| sha_eq(h, head)) {
                     break 'pages;
                 }
-                if let Ok(commit) = convert::commit(slug, c) {
-                    walk.commits.push(commit);
+                match convert::commit(slug, c) {
+                    Ok(commit) => walk.commits.push(commit),
+                    Err(why) => walk.skipped.push(why),
                 }
             }
             if pager.pages_fetched() >= self.max_commit_pages && page.has_next {

@@ -53,8 +53,20 @@
 //!   `Test`; anything else is `Other`), never from the name.
 //! - Deployment status from `state.name` / `state.status.name`; times from
 //!   `started_on`/`completed_on`, else `start_date`/`completion_date`; the
-//!   commit from `release.commit.hash`. Unknown states are skipped and listed
-//!   in [`SyncStats::skipped`].
+//!   commit from `release.commit.hash`. Unknown states (and a `COMPLETED`
+//!   deployment without a status) are skipped.
+//! - Nothing is skipped silently: every item a converter cannot read (a
+//!   deployment, pull request or commit without an id, a timestamp, a known
+//!   state or status) is listed in [`SyncStats::skipped`] and noted in the
+//!   dataset's `collection.skipped` with a stable reason code
+//!   (`missing_id`, `missing_commit`, `missing_state`, `missing_status`,
+//!   `missing_timestamp`, `unknown_deployment_state`,
+//!   `unknown_deployment_status`, `unknown_pull_request_state`).
+//! - Items listed twice (the page-number pagination shifted while new
+//!   deployments or pull requests landed) count once: every path calls
+//!   [`dora_core::Dataset::dedup`].
+//! - A commit's author name is the Bitbucket user's display name, else the
+//!   name in the git author (`author.raw`, `Name <email>`).
 //! - Merge time from the `MERGED` update of the activity stream, else
 //!   `merge_commit.date`; never `updated_on`. First review: the first comment,
 //!   approval or change request by anyone but the author, no later than the

@@ -23,14 +23,14 @@
 //!    not give its branch commits (squash or fast-forward merges).
 
 use crate::SyncStats;
-use crate::convert::{self, PrActivity};
+use crate::convert::{self, PrActivity, Skip};
 use crate::error::{Context, convert as convert_error};
 use crate::wire::{self, fields};
 use async_trait::async_trait;
 use chrono::SecondsFormat;
 use dora_core::{
-    CollectRequest, Commit, Dataset, DeliverySource, Deployment, DeploymentStatus, EnvironmentKind,
-    PullRequestState, Repository, SourceError, TimeRange, Timestamp,
+    CollectRequest, CollectionNotes, Commit, Dataset, DeliverySource, Deployment, DeploymentStatus,
+    EnvironmentKind, PullRequestState, Repository, SourceError, TimeRange, Timestamp,
 };
 use dora_http::{HttpClient, Pagination, StatusCode};
 use std::collections::{HashMap, HashSet};
@@ -131,6 +131,24 @@ impl Bitbucket {
         &self.workspace
     }
 
+    /// Record a skipped item: in the stats (a line) and in the dataset's notes.
+    pub(crate) fn note_skip(
+        &self,
+        stats: &mut SyncStats,
+        notes: &mut CollectionNotes,
+        slug: &str,
+        why: &Skip,
+    ) {
+        stats
+            .skipped
+            .push(format!("{}/{slug}: {why}", self.workspace));
+        let event = why.event(slug);
+        // The same item skipped twice (listed on two pages) is one item.
+        if event.id.is_none() || !notes.skipped.contains(&event) {
+            notes.skipped.push(event);
+        }
+    }
+
     pub(crate) fn ctx<'a>(&'a self, repo: Option<&'a str>) -> Context<'a> {
         Context {
             workspace: &self.workspace,
@@ -156,6 +174,7 @@ impl Bitbucket {
                 .await?;
             data.extend(part);
         }
+        data.dedup();
         stats.repositories = data.repositories.len();
         stats.pull_requests = data.pull_requests.len();
         stats.merged_pull_requests = data
@@ -268,11 +287,14 @@ impl Bitbucket {
                 .collect_all(),
         );
         let environments = convert::environments(slug, &envs.map_err(err)?);
+        let mut notes = CollectionNotes::default();
         let mut deployments = Vec::new();
-        for d in &deps.map_err(err)? {
+        // A deployment listed on two pages (the list shifted) counts once.
+        let deps = dedup_last(deps.map_err(err)?, |d| d.uuid.clone());
+        for d in &deps {
             match convert::deployment(slug, d, &environments) {
                 Ok(d) => deployments.push(d),
-                Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
+                Err(why) => self.note_skip(stats, &mut notes, slug, &why),
             }
         }
         let listed_deployments: Vec<(String, DeploymentStatus)> = deployments
@@ -312,6 +334,9 @@ impl Bitbucket {
             Err(e) => return Err(err(e)),
         };
         let walk = commits.map_err(err)?;
+        for why in &walk.skipped {
+            self.note_skip(stats, &mut notes, slug, why);
+        }
         if walk.capped {
             stats.warnings.push(format!(
                 "{ws}/{slug}: stopped walking `{}` after {} pages, before the history cut-off",
@@ -360,7 +385,7 @@ impl Bitbucket {
         for p in &prs {
             match convert::pull_request(slug, p, p.id.and_then(|id| activity.get(&id))) {
                 Ok(pr) => pull_requests.push(pr),
-                Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
+                Err(why) => self.note_skip(stats, &mut notes, slug, &why),
             }
         }
 
@@ -392,7 +417,7 @@ impl Bitbucket {
                         pull_requests[i].commits.push(c.sha.clone());
                         extra.push(c);
                     }
-                    Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
+                    Err(why) => self.note_skip(stats, &mut notes, slug, &why),
                 }
             }
         }
@@ -422,6 +447,8 @@ impl Bitbucket {
         data.deployments = deployments;
         data.pull_requests = pull_requests;
         data.commits = commits;
+        data.collection = notes;
+        data.dedup();
         Ok((data, meta))
     }
 
@@ -461,7 +488,8 @@ impl Bitbucket {
                 break;
             }
         }
-        Ok(out)
+        // A pull request listed on two pages (the list shifted) counts once.
+        Ok(dedup_last(out, |p| p.id))
     }
 
     /// The repository-wide activity stream back to the cut-off, grouped by PR,
@@ -552,10 +580,13 @@ impl Bitbucket {
             let mut past = pages_past > 0;
             for c in &page.items {
                 // Undated or hashless commits cannot join the graph; skip them.
-                if let Ok(commit) = convert::commit(slug, c) {
-                    past |= commit.committed_at < cutoff;
-                    missing.retain(|sha| !sha_eq(sha, &commit.sha));
-                    walk.commits.push(commit);
+                match convert::commit(slug, c) {
+                    Ok(commit) => {
+                        past |= commit.committed_at < cutoff;
+                        missing.retain(|sha| !sha_eq(sha, &commit.sha));
+                        walk.commits.push(commit);
+                    }
+                    Err(why) => walk.skipped.push(why),
                 }
             }
             if past {
@@ -582,6 +613,28 @@ pub(crate) struct BranchWalk {
     pub missing: Vec<String>,
     /// Stopped by the page cap.
     pub capped: bool,
+    /// Listed commits that could not be converted.
+    pub skipped: Vec<Skip>,
+}
+
+/// Keep the last item of each key (items without a key are all kept), in the
+/// order of first appearance of the kept items.
+pub(crate) fn dedup_last<T, K: std::hash::Hash + Eq>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> Option<K>,
+) -> Vec<T> {
+    let mut last: HashMap<K, usize> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(k) = key(item) {
+            last.insert(k, i);
+        }
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, item)| key(item).is_none_or(|k| last.get(&k) == Some(i)))
+        .map(|(_, item)| item)
+        .collect()
 }
 
 /// Per environment of kind production, the last successful deployment before `start`.
