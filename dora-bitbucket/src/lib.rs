@@ -30,10 +30,18 @@
 //! deployments, pull requests updated since the history cut-off (BBQL `q=`,
 //! `fields=`, `pagelen=50`), the repository-wide pull request activity stream
 //! back to the cut-off (merges, approvals, change requests, comments: one
-//! stream instead of one call per PR), and the main branch's commits back to
-//! the cut-off. Only a squash or fast-forward merged PR costs one extra call
-//! (its commits). Pipelines are not fetched: deployments carry their commit
-//! and environment.
+//! stream instead of one call per PR), and the main branch's commits until
+//! attribution has what it needs: the first-parent line past the cut-off with
+//! every listed PR's merge commit reached, and the branch side of every merge
+//! attributable in the window closed (never on one commit's date: rebased
+//! topics list commits authored years earlier right after their merge). Only
+//! a squash or fast-forward merged PR, or one whose branch side is still open
+//! when the walk's budget ends (a long-lived branch forked long ago), costs
+//! one extra call (its commits). A walk stopped by
+//! [`BitbucketBuilder::max_commit_pages`] before reaching a merged PR's merge
+//! commit puts that PR in the dataset's `collection.history_truncated` (the
+//! engine leaves it out of lead time, naming the knob that raises the cap).
+//! Pipelines are not fetched: deployments carry their commit and environment.
 //!
 //! ## Incremental sync
 //!
@@ -79,6 +87,7 @@ mod convert;
 mod error;
 mod incremental;
 mod source;
+mod walk;
 mod wire;
 
 pub use builder::{BitbucketBuilder, DEFAULT_BASE_URL};
