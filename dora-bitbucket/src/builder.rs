@@ -187,7 +187,10 @@ impl BitbucketBuilder {
     }
 
     /// The most pages of production-branch commits walked per repository
-    /// (default 50, i.e. 5,000 commits).
+    /// (default 50, i.e. 5,000 commits). A merged pull request whose merge
+    /// commit the capped walk did not reach is listed in the dataset's
+    /// `collection.history_truncated` (left out of lead time) instead of being
+    /// measured from a partial history.
     pub fn max_commit_pages(mut self, pages: usize) -> Self {
         self.max_commit_pages = pages.max(1);
         self

@@ -6,9 +6,65 @@ use crate::wire;
 use chrono::{DateTime, Utc};
 use dora_core::{
     Actor, ActorKind, Commit, Deployment, DeploymentStatus, Environment, EnvironmentKind,
-    PullRequest, PullRequestState, Timestamp,
+    EventKind, PullRequest, PullRequestState, SkippedEvent, Timestamp,
 };
 use std::collections::HashMap;
+use std::fmt;
+
+/// Why an item could not be converted: a stable snake_case reason code, the
+/// item's id when readable, and a sentence naming the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Skip {
+    pub kind: EventKind,
+    pub reason: &'static str,
+    pub id: Option<String>,
+    pub detail: String,
+}
+
+/// Reason codes (the `skipped_events` keys).
+pub(crate) mod reason {
+    pub const MISSING_ID: &str = "missing_id";
+    pub const MISSING_COMMIT: &str = "missing_commit";
+    pub const MISSING_STATE: &str = "missing_state";
+    pub const MISSING_STATUS: &str = "missing_status";
+    pub const MISSING_TIMESTAMP: &str = "missing_timestamp";
+    pub const UNKNOWN_DEPLOYMENT_STATE: &str = "unknown_deployment_state";
+    pub const UNKNOWN_DEPLOYMENT_STATUS: &str = "unknown_deployment_status";
+    pub const UNKNOWN_PULL_REQUEST_STATE: &str = "unknown_pull_request_state";
+}
+
+impl Skip {
+    pub(crate) fn new(
+        kind: EventKind,
+        reason: &'static str,
+        id: Option<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            reason,
+            id,
+            detail: detail.into(),
+        }
+    }
+
+    /// The core's record of it, for the repository `slug`.
+    pub(crate) fn event(&self, slug: &str) -> SkippedEvent {
+        SkippedEvent::new(
+            self.kind,
+            Some(slug.to_owned()),
+            self.id.clone(),
+            self.reason,
+            self.detail.clone(),
+        )
+    }
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
 
 /// Parse any RFC 3339 timestamp (Bitbucket sends `+00:00` with microseconds
 /// and `Z` with 5–6 fraction digits).
@@ -81,14 +137,27 @@ pub(crate) fn deployment(
     repo: &str,
     d: &wire::Deployment,
     environments: &HashMap<String, Environment>,
-) -> Result<Deployment, String> {
-    let id = d.uuid.clone().ok_or("deployment without uuid")?;
+) -> Result<Deployment, Skip> {
+    let skip = |reason, id: Option<&String>, detail: String| {
+        Skip::new(EventKind::Deployment, reason, id.cloned(), detail)
+    };
+    let id = d
+        .uuid
+        .clone()
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| skip(reason::MISSING_ID, None, "deployment without uuid".into()))?;
     let commit = [&d.release, &d.deployable]
         .into_iter()
         .flatten()
         .find_map(|r| r.commit.as_ref().and_then(|c| c.hash.clone()))
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| format!("deployment {id} names no commit"))?;
+        .ok_or_else(|| {
+            skip(
+                reason::MISSING_COMMIT,
+                Some(&id),
+                format!("deployment {id} names no commit"),
+            )
+        })?;
     let env_ref = d.environment.as_ref();
     let env_uuid = env_ref.and_then(|e| e.uuid.clone()).unwrap_or_default();
     let (environment, kind) = match environments.get(&env_uuid) {
@@ -110,15 +179,38 @@ pub(crate) fn deployment(
             Some("SUCCESSFUL") => DeploymentStatus::Succeeded,
             Some("FAILED") => DeploymentStatus::Failed,
             Some("STOPPED") => DeploymentStatus::Stopped,
-            other => {
-                return Err(format!(
-                    "deployment {id}: unknown completed status {other:?}"
+            Some(other) => {
+                return Err(skip(
+                    reason::UNKNOWN_DEPLOYMENT_STATUS,
+                    Some(&id),
+                    format!("deployment {id}: unknown completed status {other:?}"),
+                ));
+            }
+            // A completed deployment that does not say how it ended.
+            None => {
+                return Err(skip(
+                    reason::MISSING_STATUS,
+                    Some(&id),
+                    format!("deployment {id}: COMPLETED without `state.status.name`"),
                 ));
             }
         },
         Some("IN_PROGRESS") => DeploymentStatus::InProgress,
         Some("UNDEPLOYED") => DeploymentStatus::Undeployed,
-        other => return Err(format!("deployment {id}: unknown state {other:?}")),
+        Some(other) => {
+            return Err(skip(
+                reason::UNKNOWN_DEPLOYMENT_STATE,
+                Some(&id),
+                format!("deployment {id}: unknown state {other:?}"),
+            ));
+        }
+        None => {
+            return Err(skip(
+                reason::MISSING_STATE,
+                Some(&id),
+                format!("deployment {id}: no `state.name`"),
+            ));
+        }
     };
     let started_at =
         time(state.started_on.as_deref()).or_else(|| time(state.start_date.as_deref()));
@@ -145,26 +237,55 @@ pub(crate) fn deployment(
     })
 }
 
-pub(crate) fn commit(repo: &str, c: &wire::Commit) -> Result<Commit, String> {
-    let sha = c
-        .hash
-        .clone()
-        .filter(|h| !h.is_empty())
-        .ok_or("commit without hash")?;
-    let at = time(c.date.as_deref()).ok_or_else(|| format!("commit {sha} has no valid date"))?;
-    let author = c.author.as_ref().map(|a| match &a.user {
-        Some(user) => actor(Some(user)),
-        None => {
-            // `raw` is the git author, `Name <email>`.
-            let raw = a.raw.clone().unwrap_or_default();
-            let (name, email) = match raw.split_once('<') {
-                Some((name, rest)) => (
-                    name.trim().to_owned(),
-                    rest.trim_end_matches('>').trim().to_owned(),
-                ),
-                None => (raw.trim().to_owned(), String::new()),
-            };
-            Actor {
+/// `Name <email>` (the git author, `author.raw`) split into name and email.
+fn raw_author(raw: Option<&str>) -> (String, String) {
+    let raw = raw.unwrap_or_default();
+    match raw.split_once('<') {
+        Some((name, rest)) => (
+            name.trim().to_owned(),
+            rest.trim().trim_end_matches('>').trim().to_owned(),
+        ),
+        None => (raw.trim().to_owned(), String::new()),
+    }
+}
+
+pub(crate) fn commit(repo: &str, c: &wire::Commit) -> Result<Commit, Skip> {
+    let sha = c.hash.clone().filter(|h| !h.is_empty()).ok_or_else(|| {
+        Skip::new(
+            EventKind::Commit,
+            reason::MISSING_ID,
+            None,
+            "commit without hash",
+        )
+    })?;
+    let at = time(c.date.as_deref()).ok_or_else(|| {
+        Skip::new(
+            EventKind::Commit,
+            reason::MISSING_TIMESTAMP,
+            Some(sha.clone()),
+            format!("commit {sha} has no valid date"),
+        )
+    })?;
+    let author = c.author.as_ref().map(|a| {
+        let (name, email) = raw_author(a.raw.as_deref());
+        match &a.user {
+            Some(user) => {
+                let mut actor = actor(Some(user));
+                // A Bitbucket user without a display name: the git author's.
+                if user
+                    .display_name
+                    .as_deref()
+                    .is_none_or(|n| n.trim().is_empty())
+                    && !name.is_empty()
+                {
+                    actor.display_name = name;
+                }
+                if actor.id.is_empty() {
+                    actor.id = email;
+                }
+                actor
+            }
+            None => Actor {
                 id: if email.is_empty() {
                     name.clone()
                 } else {
@@ -172,7 +293,7 @@ pub(crate) fn commit(repo: &str, c: &wire::Commit) -> Result<Commit, String> {
                 },
                 display_name: name,
                 kind: ActorKind::Unknown,
-            }
+            },
         }
     });
     let mut commit = Commit::new(
@@ -272,12 +393,36 @@ pub(crate) fn pull_request(
     repo: &str,
     p: &wire::PullRequest,
     activity: Option<&PrActivity>,
-) -> Result<PullRequest, String> {
-    let id = p.id.ok_or("pull request without id")?;
-    let state = pr_state(p.state.as_deref())
-        .ok_or_else(|| format!("pull request #{id}: unknown state {:?}", p.state))?;
-    let created_at = time(p.created_on.as_deref())
-        .ok_or_else(|| format!("pull request #{id} has no valid created_on"))?;
+) -> Result<PullRequest, Skip> {
+    let skip = |reason, id: Option<u64>, detail: String| {
+        Skip::new(
+            EventKind::PullRequest,
+            reason,
+            id.map(|i| i.to_string()),
+            detail,
+        )
+    };
+    let id =
+        p.id.ok_or_else(|| skip(reason::MISSING_ID, None, "pull request without id".into()))?;
+    let state = pr_state(p.state.as_deref()).ok_or_else(|| {
+        let reason = if p.state.is_some() {
+            reason::UNKNOWN_PULL_REQUEST_STATE
+        } else {
+            reason::MISSING_STATE
+        };
+        skip(
+            reason,
+            Some(id),
+            format!("pull request #{id}: unknown state {:?}", p.state),
+        )
+    })?;
+    let created_at = time(p.created_on.as_deref()).ok_or_else(|| {
+        skip(
+            reason::MISSING_TIMESTAMP,
+            Some(id),
+            format!("pull request #{id} has no valid created_on"),
+        )
+    })?;
     let author = actor(p.author.as_ref());
     let merge_commit = p
         .merge_commit
@@ -420,5 +565,99 @@ mod tests {
         assert_eq!(author.id, "jane@acme.io");
         assert_eq!(author.display_name, "Jane Doe");
         assert_eq!(c.parents, vec!["p1".to_string()]);
+    }
+
+    #[test]
+    fn commit_author_name_falls_back_to_raw_without_display_name() {
+        let c: wire::Commit = serde_json::from_value(serde_json::json!({
+            "hash": "abc1234", "date": "2024-03-01T10:00:00+00:00",
+            "author": {"raw": "Jane Doe <jane@acme.io>", "user": {"type": "user", "uuid": "{j}"}}
+        }))
+        .expect("wire");
+        let author = commit("web", &c).expect("mapped").author.expect("author");
+        assert_eq!(author.display_name, "Jane Doe");
+        assert_eq!(author.id, "{j}");
+        assert_eq!(author.kind, ActorKind::User);
+        let named: wire::Commit = serde_json::from_value(serde_json::json!({
+            "hash": "abc1234", "date": "2024-03-01T10:00:00+00:00",
+            "author": {"raw": "jd <jane@acme.io>", "user": {"type": "user", "uuid": "{j}", "display_name": "Jane D."}}
+        }))
+        .expect("wire");
+        let author = commit("web", &named)
+            .expect("mapped")
+            .author
+            .expect("author");
+        assert_eq!(author.display_name, "Jane D.");
+    }
+
+    #[test]
+    fn skips_carry_a_reason_code_and_the_id() {
+        let envs = HashMap::new();
+        let parse = |v: serde_json::Value| {
+            let d: wire::Deployment = serde_json::from_value(v).expect("wire");
+            deployment("web", &d, &envs)
+        };
+        let no_status = parse(serde_json::json!({
+            "uuid": "{d}", "release": {"commit": {"hash": "abc"}},
+            "state": {"name": "COMPLETED", "completed_on": "2024-03-01T10:05:00Z"}
+        }))
+        .expect_err("a completed deployment without a status is skipped");
+        assert_eq!(
+            (no_status.kind, no_status.reason, no_status.id.as_deref()),
+            (EventKind::Deployment, reason::MISSING_STATUS, Some("{d}"))
+        );
+        let event = no_status.event("web");
+        assert_eq!(event.scope.as_deref(), Some("web"));
+        assert_eq!(event.reason, "missing_status");
+        let paused = parse(serde_json::json!({"uuid": "{e}", "release": {"commit": {"hash": "abc"}}, "state": {"name": "PAUSED"}}))
+            .expect_err("unknown");
+        assert_eq!(paused.reason, reason::UNKNOWN_DEPLOYMENT_STATE);
+        let stateless =
+            parse(serde_json::json!({"uuid": "{e}", "release": {"commit": {"hash": "abc"}}}))
+                .expect_err("no state");
+        assert_eq!(stateless.reason, reason::MISSING_STATE);
+        let odd = parse(serde_json::json!({"uuid": "{e}", "release": {"commit": {"hash": "abc"}}, "state": {"name": "COMPLETED", "status": {"name": "SKIPPED"}}}))
+            .expect_err("unknown status");
+        assert_eq!(odd.reason, reason::UNKNOWN_DEPLOYMENT_STATUS);
+        let anonymous = parse(serde_json::json!({"release": {"commit": {"hash": "abc"}}, "state": {"name": "UNDEPLOYED"}}))
+            .expect_err("no uuid");
+        assert_eq!((anonymous.reason, anonymous.id), (reason::MISSING_ID, None));
+        let commitless = parse(serde_json::json!({"uuid": "{f}", "state": {"name": "UNDEPLOYED"}}))
+            .expect_err("no commit");
+        assert_eq!(commitless.reason, reason::MISSING_COMMIT);
+
+        let c: wire::Commit =
+            serde_json::from_value(serde_json::json!({"hash": "abc1234", "date": "soon"}))
+                .expect("wire");
+        let undated = commit("web", &c).expect_err("undated");
+        assert_eq!(
+            (undated.kind, undated.reason, undated.id.as_deref()),
+            (
+                EventKind::Commit,
+                reason::MISSING_TIMESTAMP,
+                Some("abc1234")
+            )
+        );
+        let hashless = commit("web", &wire::Commit::default()).expect_err("hashless");
+        assert_eq!(hashless.reason, reason::MISSING_ID);
+
+        let pr = |v: serde_json::Value| {
+            let p: wire::PullRequest = serde_json::from_value(v).expect("wire");
+            pull_request("web", &p, None)
+        };
+        let draft = pr(serde_json::json!({"id": 7, "state": "DRAFT", "created_on": "2024-03-01T10:00:00+00:00"}))
+            .expect_err("unknown state");
+        assert_eq!(
+            (draft.kind, draft.reason, draft.id.as_deref()),
+            (
+                EventKind::PullRequest,
+                reason::UNKNOWN_PULL_REQUEST_STATE,
+                Some("7")
+            )
+        );
+        let undated = pr(serde_json::json!({"id": 8, "state": "OPEN"})).expect_err("no created_on");
+        assert_eq!(undated.reason, reason::MISSING_TIMESTAMP);
+        let anonymous = pr(serde_json::json!({"state": "OPEN"})).expect_err("no id");
+        assert_eq!(anonymous.reason, reason::MISSING_ID);
     }
 }

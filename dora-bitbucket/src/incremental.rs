@@ -33,18 +33,19 @@
 //! and comments move a pull request's `updated_on`.
 
 use crate::SyncStats;
-use crate::convert::{self, PrActivity};
+use crate::convert::{self, PrActivity, Skip, reason};
 use crate::error::{SOURCE, convert as convert_error};
 use crate::source::{
-    Bitbucket, BranchWalk, RepoMeta, ShaIndex, Visibility, branch_visibility, dedup_commits,
-    endpoint, pr_activity, pr_commits, sha_eq, task_error,
+    Bitbucket, BranchWalk, Reach, RepoMeta, endpoint, pr_activity, sha_eq, task_error,
+    truncation_note,
 };
+use crate::walk::Frontier;
 use crate::wire::{self, fields};
 use async_trait::async_trait;
 use chrono::Duration;
 use dora_core::{
-    Dataset, DeploymentStatus, Environment, EnvironmentKind, IncrementalSource, PullRequestState,
-    Repository, SourceError, SyncDelta, TimeRange, Timestamp,
+    CollectionNotes, Dataset, DeploymentStatus, Environment, EnvironmentKind, EventKind,
+    IncrementalSource, PullRequestState, Repository, SourceError, SyncDelta, TimeRange, Timestamp,
 };
 use dora_http::{HttpClient, Pagination, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -346,6 +347,7 @@ impl Bitbucket {
         // Deployments, with environments fetched again only for an unknown one.
         let deps = deps.map_err(err)?;
         let mut data = Dataset::new();
+        let mut notes = CollectionNotes::default();
         let unknown_env = deps.listed.iter().chain(&deps.rechecked).any(|d| {
             d.environment
                 .as_ref()
@@ -396,7 +398,7 @@ impl Bitbucket {
                         data.deployments.push(d);
                     }
                 }
-                Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
+                Err(why) => self.note_skip(stats, &mut notes, slug, &why),
             }
         }
         for id in &deps.gone {
@@ -417,12 +419,8 @@ impl Bitbucket {
 
         // Production-branch commits.
         let commits = commits.map_err(err)?;
-        if commits.walk.capped {
-            stats.warnings.push(format!(
-                "{ws}/{slug}: stopped walking `{}` after {} pages of new commits",
-                commits.main_branch.as_deref().unwrap_or_default(),
-                self.max_commit_pages
-            ));
+        for why in &commits.walk.skipped {
+            self.note_skip(stats, &mut notes, slug, why);
         }
         if commits.main_branch.is_none() {
             stats.warnings.push(format!(
@@ -430,6 +428,8 @@ impl Bitbucket {
             ));
         }
         let commits_exclusive = commits.exclusive;
+        let walk_capped = commits.walk.capped;
+        let walk_open = commits.walk.open;
         let new_commits = commits.walk.commits;
         if let Some(first) = new_commits.first() {
             cur.head = Some(first.sha.clone());
@@ -437,6 +437,7 @@ impl Bitbucket {
             cur.head = None;
         }
         cur.main_branch.clone_from(&commits.main_branch);
+        let commits_main = commits.main_branch;
 
         // Pull requests that changed, with their activity.
         let listed_prs = prs.map_err(err)?;
@@ -451,9 +452,13 @@ impl Bitbucket {
         let mut changed: Vec<(&wire::PullRequest, bool)> = Vec::new();
         for p in &listed_prs {
             let Some(id) = p.id else {
-                stats
-                    .skipped
-                    .push(format!("{ws}/{slug}: pull request without id"));
+                let why = Skip::new(
+                    EventKind::PullRequest,
+                    reason::MISSING_ID,
+                    None,
+                    "pull request without id",
+                );
+                self.note_skip(stats, &mut notes, slug, &why);
                 continue;
             };
             let updated = convert::time(p.updated_on.as_deref());
@@ -511,7 +516,7 @@ impl Bitbucket {
             let mut pr = match convert::pull_request(slug, p, activity) {
                 Ok(pr) => pr,
                 Err(why) => {
-                    stats.skipped.push(format!("{ws}/{slug}: {why}"));
+                    self.note_skip(stats, &mut notes, slug, &why);
                     continue;
                 }
             };
@@ -549,43 +554,41 @@ impl Bitbucket {
         }
 
         // The commits of newly merged pull requests whose merge commit does not
-        // give the branch (squash and fast-forward merges).
-        let mut commits = dedup_commits(new_commits);
-        let by_sha = ShaIndex::new(&commits);
-        let mut tasks = JoinSet::new();
-        for (i, pr) in data.pull_requests.iter().enumerate() {
-            if pr.state != PullRequestState::Merged || pr.merged_at.is_none_or(|m| m < cur.cutoff) {
-                continue;
-            }
-            let merge = pr.merge_commit.as_deref();
-            let visibility = if commits_exclusive {
-                new_merge_visibility(merge, &by_sha)
-            } else {
-                branch_visibility(merge, &by_sha)
-            };
-            if !matches!(visibility, Visibility::Hidden) {
-                continue;
-            }
-            let client = client.clone();
-            let (ws, slug, id) = (ws.to_owned(), slug.to_owned(), pr.id);
-            tasks.spawn(async move { (i, pr_commits(&client, &ws, &slug, id).await) });
+        // give the branch (squash and fast-forward merges, branch sides left open).
+        let mut commits = new_commits;
+        let reach = Reach {
+            cutoff: cur.cutoff,
+            main_branch: commits_main.as_deref(),
+            capped: walk_capped,
+            open: &walk_open,
+            exclusive: commits_exclusive,
+        };
+        self.complete_branches(
+            client,
+            slug,
+            &mut data.pull_requests,
+            &mut commits,
+            &reach,
+            stats,
+            &mut notes,
+        )
+        .await?;
+        if walk_capped {
+            stats.warnings.push(format!(
+                "{ws}/{slug}: stopped walking `{}` after {} pages of {}{}",
+                commits_main.as_deref().unwrap_or_default(),
+                self.max_commit_pages,
+                if commits_exclusive {
+                    "new commits"
+                } else {
+                    "commits, before the history cut-off"
+                },
+                truncation_note(&notes)
+            ));
         }
-        drop(by_sha);
-        let mut extra = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (i, result) = joined.map_err(|e| task_error(slug, e))?;
-            for c in &result.map_err(err)? {
-                match convert::commit(slug, c) {
-                    Ok(c) => {
-                        data.pull_requests[i].commits.push(c.sha.clone());
-                        extra.push(c);
-                    }
-                    Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
-                }
-            }
-        }
-        commits.extend(extra);
-        data.commits = dedup_commits(commits);
+        data.commits = commits;
+        data.collection = notes;
+        data.dedup();
         data.repositories.push(Repository {
             slug: slug.to_owned(),
             main_branch: cur.main_branch.clone(),
@@ -699,7 +702,7 @@ impl Bitbucket {
             .and_then(|b| b.name)
             .filter(|n| !n.is_empty());
         let walk = self
-            .branch_commits(client, slug, main_branch.as_deref(), cur.cutoff, &[])
+            .branch_commits(client, slug, main_branch.as_deref(), cur.cutoff, &[], &[])
             .await?;
         Ok(CommitDelta {
             main_branch,
@@ -726,32 +729,23 @@ impl Bitbucket {
             .query("fields", fields::COMMITS);
         let mut pager = client.pages::<wire::Commit>(req, Pagination::bitbucket());
         let mut walk = BranchWalk::default();
+        // Every new merge is attributable; the branch sides matter only when
+        // the cap stops the walk (`exclude=` lists every new commit otherwise).
+        let mut frontier = Frontier::new(None, &[]);
         'pages: while let Some(page) = pager.next_page().await? {
             for c in &page.items {
                 if c.hash.as_deref().is_some_and(|h| sha_eq(h, head)) {
                     break 'pages;
                 }
-                if let Ok(commit) = convert::commit(slug, c) {
-                    walk.commits.push(commit);
-                }
+                walk.take(slug, c, &mut frontier);
             }
             if pager.pages_fetched() >= self.max_commit_pages && page.has_next {
                 walk.capped = true;
+                walk.open = frontier.open_merges();
                 break;
             }
         }
         Ok(walk)
-    }
-}
-
-/// Like [`branch_visibility`] for the commits new since the last sync: a
-/// parent that is not new was on the branch before, so it is known.
-fn new_merge_visibility(merge: Option<&str>, by_sha: &ShaIndex<'_>) -> Visibility {
-    let commit = merge.and_then(|m| by_sha.get(m));
-    match commit {
-        None => Visibility::NotInGraph,
-        Some(c) if c.parents.len() >= 2 => Visibility::Visible,
-        Some(_) => Visibility::Hidden,
     }
 }
 

@@ -30,10 +30,18 @@
 //! deployments, pull requests updated since the history cut-off (BBQL `q=`,
 //! `fields=`, `pagelen=50`), the repository-wide pull request activity stream
 //! back to the cut-off (merges, approvals, change requests, comments: one
-//! stream instead of one call per PR), and the main branch's commits back to
-//! the cut-off. Only a squash or fast-forward merged PR costs one extra call
-//! (its commits). Pipelines are not fetched: deployments carry their commit
-//! and environment.
+//! stream instead of one call per PR), and the main branch's commits until
+//! attribution has what it needs: the first-parent line past the cut-off with
+//! every listed PR's merge commit reached, and the branch side of every merge
+//! attributable in the window closed (never on one commit's date: rebased
+//! topics list commits authored years earlier right after their merge). Only
+//! a squash or fast-forward merged PR, or one whose branch side is still open
+//! when the walk's budget ends (a long-lived branch forked long ago), costs
+//! one extra call (its commits). A walk stopped by
+//! [`BitbucketBuilder::max_commit_pages`] before reaching a merged PR's merge
+//! commit puts that PR in the dataset's `collection.history_truncated` (the
+//! engine leaves it out of lead time, naming the knob that raises the cap).
+//! Pipelines are not fetched: deployments carry their commit and environment.
 //!
 //! ## Incremental sync
 //!
@@ -53,8 +61,20 @@
 //!   `Test`; anything else is `Other`), never from the name.
 //! - Deployment status from `state.name` / `state.status.name`; times from
 //!   `started_on`/`completed_on`, else `start_date`/`completion_date`; the
-//!   commit from `release.commit.hash`. Unknown states are skipped and listed
-//!   in [`SyncStats::skipped`].
+//!   commit from `release.commit.hash`. Unknown states (and a `COMPLETED`
+//!   deployment without a status) are skipped.
+//! - Nothing is skipped silently: every item a converter cannot read (a
+//!   deployment, pull request or commit without an id, a timestamp, a known
+//!   state or status) is listed in [`SyncStats::skipped`] and noted in the
+//!   dataset's `collection.skipped` with a stable reason code
+//!   (`missing_id`, `missing_commit`, `missing_state`, `missing_status`,
+//!   `missing_timestamp`, `unknown_deployment_state`,
+//!   `unknown_deployment_status`, `unknown_pull_request_state`).
+//! - Items listed twice (the page-number pagination shifted while new
+//!   deployments or pull requests landed) count once: every path calls
+//!   [`dora_core::Dataset::dedup`].
+//! - A commit's author name is the Bitbucket user's display name, else the
+//!   name in the git author (`author.raw`, `Name <email>`).
 //! - Merge time from the `MERGED` update of the activity stream, else
 //!   `merge_commit.date`; never `updated_on`. First review: the first comment,
 //!   approval or change request by anyone but the author, no later than the
@@ -67,6 +87,7 @@ mod convert;
 mod error;
 mod incremental;
 mod source;
+mod walk;
 mod wire;
 
 pub use builder::{BitbucketBuilder, DEFAULT_BASE_URL};

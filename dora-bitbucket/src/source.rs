@@ -15,22 +15,30 @@
 //!    - `GET …/pullrequests/activity` (repository-wide: merges, approvals,
 //!      change requests and comments of every PR in one stream) back to the
 //!      cut-off, instead of one activity call per PR;
-//!    - `GET …/commits/{mainbranch}` newest first until past the cut-off and the
-//!      baseline commit was seen.
+//!    - then (it needs the merge commits the pull requests name)
+//!      `GET …/commits/{mainbranch}` newest first until the first-parent line
+//!      is past the cut-off, every merge commit named was reached, the branch
+//!      side of every merge attributable in the window is closed and the
+//!      baseline commit was seen (see [`crate::walk`]), or the budget ends.
 //! 4. Only where those leave a gap: `GET …/pullrequests/{id}/activity` for a
 //!    merged PR older than the activity stream covers, and
 //!    `GET …/pullrequests/{id}/commits` for a merged PR whose merge commit does
-//!    not give its branch commits (squash or fast-forward merges).
+//!    not give its branch commits (squash or fast-forward merges, or a branch
+//!    side still open when the walk stopped). A merged PR whose history the
+//!    page cap kept out of reach is noted in the dataset's
+//!    `collection.history_truncated`, with the knob that raises the cap.
 
 use crate::SyncStats;
-use crate::convert::{self, PrActivity};
+use crate::convert::{self, PrActivity, Skip};
 use crate::error::{Context, convert as convert_error};
+use crate::walk::Frontier;
 use crate::wire::{self, fields};
 use async_trait::async_trait;
 use chrono::SecondsFormat;
 use dora_core::{
-    CollectRequest, Commit, Dataset, DeliverySource, Deployment, DeploymentStatus, EnvironmentKind,
-    PullRequestState, Repository, SourceError, TimeRange, Timestamp,
+    CollectRequest, CollectionNotes, Commit, Dataset, DeliverySource, Deployment, DeploymentStatus,
+    EnvironmentKind, HistoryGap, PullRequest, PullRequestState, Repository, SourceError, TimeRange,
+    Timestamp,
 };
 use dora_http::{HttpClient, Pagination, StatusCode};
 use std::collections::{HashMap, HashSet};
@@ -131,6 +139,24 @@ impl Bitbucket {
         &self.workspace
     }
 
+    /// Record a skipped item: in the stats (a line) and in the dataset's notes.
+    pub(crate) fn note_skip(
+        &self,
+        stats: &mut SyncStats,
+        notes: &mut CollectionNotes,
+        slug: &str,
+        why: &Skip,
+    ) {
+        stats
+            .skipped
+            .push(format!("{}/{slug}: {why}", self.workspace));
+        let event = why.event(slug);
+        // The same item skipped twice (listed on two pages) is one item.
+        if event.id.is_none() || !notes.skipped.contains(&event) {
+            notes.skipped.push(event);
+        }
+    }
+
     pub(crate) fn ctx<'a>(&'a self, repo: Option<&'a str>) -> Context<'a> {
         Context {
             workspace: &self.workspace,
@@ -156,6 +182,7 @@ impl Bitbucket {
                 .await?;
             data.extend(part);
         }
+        data.dedup();
         stats.repositories = data.repositories.len();
         stats.pull_requests = data.pull_requests.len();
         stats.merged_pull_requests = data
@@ -268,11 +295,14 @@ impl Bitbucket {
                 .collect_all(),
         );
         let environments = convert::environments(slug, &envs.map_err(err)?);
+        let mut notes = CollectionNotes::default();
         let mut deployments = Vec::new();
-        for d in &deps.map_err(err)? {
+        // A deployment listed on two pages (the list shifted) counts once.
+        let deps = dedup_last(deps.map_err(err)?, |d| d.uuid.clone());
+        for d in &deps {
             match convert::deployment(slug, d, &environments) {
                 Ok(d) => deployments.push(d),
-                Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
+                Err(why) => self.note_skip(stats, &mut notes, slug, &why),
             }
         }
         let listed_deployments: Vec<(String, DeploymentStatus)> = deployments
@@ -292,13 +322,19 @@ impl Bitbucket {
         deployments
             .retain(|d| baseline_ids.contains(&d.id) || d.time().is_none_or(|t| t >= cutoff));
 
-        // 3. Pull requests, repository-wide activity and the production branch, concurrently.
-        let (prs, activity, commits) = tokio::join!(
-            self.pull_requests(client, slug, cutoff),
-            self.activity(client, slug, cutoff),
-            self.branch_commits(client, slug, main_branch.as_deref(), cutoff, &required),
-        );
-        let prs = prs.map_err(err)?;
+        // 3. Pull requests, then the production branch back to their merges;
+        //    the repository-wide activity concurrently.
+        let main_name = main_branch.as_deref();
+        let prs_then_walk = async {
+            let prs = self.pull_requests(client, slug, cutoff).await?;
+            let targets = merge_targets(&prs, main_name, cutoff);
+            let walk = self
+                .branch_commits(client, slug, main_name, cutoff, &required, &targets)
+                .await?;
+            Ok::<_, dora_http::Error>((prs, walk))
+        };
+        let (prs_walk, activity) = tokio::join!(prs_then_walk, self.activity(client, slug, cutoff));
+        let (prs, walk) = prs_walk.map_err(err)?;
         let (mut activity, covered_since, newest_activity) = match activity {
             Ok(stream) => (stream.by_pr, stream.covered_since, stream.newest),
             // Not every deployment may serve the repository-wide stream: fall
@@ -311,13 +347,8 @@ impl Bitbucket {
             }
             Err(e) => return Err(err(e)),
         };
-        let walk = commits.map_err(err)?;
-        if walk.capped {
-            stats.warnings.push(format!(
-                "{ws}/{slug}: stopped walking `{}` after {} pages, before the history cut-off",
-                main_branch.as_deref().unwrap_or_default(),
-                self.max_commit_pages
-            ));
+        for why in &walk.skipped {
+            self.note_skip(stats, &mut notes, slug, why);
         }
         if !walk.missing.is_empty() {
             stats.warnings.push(format!(
@@ -327,7 +358,6 @@ impl Bitbucket {
             ));
         }
         let head = walk.commits.first().map(|c| c.sha.clone());
-        let commits = walk.commits;
 
         // 4a. Per-PR activity where the stream does not reach.
         let mut tasks = JoinSet::new();
@@ -360,44 +390,37 @@ impl Bitbucket {
         for p in &prs {
             match convert::pull_request(slug, p, p.id.and_then(|id| activity.get(&id))) {
                 Ok(pr) => pull_requests.push(pr),
-                Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
+                Err(why) => self.note_skip(stats, &mut notes, slug, &why),
             }
         }
 
-        // 4b. PR commits where the merge commit does not reveal the branch.
-        let mut commits = dedup_commits(commits);
-        let by_sha = ShaIndex::new(&commits);
-        let mut tasks = JoinSet::new();
-        for (i, pr) in pull_requests.iter().enumerate() {
-            if pr.state != PullRequestState::Merged || pr.merged_at.is_none_or(|m| m < cutoff) {
-                continue;
-            }
-            match branch_visibility(pr.merge_commit.as_deref(), &by_sha) {
-                // The graph gives the branch; or the merge commit is not on the
-                // production branch at all, so the core cannot attribute the PR
-                // and its commits would not help.
-                Visibility::Visible | Visibility::NotInGraph => continue,
-                Visibility::Hidden => {}
-            }
-            let client = client.clone();
-            let (ws, slug, id) = (ws.to_owned(), slug.to_owned(), pr.id);
-            tasks.spawn(async move { (i, pr_commits(&client, &ws, &slug, id).await) });
+        // 4b. PR commits where the walk does not give the branch.
+        let mut commits = walk.commits;
+        let reach = Reach {
+            cutoff,
+            main_branch: main_name,
+            capped: walk.capped,
+            open: &walk.open,
+            exclusive: false,
+        };
+        self.complete_branches(
+            client,
+            slug,
+            &mut pull_requests,
+            &mut commits,
+            &reach,
+            stats,
+            &mut notes,
+        )
+        .await?;
+        if walk.capped {
+            stats.warnings.push(format!(
+                "{ws}/{slug}: stopped walking `{}` after {} pages, before the history cut-off{}",
+                main_name.unwrap_or_default(),
+                self.max_commit_pages,
+                truncation_note(&notes)
+            ));
         }
-        let mut extra = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (i, result) = joined.map_err(|e| task_error(slug, e))?;
-            for c in &result.map_err(err)? {
-                match convert::commit(slug, c) {
-                    Ok(c) => {
-                        pull_requests[i].commits.push(c.sha.clone());
-                        extra.push(c);
-                    }
-                    Err(why) => stats.skipped.push(format!("{ws}/{slug}: {why}")),
-                }
-            }
-        }
-        commits.extend(extra);
-        let commits = dedup_commits(commits);
 
         let meta = RepoMeta {
             cutoff,
@@ -422,6 +445,8 @@ impl Bitbucket {
         data.deployments = deployments;
         data.pull_requests = pull_requests;
         data.commits = commits;
+        data.collection = notes;
+        data.dedup();
         Ok((data, meta))
     }
 
@@ -461,7 +486,8 @@ impl Bitbucket {
                 break;
             }
         }
-        Ok(out)
+        // A pull request listed on two pages (the list shifted) counts once.
+        Ok(dedup_last(out, |p| p.id))
     }
 
     /// The repository-wide activity stream back to the cut-off, grouped by PR,
@@ -520,9 +546,12 @@ impl Bitbucket {
         })
     }
 
-    /// Commits reachable from the main branch, newest first, until a page
-    /// reaches past the cut-off and every `required` commit was seen (or the
-    /// page cap). Returns the commits and whether the walk was complete.
+    /// Commits reachable from the main branch, newest first, until the walk
+    /// has what attribution needs (see [`crate::walk`]): the first-parent line
+    /// past the cut-off with every merge commit in `targets` reached, the
+    /// branch side of every attributable merge closed, and every `required`
+    /// commit seen; or the budget (a few pages past the cut-off, and the page
+    /// cap) ends.
     pub(crate) async fn branch_commits(
         &self,
         client: &HttpClient,
@@ -530,9 +559,11 @@ impl Bitbucket {
         main_branch: Option<&str>,
         cutoff: Timestamp,
         required: &[String],
+        targets: &[String],
     ) -> Result<BranchWalk, dora_http::Error> {
-        /// Pages walked past the cut-off looking for a baseline commit that may
-        /// not be on the main branch at all (deployed from another branch).
+        /// Pages walked once the first-parent line is past the cut-off, to close
+        /// branch sides and to look for a baseline commit that may not be on
+        /// the main branch at all (deployed from another branch).
         const EXTRA_PAGES: usize = 5;
         let mut walk = BranchWalk::default();
         let Some(branch) = main_branch else {
@@ -546,32 +577,204 @@ impl Bitbucket {
             .query("pagelen", "100")
             .query("fields", fields::COMMITS);
         let mut pager = client.pages::<wire::Commit>(req, Pagination::bitbucket());
+        let mut frontier = Frontier::new(Some(cutoff), targets);
         let mut missing: Vec<&str> = required.iter().map(String::as_str).collect();
         let mut pages_past = 0usize;
         while let Some(page) = pager.next_page().await? {
-            let mut past = pages_past > 0;
             for c in &page.items {
-                // Undated or hashless commits cannot join the graph; skip them.
-                if let Ok(commit) = convert::commit(slug, c) {
-                    past |= commit.committed_at < cutoff;
-                    missing.retain(|sha| !sha_eq(sha, &commit.sha));
-                    walk.commits.push(commit);
+                if let Some(hash) = c.hash.as_deref() {
+                    missing.retain(|sha| !sha_eq(sha, hash));
                 }
+                walk.take(slug, c, &mut frontier);
             }
-            if past {
+            if frontier.first_parent_done() {
                 pages_past += 1;
-                if missing.is_empty() || pages_past > EXTRA_PAGES {
+                let open = frontier.open_merges().len();
+                // A page more costs a request, as does one pull request's own
+                // commit list: walk on for open branch sides only while more of
+                // them are open than pages were walked for them.
+                let worth_it = open > pages_past - 1;
+                if (missing.is_empty() && (open == 0 || !worth_it)) || pages_past > EXTRA_PAGES {
                     break;
                 }
             }
             if pager.pages_fetched() >= self.max_commit_pages && page.has_next {
-                walk.capped = true;
+                walk.capped = !frontier.first_parent_done();
                 break;
             }
         }
+        walk.open = frontier.open_merges();
         walk.missing = missing.into_iter().map(str::to_owned).collect();
         Ok(walk)
     }
+
+    /// Where the walk leaves a merged pull request's branch incomplete: its own
+    /// commits (`GET …/pullrequests/{id}/commits`) for a squash or fast-forward
+    /// merge and for a branch side still open; a history gap for a merge the
+    /// capped walk never reached, or an open branch whose commit list is empty.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn complete_branches(
+        &self,
+        client: &HttpClient,
+        slug: &str,
+        pull_requests: &mut [PullRequest],
+        commits: &mut Vec<Commit>,
+        reach: &Reach<'_>,
+        stats: &mut SyncStats,
+        notes: &mut CollectionNotes,
+    ) -> Result<(), SourceError> {
+        let ctx = self.ctx(Some(slug));
+        let err = |e: dora_http::Error| convert_error(e, ctx);
+        let ws = self.workspace.as_str();
+        *commits = dedup_commits(std::mem::take(commits));
+        let by_sha = ShaIndex::new(commits);
+        let mut gaps = Vec::new();
+        let mut tasks = JoinSet::new();
+        for (i, pr) in pull_requests.iter().enumerate() {
+            if pr.state != PullRequestState::Merged || pr.merged_at.is_none_or(|m| m < reach.cutoff)
+            {
+                continue;
+            }
+            let merge = pr.merge_commit.as_deref();
+            let visibility = if reach.exclusive {
+                new_merge_visibility(merge, &by_sha)
+            } else {
+                branch_visibility(merge, &by_sha)
+            };
+            let open = match visibility {
+                Visibility::Visible => {
+                    let still_open = merge
+                        .and_then(|m| by_sha.get(m))
+                        .is_some_and(|c| reach.open.contains(&c.sha.to_ascii_lowercase()));
+                    if !still_open {
+                        continue;
+                    }
+                    true
+                }
+                Visibility::Hidden => false,
+                // The merge commit is not in the walked history: when the cap
+                // cut the walk short, the PR's history is out of reach;
+                // otherwise it is not on the production branch at all, so the
+                // core cannot attribute it and its commits would not help.
+                Visibility::NotInGraph => {
+                    if reach.capped
+                        && merge.is_some()
+                        && reach.main_branch == Some(pr.destination_branch.as_str())
+                    {
+                        gaps.push(pr.id);
+                    }
+                    continue;
+                }
+            };
+            let client = client.clone();
+            let (ws, slug, id) = (ws.to_owned(), slug.to_owned(), pr.id);
+            tasks.spawn(async move { (i, open, pr_commits(&client, &ws, &slug, id).await) });
+        }
+        drop(by_sha);
+        let mut extra = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (i, open, result) = joined.map_err(|e| task_error(slug, e))?;
+            for c in &result.map_err(err)? {
+                match convert::commit(slug, c) {
+                    Ok(c) => {
+                        pull_requests[i].commits.push(c.sha.clone());
+                        extra.push(c);
+                    }
+                    Err(why) => self.note_skip(stats, notes, slug, &why),
+                }
+            }
+            if open && pull_requests[i].commits.is_empty() {
+                gaps.push(pull_requests[i].id);
+            }
+        }
+        commits.extend(extra);
+        *commits = dedup_commits(std::mem::take(commits));
+        gaps.sort_unstable();
+        gaps.dedup();
+        notes
+            .history_truncated
+            .extend(gaps.into_iter().map(|id| HistoryGap {
+                repository: slug.to_owned(),
+                pull_request: id,
+                remedy: HISTORY_REMEDY.to_owned(),
+            }));
+        Ok(())
+    }
+}
+
+/// The knob that raises the commit-walk cap, in words.
+pub(crate) const HISTORY_REMEDY: &str = "raise the commit-walk cap: `--max-commit-pages N` (dora.toml `[sources.bitbucket] max_commit_pages`, Python `max_commit_pages=`)";
+
+/// What a walk reached, for [`Bitbucket::complete_branches`].
+pub(crate) struct Reach<'a> {
+    /// Merged pull requests before it are not attributed.
+    pub cutoff: Timestamp,
+    pub main_branch: Option<&'a str>,
+    /// The page cap stopped the walk before the first-parent line was done.
+    pub capped: bool,
+    /// Merge commits (lower-case full shas) whose branch side is still open.
+    pub open: &'a HashSet<String>,
+    /// The walk listed only commits new since the last sync (`exclude=`).
+    pub exclusive: bool,
+}
+
+/// The sentence a capped walk's warning ends with.
+pub(crate) fn truncation_note(notes: &CollectionNotes) -> String {
+    let ids: Vec<String> = notes
+        .history_truncated
+        .iter()
+        .map(|g| format!("#{}", g.pull_request))
+        .collect();
+    if ids.is_empty() {
+        return String::new();
+    }
+    let shown = ids.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    let more = if ids.len() > 10 { ", …" } else { "" };
+    format!(
+        ": {} merged pull request(s) ({shown}{more}) are left out of lead time; {HISTORY_REMEDY}",
+        ids.len()
+    )
+}
+
+/// The merge commits of pull requests merged into `main` since `cutoff`: the
+/// walk goes on until it reaches them.
+fn merge_targets(prs: &[wire::PullRequest], main: Option<&str>, cutoff: Timestamp) -> Vec<String> {
+    let Some(main) = main else {
+        return Vec::new();
+    };
+    prs.iter()
+        .filter(|p| convert::pr_state(p.state.as_deref()) == Some(PullRequestState::Merged))
+        .filter(|p| {
+            p.destination
+                .as_ref()
+                .and_then(|d| d.branch.as_ref())
+                .and_then(|b| b.name.as_deref())
+                == Some(main)
+        })
+        .filter_map(|p| p.merge_commit.as_ref())
+        .filter(|m| convert::time(m.date.as_deref()).is_some_and(|t| t >= cutoff))
+        .filter_map(|m| m.hash.clone())
+        .collect()
+}
+
+/// Keep the last item of each key (items without a key are all kept), in the
+/// order of first appearance of the kept items.
+pub(crate) fn dedup_last<T, K: std::hash::Hash + Eq>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> Option<K>,
+) -> Vec<T> {
+    let mut last: HashMap<K, usize> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(k) = key(item) {
+            last.insert(k, i);
+        }
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, item)| key(item).is_none_or(|k| last.get(&k) == Some(i)))
+        .map(|(_, item)| item)
+        .collect()
 }
 
 /// The result of walking the main branch.
@@ -580,8 +783,29 @@ pub(crate) struct BranchWalk {
     pub commits: Vec<Commit>,
     /// Required commits not found.
     pub missing: Vec<String>,
-    /// Stopped by the page cap.
+    /// Stopped by the page cap before the first-parent line was done.
     pub capped: bool,
+    /// Attributable merges (lower-case full shas) whose branch side was still
+    /// open when the walk stopped.
+    pub open: HashSet<String>,
+    /// Listed commits that could not be converted.
+    pub skipped: Vec<Skip>,
+}
+
+impl BranchWalk {
+    /// Take one listed commit: into the graph walk, and converted.
+    pub(crate) fn take(&mut self, slug: &str, c: &wire::Commit, frontier: &mut Frontier) {
+        if let Some(hash) = c.hash.as_deref().filter(|h| !h.is_empty()) {
+            let parents: Vec<String> = c.parents.iter().filter_map(|p| p.hash.clone()).collect();
+            if !frontier.visit(hash, &parents, convert::time(c.date.as_deref())) {
+                return; // listed on an earlier page too
+            }
+        }
+        match convert::commit(slug, c) {
+            Ok(commit) => self.commits.push(commit),
+            Err(why) => self.skipped.push(why),
+        }
+    }
 }
 
 /// Per environment of kind production, the last successful deployment before `start`.
@@ -672,6 +896,17 @@ pub(crate) fn branch_visibility(merge: Option<&str>, by_sha: &ShaIndex<'_>) -> V
         Visibility::Visible
     } else {
         Visibility::Hidden
+    }
+}
+
+/// Like [`branch_visibility`] for the commits new since the last sync: a
+/// parent that is not new was on the branch before, so it is known.
+pub(crate) fn new_merge_visibility(merge: Option<&str>, by_sha: &ShaIndex<'_>) -> Visibility {
+    let commit = merge.and_then(|m| by_sha.get(m));
+    match commit {
+        None => Visibility::NotInGraph,
+        Some(c) if c.parents.len() >= 2 => Visibility::Visible,
+        Some(_) => Visibility::Hidden,
     }
 }
 

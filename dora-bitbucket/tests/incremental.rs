@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use dora_bitbucket::Bitbucket;
 use dora_core::{
-    CollectRequest, Config, Dataset, DeliverySource, DeploymentStatus, IncrementalSource,
-    PullRequestState, compute_at,
+    CollectRequest, Config, Dataset, DeliverySource, DeploymentStatus, EventKind,
+    IncrementalSource, PullRequestState, compute_at,
 };
 use dora_http::{InstantSleeper, RetryPolicy};
 use dora_store::{Store, SyncError, sync_delivery};
@@ -1026,4 +1026,60 @@ async fn an_in_progress_deployment_past_the_first_page_is_re_checked_on_its_own(
         .expect("quiet");
     let counts = per_endpoint(&requests(&server).await[before..]);
     assert_eq!(counts.get("deployment"), None, "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_later_sync_notes_what_it_skipped() {
+    let (server, live) = Live::start(&[], PageSizes::default()).await;
+    let source = source_for(&server, &["web"]);
+    let (first, _) = source
+        .sync_scope_with_stats("acme/web", window(), None)
+        .await
+        .expect("first sync");
+    ship_pr_50(&live, "web");
+    live.repo("web", |r| {
+        // Completed without saying how it ended.
+        r.deployments.insert(
+            0,
+            deployment(
+                197,
+                PROD,
+                M50,
+                json!({"type": "deployment_state_completed", "name": "COMPLETED",
+                       "completed_on": "2024-03-25T13:00:00.00000Z"}),
+            ),
+        );
+        // Opened without a readable `created_on`.
+        r.pull_requests.push(json!({
+            "type": "pullrequest", "id": 51, "title": "Broken", "state": "OPEN",
+            "author": account(JANE),
+            "source": {"branch": {"name": "feature/broken"}},
+            "destination": {"branch": {"name": "main"}},
+            "updated_on": "2024-03-25T13:00:00.000000+00:00"
+        }));
+    });
+    let (second, stats) = source
+        .sync_scope_with_stats("acme/web", window(), Some(&first.cursor))
+        .await
+        .expect("second sync");
+    let notes = &second.data.collection.skipped;
+    let reason_of = |id: &str| {
+        notes
+            .iter()
+            .find(|s| s.id.as_deref() == Some(id))
+            .map(|s| (s.kind, s.reason.as_str(), s.scope.as_deref()))
+    };
+    assert_eq!(
+        reason_of(&dep_id(197)),
+        Some((EventKind::Deployment, "missing_status", Some("web"))),
+        "{notes:?}"
+    );
+    assert_eq!(
+        reason_of("51"),
+        Some((EventKind::PullRequest, "missing_timestamp", Some("web"))),
+        "{notes:?}"
+    );
+    assert_eq!(notes.len(), stats.skipped.len(), "{:?}", stats.skipped);
+    assert!(second.data.pull_requests.iter().any(|p| p.id == 50));
+    assert!(second.data.collection.history_truncated.is_empty());
 }

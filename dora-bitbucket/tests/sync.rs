@@ -7,7 +7,7 @@ use common::*;
 use dora_bitbucket::Bitbucket;
 use dora_core::{
     ActorKind, CollectRequest, Config, DeliverySource, DeploymentStatus, EnvironmentKind,
-    PullRequestState, Signal, compute_at,
+    EventKind, PullRequestState, Signal, compute_at,
 };
 use wiremock::MockServer;
 use wiremock::matchers::{method, path, query_param};
@@ -669,4 +669,169 @@ async fn a_baseline_commit_off_the_main_branch_bounds_the_walk_and_warns() {
             .iter()
             .any(|c| c.sha == "0b0000000000000000000000000000000000000b")
     );
+}
+
+#[tokio::test]
+async fn skipped_items_are_noted_in_the_dataset_with_a_reason() {
+    let (_server, data, stats) = synced().await;
+    let notes = &data.collection.skipped;
+    assert_eq!(notes.len(), stats.skipped.len(), "{notes:?}");
+    let found = |kind: EventKind, id: &str| {
+        notes
+            .iter()
+            .find(|s| s.kind == kind && s.id.as_deref() == Some(id))
+            .unwrap_or_else(|| panic!("{kind} {id} in {notes:?}"))
+    };
+    let queued = found(
+        EventKind::Deployment,
+        "{de000000-0000-4000-8000-000000000195}",
+    );
+    assert_eq!(queued.reason, "unknown_deployment_state");
+    assert_eq!(queued.scope.as_deref(), Some("web"));
+    assert!(queued.detail.contains("QUEUED"), "{}", queued.detail);
+    let draft = found(EventKind::PullRequest, "49");
+    assert_eq!(draft.reason, "unknown_pull_request_state");
+    assert!(data.collection.history_truncated.is_empty());
+}
+
+#[tokio::test]
+async fn unreadable_deployments_and_commits_are_skipped_with_a_reason() {
+    let server = MockServer::start().await;
+    // #194 is COMPLETED without a status; commit d1 has no date.
+    let mut deployments = fixture(&server, "deployments_1.json");
+    for d in deployments["values"].as_array_mut().expect("values") {
+        if d["uuid"] == "{de000000-0000-4000-8000-000000000194}" {
+            d["state"].as_object_mut().expect("state").remove("status");
+        }
+    }
+    Mock::given(path("/2.0/repositories/acme/web/deployments"))
+        .and(wiremock::matchers::query_param_is_missing("page"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(deployments))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let mut commits = fixture(&server, "commits_main_1.json");
+    for c in commits["values"].as_array_mut().expect("values") {
+        if c["hash"] == "d100000000000000000000000000000000000046" {
+            c["date"] = serde_json::Value::Null;
+        }
+    }
+    Mock::given(path("/2.0/repositories/acme/web/commits/main"))
+        .and(wiremock::matchers::query_param_is_missing("page"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(commits))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_fixture_repo(&server).await;
+    let (data, stats) = source(&server)
+        .collect_with_stats(&CollectRequest::new(window()))
+        .await
+        .expect("sync");
+    let notes = &data.collection.skipped;
+    let status = notes
+        .iter()
+        .find(|s| s.id.as_deref() == Some("{de000000-0000-4000-8000-000000000194}"))
+        .unwrap_or_else(|| panic!("{notes:?}"));
+    assert_eq!(
+        (status.kind, status.reason.as_str()),
+        (EventKind::Deployment, "missing_status")
+    );
+    assert!(
+        data.deployments
+            .iter()
+            .all(|d| d.id != "{de000000-0000-4000-8000-000000000194}")
+    );
+    let undated = notes
+        .iter()
+        .find(|s| s.kind == EventKind::Commit)
+        .unwrap_or_else(|| panic!("{notes:?}"));
+    assert_eq!(
+        (undated.id.as_deref(), undated.reason.as_str()),
+        (
+            Some("d100000000000000000000000000000000000046"),
+            "missing_timestamp"
+        )
+    );
+    assert!(
+        stats
+            .skipped
+            .iter()
+            .any(|s| s.contains("d100000000000000000000000000000000000046")),
+        "{:?}",
+        stats.skipped
+    );
+}
+
+#[tokio::test]
+async fn items_repeated_across_pages_count_once() {
+    let server = MockServer::start().await;
+    // A deployment and a pull request landed while the lists were read: the
+    // last item of each first page is listed again at the top of page 2.
+    let deployments_1 = fixture(&server, "deployments_1.json");
+    let mut deployments_2 = fixture(&server, "deployments_2.json");
+    let repeated = deployments_1["values"]
+        .as_array()
+        .and_then(|v| v.last())
+        .cloned()
+        .expect("a deployment");
+    deployments_2["values"]
+        .as_array_mut()
+        .expect("values")
+        .insert(0, repeated);
+    Mock::given(path("/2.0/repositories/acme/web/deployments"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(deployments_2))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let prs_1 = fixture(&server, "pullrequests_1.json");
+    let mut prs_2 = fixture(&server, "pullrequests_2.json");
+    // #47 is squash merged: its commits are fetched once, not twice.
+    let p47 = prs_1["values"]
+        .as_array()
+        .and_then(|v| v.iter().find(|p| p["id"] == 47))
+        .cloned()
+        .expect("#47");
+    prs_2["values"]
+        .as_array_mut()
+        .expect("values")
+        .insert(0, p47);
+    Mock::given(path("/2.0/repositories/acme/web/pullrequests"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(prs_2))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_fixture_repo(&server).await;
+    let (data, stats) = source(&server)
+        .collect_with_stats(&CollectRequest::new(window()))
+        .await
+        .expect("sync");
+    assert_eq!(data.deployments.len(), 12);
+    assert_eq!(data.pull_requests.len(), 8);
+    assert_eq!(
+        (
+            stats.deployments,
+            stats.pull_requests,
+            stats.merged_pull_requests
+        ),
+        (12, 8, 6)
+    );
+    assert_eq!(stats.requests("pullrequest/commits"), 1);
+    let p47 = data.pull_requests.iter().find(|p| p.id == 47).expect("#47");
+    assert_eq!(p47.commits.len(), 2);
+    let mut ids: Vec<&str> = data.deployments.iter().map(|d| d.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 12);
+    // The incremental path (a first sync is the full collect of the repository).
+    let (delta, stats) = source(&server)
+        .sync_scope_with_stats("acme/web", window(), None)
+        .await
+        .expect("sync");
+    assert_eq!(
+        (delta.data.deployments.len(), delta.data.pull_requests.len()),
+        (12, 8)
+    );
+    assert_eq!(stats.requests("pullrequest/commits"), 1);
 }
