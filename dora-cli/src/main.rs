@@ -646,8 +646,35 @@ fn run_demo(args: DemoArgs) -> Result<(), Failure> {
     write_output(&report, &args.common, &ctx)
 }
 
+/// Whether the process started with stdout closed (`>&-`). Rust's runtime
+/// reopens a closed descriptor 0–2 on `/dev/null` read-write at start-up, so a
+/// write would vanish silently; a shell's `> /dev/null` opens it write-only,
+/// which stays allowed. Linux only (elsewhere: false).
+fn stdout_was_closed() -> bool {
+    let Ok(target) = std::fs::read_link("/proc/self/fd/1") else {
+        return false;
+    };
+    if target != Path::new("/dev/null") {
+        return false;
+    }
+    std::fs::read_to_string("/proc/self/fdinfo/1")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("flags:"))
+                .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        })
+        .is_some_and(|flags| flags & 0o3 == 0o2)
+}
+
 fn write_output(report: &Report, common: &CommonArgs, ctx: &Context) -> Result<(), Failure> {
     let Some(path) = &common.output else {
+        // `dora report >&-` would lose the report with exit 0: say so instead.
+        if stdout_was_closed() {
+            return Err(Failure::output(
+                "stdout is closed: the report cannot be written (redirect it to a file or pass --output FILE)",
+            ));
+        }
         let text = output::render(report, common.format, ctx);
         use std::io::Write as _;
         let mut stdout = std::io::stdout().lock();

@@ -771,3 +771,82 @@ fn max_commit_pages_flag_is_validated_and_accepted() {
         capped["diagnostics"]
     );
 }
+
+#[test]
+fn slugs_and_credentials_are_checked_before_any_request() {
+    let rt = runtime();
+    let server = rt
+        .block_on(DemoServer::start(
+            demo::generate(demo::DEFAULT_SEED),
+            ServerOptions::default(),
+        ))
+        .expect("server");
+    let dir = tempdir();
+    for (flag, value) in [
+        ("--repo", ".."),
+        ("--repo", "."),
+        ("--repo", "acme/web"),
+        ("--repo", "web%2f.."),
+        ("--workspace", ".."),
+    ] {
+        let workspace = if flag == "--workspace" { value } else { "acme" };
+        let mut cmd = dora(dir.path());
+        cmd.env("BITBUCKET_ACCESS_TOKEN", "test-access-token")
+            .args(["report", "--quiet", "--workspace", workspace])
+            .arg("--bitbucket-url")
+            .arg(server.bitbucket_url());
+        if flag == "--repo" {
+            cmd.args(["--repo", value]);
+        }
+        let out = cmd.assert().code(2).get_output().stderr.clone();
+        let err = String::from_utf8_lossy(&out);
+        assert!(err.contains("slug"), "{flag} {value}: {err}");
+    }
+    assert_eq!(server.requests(), 0, "no request left with a bad slug");
+
+    // A token pasted with its newline is a credentials error, not a network one.
+    let token = "secret-token-value\n";
+    let out = dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", "x")
+        .env_remove("BITBUCKET_ACCESS_TOKEN")
+        .env("BITBUCKET_EMAIL", "jane@example.com")
+        .env("BITBUCKET_API_TOKEN", format!("ab{token}cd"))
+        .args([
+            "report",
+            "--quiet",
+            "--workspace",
+            "acme",
+            "--bitbucket-url",
+        ])
+        .arg(server.bitbucket_url())
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("newline"), "{err}");
+    assert!(!err.contains("secret-token-value"), "{err}");
+    assert_eq!(server.requests(), 0);
+}
+
+#[test]
+fn a_closed_stdout_is_an_output_error() {
+    let bin = assert_cmd::cargo::cargo_bin("dora");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{}' demo --quiet >&-", bin.display()))
+        .status()
+        .expect("sh");
+    assert_eq!(status.code(), Some(5));
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{}' demo --quiet > /dev/null", bin.display()))
+        .status()
+        .expect("sh");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "/dev/null is a fine place for a report"
+    );
+}

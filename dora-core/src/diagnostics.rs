@@ -75,6 +75,8 @@ pub mod codes {
     /// Items a source fetched but could not convert (counted in `accounting`
     /// under their reasons): counts per kind and reason, with sample ids.
     pub const SKIPPED_EVENTS: &str = "skipped_events";
+    /// The window ends in the future (`until` after now).
+    pub const UNTIL_IN_FUTURE: &str = "until_in_future";
     /// Merged pull requests whose branch history the source could not reach
     /// within its cap: left out of lead time (`lead_time.excluded.history_truncated`).
     pub const HISTORY_TRUNCATED: &str = "history_truncated";

@@ -59,7 +59,19 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         data.to_mut().dedup();
         (slugs, repos) = analyse_repositories(&data, config, window);
     }
-    finish(&data, config, window, slugs, repos)
+    let mut report = finish(&data, config, window, slugs, repos);
+    if window.end > now {
+        report.diagnostics.push(Diagnostic::new(
+            codes::UNTIL_IN_FUTURE,
+            Sev::Warning,
+            format!(
+                "the window ends at {}, after now ({}): the days still to come count as days without deployments, lowering deployment frequency",
+                window.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        ));
+    }
+    report
 }
 
 /// The repositories in scope and the analysis of each.

@@ -567,3 +567,33 @@ fn merge_fallback_counts_the_merges_in_the_window() {
         1
     );
 }
+
+#[test]
+fn a_window_ending_in_the_future_is_flagged() {
+    let now = chrono::DateTime::parse_from_rfc3339("2026-03-10T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let config = Config {
+        days: 30,
+        until: Some(now + Duration::days(5)),
+        ..Config::default()
+    };
+    let report = compute_at(&Dataset::new(), &config, now);
+    let d = report
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "until_in_future")
+        .expect("until_in_future");
+    assert_eq!(d.severity, DiagnosticSeverity::Warning);
+    assert!(d.message.contains("2026-03-15T00:00:00Z"), "{}", d.message);
+    let past = Config {
+        until: Some(now),
+        ..config
+    };
+    assert!(
+        compute_at(&Dataset::new(), &past, now)
+            .diagnostics
+            .iter()
+            .all(|d| d.code != "until_in_future")
+    );
+}
