@@ -641,11 +641,14 @@ fn analyse_repository(
     }
     // Lead time from the first commit cannot be measured without the branch
     // history; from the PR's creation it can.
+    // A merge commit the capped walk never reached is a truncation too, whatever
+    // the lead-time start: without it the PR cannot be attributed at all.
+    let gaps: HashSet<u64> = (data.collection.history_truncated.iter())
+        .filter(|g| g.repository == slug)
+        .map(|g| g.pull_request)
+        .collect();
     let truncated: HashSet<u64> = if config.lead_time_start == LeadTimeStart::FirstCommit {
-        (data.collection.history_truncated.iter())
-            .filter(|g| g.repository == slug)
-            .map(|g| g.pull_request)
-            .collect()
+        gaps.clone()
     } else {
         HashSet::new()
     };
@@ -658,7 +661,7 @@ fn analyse_repository(
         };
         let merged_in_window = window.contains(merged_at);
         let known = fallback || merge_node.is_some();
-        if !known && merged_in_window {
+        if !known && merged_in_window && !gaps.contains(&pr.id) {
             unknown_merge += 1;
         }
         let deployment = if fallback {
@@ -675,6 +678,9 @@ fn analyse_repository(
             PrFate::OutsideWindow
         } else if config.is_bot(pr) {
             PrFate::Bot
+        } else if !known && gaps.contains(&pr.id) {
+            truncated_excluded.push(pr.id);
+            PrFate::HistoryTruncated
         } else if !known {
             PrFate::MergeCommitUnknown
         } else if deployment.is_none() {

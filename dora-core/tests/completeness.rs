@@ -597,3 +597,82 @@ fn a_window_ending_in_the_future_is_flagged() {
             .all(|d| d.code != "until_in_future")
     );
 }
+
+#[test]
+fn a_merge_commit_beyond_a_capped_walk_is_history_truncated_not_unknown() {
+    use chrono::TimeZone;
+    let t = |d: u32| chrono::Utc.with_ymd_and_hms(2026, 3, d, 12, 0, 0).unwrap();
+    let mut data = Dataset::new();
+    data.commits = vec![
+        Commit::new("api", "a1", vec![], t(1), "initial"),
+        Commit::new("api", "m2", vec!["a1".into()], t(5), "merge"),
+    ];
+    data.pull_requests = vec![
+        // Its merge commit was never reached by the capped walk.
+        PullRequest::merged(
+            "api",
+            7,
+            Actor::user("u", "U"),
+            "f/x",
+            "main",
+            t(3),
+            t(4),
+            "zz9",
+        ),
+        // Unknown for another reason: no gap says why.
+        PullRequest::merged(
+            "api",
+            8,
+            Actor::user("u", "U"),
+            "f/y",
+            "main",
+            t(3),
+            t(4),
+            "yy8",
+        ),
+    ];
+    data.deployments = vec![
+        Deployment::production("api", "d0", "a1", t(2), DeploymentStatus::Succeeded),
+        Deployment::production("api", "d1", "m2", t(6), DeploymentStatus::Succeeded),
+    ];
+    data.collection.history_truncated.push(HistoryGap {
+        repository: "api".into(),
+        pull_request: 7,
+        remedy: "raise the cap".into(),
+    });
+    let config = Config {
+        days: 30,
+        until: Some(t(20)),
+        ..Config::default()
+    };
+    for start in [LeadTimeStart::FirstCommit, LeadTimeStart::PrCreated] {
+        let report = compute(
+            &data,
+            &Config {
+                lead_time_start: start,
+                ..config.clone()
+            },
+        );
+        let excl = report.metrics.lead_time.excluded;
+        assert_eq!(
+            (excl.history_truncated, excl.merge_commit_unknown),
+            (1, 1),
+            "{start:?}"
+        );
+        assert!(report.accounting.pull_requests.balances());
+        let d = report
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "history_truncated")
+            .expect("history_truncated");
+        assert!(d.message.contains("#7") && d.message.contains("raise the cap"));
+        let missing = report
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "missing_history");
+        assert!(
+            missing.is_some_and(|d| d.message.starts_with("1 ")),
+            "{missing:?}"
+        );
+    }
+}

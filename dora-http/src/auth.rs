@@ -56,9 +56,8 @@ impl Auth {
     }
 
     /// Why these credentials cannot be sent, if they cannot: a secret that is
-    /// empty or holds whitespace or control characters (a token pasted with its
-    /// newline), which no server accepts and no header can carry. Never
-    /// includes the secret itself.
+    /// empty or holds control characters (a token pasted with its newline),
+    /// which no header can carry. Never includes the secret itself.
     pub fn problem(&self) -> Option<String> {
         fn check(what: &str, value: &str) -> Option<String> {
             if value.trim().is_empty() {
@@ -68,9 +67,6 @@ impl Auth {
                 return Some(format!(
                     "the {what} contains a newline or another control character (was it pasted or exported with one? strip it)"
                 ));
-            }
-            if value.chars().any(char::is_whitespace) {
-                return Some(format!("the {what} contains whitespace"));
             }
             None
         }

@@ -580,6 +580,6 @@ fn bad_configuration_is_an_error() {
         HttpClient::builder("http://127.0.0.1")
             .auth(Auth::header("line\nbreak"))
             .build(),
-        Err(Error::Config(_))
+        Err(Error::Credentials(_))
     ));
 }
