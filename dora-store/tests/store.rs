@@ -365,3 +365,64 @@ fn collection_notes_survive_the_store_and_clear_when_items_arrive_readable() {
     );
     assert!(back.collection.history_truncated.is_empty());
 }
+
+/// Items listed twice (a list that shifted between pages during collection)
+/// give the same report on both paths: computed straight from the collected
+/// dataset (`dora report`) and through the store (`dora sync` + `report
+/// --store --offline`), and both equal the report without repeats.
+#[test]
+fn repeated_items_count_once_on_both_paths() {
+    fn prop(picks: Vec<(u8, u16)>) -> bool {
+        let clean = sample();
+        let mut noisy = clean.clone();
+        for (kind, index) in picks.into_iter().take(12) {
+            let i = usize::from(index);
+            // An earlier, stale copy of an item, inserted before the real one
+            // (the last copy is the freshest and wins).
+            match kind % 4 {
+                0 => {
+                    let k = i % noisy.deployments.len();
+                    let mut stale = noisy.deployments[k].clone();
+                    stale.status = DeploymentStatus::InProgress;
+                    noisy.deployments.insert(k, stale);
+                }
+                1 => {
+                    let k = i % noisy.pull_requests.len();
+                    let mut stale = noisy.pull_requests[k].clone();
+                    stale.title = "stale title".into();
+                    stale.first_review_at = None;
+                    noisy.pull_requests.insert(k, stale);
+                }
+                2 => {
+                    let k = i % noisy.incidents.len();
+                    let mut stale = noisy.incidents[k].clone();
+                    stale.severity = Some(Severity::P5);
+                    noisy.incidents.insert(k, stale);
+                }
+                _ => {
+                    let k = i % noisy.commits.len();
+                    let copy = noisy.commits[k].clone();
+                    noisy.commits.insert(k, copy);
+                }
+            }
+        }
+        let now = t(1000);
+        let expected = compute_at(&clean, &config(), now);
+        let live = compute_at(&noisy, &config(), now);
+        let Ok(mut store) = Store::open_in_memory() else {
+            return false;
+        };
+        if store.save(&noisy).is_err() {
+            return false;
+        }
+        let Ok(back) = store.load() else { return false };
+        let stored = compute_at(&back, &config(), now);
+        live.metrics == expected.metrics
+            && stored.metrics == expected.metrics
+            && live.accounting == expected.accounting
+            && stored.accounting == expected.accounting
+    }
+    quickcheck::QuickCheck::new()
+        .tests(60)
+        .quickcheck(prop as fn(Vec<(u8, u16)>) -> bool);
+}
