@@ -443,6 +443,7 @@ impl RepoGen {
                 merged_at: None,
                 merge_commit: None,
                 commits: Vec::new(),
+                url: None,
             };
             if state == PullRequestState::Merged {
                 let main_tip = main.last().map(|m| m.sha.clone()).unwrap_or_default();
@@ -605,6 +606,8 @@ impl RepoGen {
             started_at: Some(at - Duration::seconds(took)),
             finished_at: Some(at),
             status,
+            release: Some(format!("#{n}")),
+            url: None,
         });
     }
 

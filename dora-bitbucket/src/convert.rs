@@ -225,6 +225,7 @@ pub(crate) fn deployment(
         // A completed deployment without its own finish time: its last update is it.
         finished_at = time(d.last_update_time.as_deref());
     }
+    let release = d.release.as_ref().or(d.deployable.as_ref());
     Ok(Deployment {
         repository: repo.to_owned(),
         id,
@@ -234,6 +235,12 @@ pub(crate) fn deployment(
         started_at,
         finished_at,
         status,
+        release: release
+            .and_then(|r| r.name.clone())
+            .filter(|n| !n.is_empty()),
+        url: release
+            .and_then(|r| r.url.clone())
+            .filter(|u| !u.is_empty()),
     })
 }
 
@@ -458,6 +465,12 @@ pub(crate) fn pull_request(
         first_review_at,
         merged_at,
         merge_commit,
+        url: p
+            .links
+            .as_ref()
+            .and_then(|l| l.html.as_ref())
+            .and_then(|h| h.href.clone())
+            .filter(|u| !u.is_empty()),
         commits: Vec::new(),
     })
 }
@@ -660,4 +673,15 @@ mod tests {
         let anonymous = pr(serde_json::json!({"state": "OPEN"})).expect_err("no id");
         assert_eq!(anonymous.reason, reason::MISSING_ID);
     }
+}
+
+/// A repository's web page from one of its pull requests' pages
+/// (`https://bitbucket.org/acme/web/pull-requests/42` → `https://bitbucket.org/acme/web`).
+pub(crate) fn repository_url(pull_requests: &[PullRequest]) -> Option<String> {
+    pull_requests.iter().find_map(|p| {
+        p.url
+            .as_deref()
+            .and_then(|u| u.rsplit_once("/pull-requests/"))
+            .map(|(root, _)| root.to_owned())
+    })
 }

@@ -589,9 +589,11 @@ impl Bitbucket {
         data.commits = commits;
         data.collection = notes;
         data.dedup();
+        let url = convert::repository_url(&data.pull_requests);
         data.repositories.push(Repository {
             slug: slug.to_owned(),
             main_branch: cur.main_branch.clone(),
+            url,
         });
 
         // Watermarks.

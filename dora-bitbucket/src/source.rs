@@ -435,9 +435,11 @@ impl Bitbucket {
             activity_covered_since: covered_since,
         };
         let mut data = Dataset::new();
+        let url = convert::repository_url(&pull_requests);
         data.repositories.push(Repository {
             slug: slug.to_owned(),
             main_branch,
+            url,
         });
         let mut envs: Vec<_> = environments.into_values().collect();
         envs.sort_by(|a, b| a.name.cmp(&b.name));

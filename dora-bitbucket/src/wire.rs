@@ -47,6 +47,20 @@ pub(crate) struct CommitRef {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct Release {
     pub commit: Option<CommitRef>,
+    /// `#186`.
+    pub name: Option<String>,
+    /// The pipeline run's web page.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct Href {
+    pub href: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct Links {
+    pub html: Option<Href>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -100,6 +114,7 @@ pub(crate) struct PullRequest {
     pub merge_commit: Option<MergeCommit>,
     pub created_on: Option<String>,
     pub updated_on: Option<String>,
+    pub links: Option<Links>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -159,10 +174,9 @@ pub(crate) mod fields {
     pub const REPOSITORY: &str = "slug,full_name,mainbranch.name";
     pub const REPOSITORIES: &str = "next,values.slug,values.full_name,values.mainbranch.name";
     pub const ENVIRONMENTS: &str = "next,values.uuid,values.name,values.environment_type.name";
-    pub const DEPLOYMENTS: &str = "next,values.uuid,values.state,values.environment.uuid,values.release.commit.hash,values.deployable.commit.hash,values.last_update_time";
-    pub const DEPLOYMENT: &str =
-        "uuid,state,environment.uuid,release.commit.hash,deployable.commit.hash,last_update_time";
-    pub const PULL_REQUESTS: &str = "next,values.id,values.title,values.state,values.author,values.source.branch.name,values.destination.branch.name,values.merge_commit.hash,values.merge_commit.date,values.created_on,values.updated_on";
+    pub const DEPLOYMENTS: &str = "next,values.uuid,values.state,values.environment.uuid,values.release.commit.hash,values.release.name,values.release.url,values.deployable.commit.hash,values.last_update_time";
+    pub const DEPLOYMENT: &str = "uuid,state,environment.uuid,release.commit.hash,release.name,release.url,deployable.commit.hash,last_update_time";
+    pub const PULL_REQUESTS: &str = "next,values.id,values.title,values.state,values.author,values.source.branch.name,values.destination.branch.name,values.merge_commit.hash,values.merge_commit.date,values.created_on,values.updated_on,values.links.html.href";
     pub const ACTIVITY: &str = "next,values.pull_request.id,values.update.state,values.update.date,values.approval.date,values.approval.user,values.changes_requested.date,values.changes_requested.user,values.comment.created_on,values.comment.user,values.comment.deleted";
     pub const COMMITS: &str = "next,values.hash,values.date,values.message,values.author.raw,values.author.user,values.parents.hash";
 }

@@ -94,4 +94,41 @@ fn html_dashboard_renders_in_headless_chromium() {
     assert!(dom.contains("<polyline class=\"line\""), "trend lines");
     assert!(dom.contains("Failed deployments"));
     assert!(dom.contains("merge_fallback"));
+
+    // Click-through: every in-page link lands on an element the browser parsed,
+    // each headline number links to its rows, and rows link out to where the
+    // item lives (pull request, commit, pipeline run, incident).
+    let ids: std::collections::HashSet<&str> = dom
+        .split(" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    let internal: Vec<&str> = dom
+        .split("href=\"#")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(internal.len() > 100, "{} in-page links", internal.len());
+    for target in &internal {
+        assert!(ids.contains(target), "link to #{target} has no target");
+    }
+    for rows in ["deployments", "changes", "failed-deployments", "incidents"] {
+        assert!(ids.contains(rows), "#{rows} section");
+    }
+    assert_eq!(
+        dom.matches("class=\"rows-link\"").count(),
+        5,
+        "five headline numbers link to rows"
+    );
+    for external in [
+        "href=\"https://bitbucket.org/acme/",
+        "/pull-requests/",
+        "/commits/",
+        "/addon/pipelines/home#!/results/",
+        "href=\"https://acme.pagerduty.com/incidents/",
+    ] {
+        assert!(dom.contains(external), "a link containing {external}");
+    }
+    // Deployments are named by their release, not only a UUID.
+    assert!(dom.contains(">#") && dom.contains("Release</th>"));
 }

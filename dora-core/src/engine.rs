@@ -333,6 +333,8 @@ struct Attempt<'a> {
     time: Timestamp,
     status: DeploymentStatus,
     from_merge: Option<&'a PullRequest>,
+    release: Option<String>,
+    url: Option<String>,
 }
 
 fn production_branch_matches(config: &Config, main_branch: Option<&str>, branch: &str) -> bool {
@@ -357,11 +359,9 @@ fn analyse_repository(
     window: TimeRange,
 ) -> RepoResult {
     let mut diagnostics = Vec::new();
-    let main_branch = data
-        .repositories
-        .iter()
-        .find(|r| r.slug == slug)
-        .and_then(|r| r.main_branch.as_deref());
+    let repository = data.repositories.iter().find(|r| r.slug == slug);
+    let main_branch = repository.and_then(|r| r.main_branch.as_deref());
+    let repo_url = repository.and_then(|r| r.url.as_deref());
 
     // 1. Production attempts.
     let mut tallies = Tallies::default();
@@ -449,6 +449,8 @@ fn analyse_repository(
                     time: merged,
                     status: DeploymentStatus::Succeeded,
                     from_merge: Some(pr),
+                    release: None,
+                    url: pr.url.clone(),
                 });
             }
         }
@@ -497,6 +499,11 @@ fn analyse_repository(
             rework: false,
             recovery_seconds: None,
             from_merge: a.from_merge.is_some(),
+            release: a.release.clone(),
+            url: a.url.clone(),
+            commit_url: repo_url
+                .filter(|_| !a.commit.is_empty())
+                .map(|u| format!("{}/commits/{}", u.trim_end_matches('/'), a.commit)),
         })
         .collect();
     let successful: Vec<usize> = (0..attempts.len())
@@ -869,6 +876,8 @@ fn attempt_of(d: &Deployment, time: Timestamp) -> Attempt<'static> {
         time,
         status: d.status,
         from_merge: None,
+        release: d.release.clone(),
+        url: d.url.clone(),
     }
 }
 
@@ -916,6 +925,7 @@ fn change_row(
         review_seconds: secs(review_span),
         deploy_seconds: secs(deployed - merged),
         hotfix: config.hotfix.is_hotfix(pr),
+        url: pr.url.clone(),
     }
 }
 
@@ -1036,6 +1046,7 @@ fn attribute_incidents(
                 counted,
                 deployment: attributed
                     .map(|(ri, di)| format!("{}/{}", repos[ri].slug, repos[ri].deployments[di].id)),
+                url: inc.url.clone(),
             },
             repositories: inc.repositories.clone(),
             unmapped: mapping && inc.repositories.is_empty(),

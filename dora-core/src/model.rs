@@ -66,6 +66,10 @@ pub struct Repository {
     /// Its main (production) branch, when the source knows it.
     #[serde(default)]
     pub main_branch: Option<String>,
+    /// The repository's web page (e.g. `https://bitbucket.org/acme/web`);
+    /// commit links are `{url}/commits/{sha}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl Repository {
@@ -74,6 +78,7 @@ impl Repository {
         Self {
             slug: slug.into(),
             main_branch: Some(main_branch.into()),
+            url: None,
         }
     }
 }
@@ -168,6 +173,9 @@ pub struct PullRequest {
     /// The PR's own commits, when the source knows them.
     #[serde(default)]
     pub commits: Vec<String>,
+    /// The pull request's web page (Bitbucket `links.html.href`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl PullRequest {
@@ -196,6 +204,7 @@ impl PullRequest {
             merged_at: Some(merged_at),
             merge_commit: Some(merge_commit.into()),
             commits: Vec::new(),
+            url: None,
         }
     }
 }
@@ -293,6 +302,12 @@ pub struct Deployment {
     pub finished_at: Option<Timestamp>,
     /// Outcome.
     pub status: DeploymentStatus,
+    /// The release's name as people know it (Bitbucket `release.name`, e.g. `#186`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// The deployment's web page (Bitbucket `release.url`: the pipeline run), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl Deployment {
@@ -313,6 +328,8 @@ impl Deployment {
             started_at: None,
             finished_at: Some(finished_at),
             status,
+            release: None,
+            url: None,
         }
     }
 
@@ -424,6 +441,10 @@ pub struct Incident {
     /// empty means "any repository in scope".
     #[serde(default)]
     pub repositories: Vec<String>,
+    /// The incident's web page in its tool (PagerDuty `html_url`, incident.io
+    /// `permalink`), when the payload has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl Incident {
@@ -450,6 +471,7 @@ impl Incident {
                 IncidentStatus::Open
             },
             repositories: Vec::new(),
+            url: None,
         }
     }
 }

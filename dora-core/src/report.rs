@@ -286,6 +286,9 @@ pub struct ChangeRow {
     pub deploy_seconds: f64,
     /// From a hotfix branch.
     pub hotfix: bool,
+    /// The pull request's web page, when the source gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// A failure signal.
@@ -364,6 +367,15 @@ pub struct DeploymentRow {
     pub recovery_seconds: Option<f64>,
     /// Synthesised from a merge (merge fallback).
     pub from_merge: bool,
+    /// The release's name (`#186`), when the source gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// The deployment's web page (the pipeline run; for a merge, its pull request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The deployed commit's web page, when the repository's page is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_url: Option<String>,
 }
 
 /// One incident.
@@ -389,6 +401,9 @@ pub struct IncidentRow {
     pub counted: bool,
     /// `repository/deployment` it was attributed to, if any.
     pub deployment: Option<String>,
+    /// The incident's page in its tool, when the payload gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// One kind's ledger: every item fetched is either used or excluded for a

@@ -338,11 +338,12 @@ impl Store {
     pub fn load(&self) -> Result<Dataset, StoreError> {
         let mut data = Dataset::new();
         data.repositories = self.query(
-            "SELECT slug, main_branch FROM repositories ORDER BY slug",
+            "SELECT slug, main_branch, url FROM repositories ORDER BY slug",
             |r| {
                 Ok(Repository {
                     slug: r.get(0)?,
                     main_branch: r.get(1)?,
+                    url: r.get(2)?,
                 })
             },
         )?;
@@ -363,7 +364,7 @@ impl Store {
         )?;
         data.pull_requests = self.query(
             "SELECT repository, id, title, author_id, author_name, author_kind, source_branch, destination_branch,
-                    state, created_at, first_review_at, merged_at, merge_commit, commits
+                    state, created_at, first_review_at, merged_at, merge_commit, commits, url
              FROM pull_requests ORDER BY repository, id",
             |r| {
                 Ok(PullRequest {
@@ -379,6 +380,7 @@ impl Store {
                     merged_at: opt_time_col(r, 11)?,
                     merge_commit: r.get(12)?,
                     commits: json_col(r, 13)?,
+                    url: r.get(14)?,
                 })
             },
         )?;
@@ -393,7 +395,7 @@ impl Store {
             },
         )?;
         data.deployments = self.query(
-            "SELECT repository, id, environment, environment_kind, commit_sha, started_at, finished_at, status
+            "SELECT repository, id, environment, environment_kind, commit_sha, started_at, finished_at, status, release, url
              FROM deployments ORDER BY repository, id",
             |r| {
                 Ok(Deployment {
@@ -405,11 +407,13 @@ impl Store {
                     started_at: opt_time_col(r, 5)?,
                     finished_at: opt_time_col(r, 6)?,
                     status: enum_col::<DeploymentStatus>(r, 7)?,
+                    release: r.get(8)?,
+                    url: r.get(9)?,
                 })
             },
         )?;
         data.incidents = self.query(
-            "SELECT source, id, title, service, severity, raw_severity, opened_at, resolved_at, status, repositories
+            "SELECT source, id, title, service, severity, raw_severity, opened_at, resolved_at, status, repositories, url
              FROM incidents ORDER BY source, id",
             |r| {
                 let severity: Option<String> = r.get(4)?;
@@ -424,6 +428,7 @@ impl Store {
                     resolved_at: opt_time_col(r, 7)?,
                     status: enum_col::<IncidentStatus>(r, 8)?,
                     repositories: json_col(r, 9)?,
+                    url: r.get(10)?,
                 })
             },
         )?;
@@ -691,11 +696,12 @@ fn upsert_notes(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Res
 fn upsert(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Result<()> {
     upsert_notes(tx, data)?;
     let mut s = tx.prepare_cached(
-        "INSERT INTO repositories (slug, main_branch) VALUES (?1, ?2)
-         ON CONFLICT (slug) DO UPDATE SET main_branch = COALESCE(excluded.main_branch, repositories.main_branch)",
+        "INSERT INTO repositories (slug, main_branch, url) VALUES (?1, ?2, ?3)
+         ON CONFLICT (slug) DO UPDATE SET main_branch = COALESCE(excluded.main_branch, repositories.main_branch),
+           url = COALESCE(excluded.url, repositories.url)",
     )?;
     for r in &data.repositories {
-        s.execute(params![r.slug, r.main_branch])?;
+        s.execute(params![r.slug, r.main_branch, r.url])?;
     }
     let mut s = tx.prepare_cached(
         "INSERT INTO commits (repository, sha, parents, authored_at, committed_at, author_id, author_name, author_kind, message)
@@ -719,13 +725,13 @@ fn upsert(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Result<()
     }
     let mut s = tx.prepare_cached(
         "INSERT INTO pull_requests (repository, id, title, author_id, author_name, author_kind, source_branch,
-           destination_branch, state, created_at, first_review_at, merged_at, merge_commit, commits)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)
+           destination_branch, state, created_at, first_review_at, merged_at, merge_commit, commits, url)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)
          ON CONFLICT (repository, id) DO UPDATE SET title = excluded.title, author_id = excluded.author_id,
            author_name = excluded.author_name, author_kind = excluded.author_kind, source_branch = excluded.source_branch,
            destination_branch = excluded.destination_branch, state = excluded.state, created_at = excluded.created_at,
            first_review_at = excluded.first_review_at, merged_at = excluded.merged_at,
-           merge_commit = excluded.merge_commit, commits = excluded.commits",
+           merge_commit = excluded.merge_commit, commits = excluded.commits, url = excluded.url",
     )?;
     for p in &data.pull_requests {
         s.execute(params![
@@ -742,7 +748,8 @@ fn upsert(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Result<()
             opt_ts(p.first_review_at),
             opt_ts(p.merged_at),
             p.merge_commit,
-            json_array(&p.commits)
+            json_array(&p.commits),
+            p.url
         ])?;
     }
     let mut s = tx.prepare_cached(
@@ -753,11 +760,12 @@ fn upsert(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Result<()
         s.execute(params![e.repository, e.name, enum_text(&e.kind)])?;
     }
     let mut s = tx.prepare_cached(
-        "INSERT INTO deployments (repository, id, environment, environment_kind, commit_sha, started_at, finished_at, status)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8)
+        "INSERT INTO deployments (repository, id, environment, environment_kind, commit_sha, started_at, finished_at, status, release, url)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)
          ON CONFLICT (repository, id) DO UPDATE SET environment = excluded.environment,
            environment_kind = excluded.environment_kind, commit_sha = excluded.commit_sha,
-           started_at = excluded.started_at, finished_at = excluded.finished_at, status = excluded.status",
+           started_at = excluded.started_at, finished_at = excluded.finished_at, status = excluded.status,
+           release = excluded.release, url = excluded.url",
     )?;
     for d in &data.deployments {
         s.execute(params![
@@ -768,15 +776,18 @@ fn upsert(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Result<()
             d.commit,
             opt_ts(d.started_at),
             opt_ts(d.finished_at),
-            enum_text(&d.status)
+            enum_text(&d.status),
+            d.release,
+            d.url
         ])?;
     }
     let mut s = tx.prepare_cached(
-        "INSERT INTO incidents (source, id, title, service, severity, raw_severity, opened_at, resolved_at, status, repositories)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)
+        "INSERT INTO incidents (source, id, title, service, severity, raw_severity, opened_at, resolved_at, status, repositories, url)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)
          ON CONFLICT (source, id) DO UPDATE SET title = excluded.title, service = excluded.service,
            severity = excluded.severity, raw_severity = excluded.raw_severity, opened_at = excluded.opened_at,
-           resolved_at = excluded.resolved_at, status = excluded.status, repositories = excluded.repositories",
+           resolved_at = excluded.resolved_at, status = excluded.status, repositories = excluded.repositories,
+           url = excluded.url",
     )?;
     for i in &data.incidents {
         s.execute(params![
@@ -789,7 +800,8 @@ fn upsert(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Result<()
             ts(i.opened_at),
             opt_ts(i.resolved_at),
             enum_text(&i.status),
-            json_array(&i.repositories)
+            json_array(&i.repositories),
+            i.url
         ])?;
     }
     Ok(())

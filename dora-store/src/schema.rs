@@ -174,9 +174,19 @@ CREATE TABLE store_flags (
 );
 "#;
 
+/// Version 3: where each item lives on the web (click-through links), and the
+/// release name people know a deployment by (`#186`).
+const V3: &str = r#"
+ALTER TABLE repositories ADD COLUMN url TEXT;
+ALTER TABLE pull_requests ADD COLUMN url TEXT;
+ALTER TABLE deployments ADD COLUMN release TEXT;
+ALTER TABLE deployments ADD COLUMN url TEXT;
+ALTER TABLE incidents ADD COLUMN url TEXT;
+"#;
+
 /// All migrations, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 #[cfg(test)]

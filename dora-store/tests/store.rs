@@ -15,6 +15,7 @@ fn sample() -> Dataset {
     d.repositories.push(Repository {
         slug: "web".into(),
         main_branch: None,
+        url: None,
     });
     let mut prev = "a0".to_string();
     d.commits
@@ -106,7 +107,7 @@ fn round_trip_and_report_equality() {
     let dir = tempfile::tempdir().unwrap();
     let data = sample();
     let mut store = Store::open(dir.path().join("dora.db")).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     store.save(&data).unwrap();
     let back = store.load().unwrap();
     assert_eq!(back.commits.len(), data.commits.len());

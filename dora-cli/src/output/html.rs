@@ -56,6 +56,10 @@ td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 .signal { display:inline-block; margin:0 4px 2px 0; padding:0 6px; border-radius:4px; background:#fde8e6; color:#8f2418; font-size:12px; }
 .sev-warning { color:#9a6700; font-weight:600; } .sev-error { color:var(--low); font-weight:600; } .sev-info { color:var(--muted); font-weight:600; }
 code { font-size:12px; }
+a { color:var(--accent); text-decoration:none; } a:hover { text-decoration:underline; }
+.card .value a.rows-link { color:inherit; }
+details.rows { margin:8px 0; } details.rows summary { cursor:pointer; font-weight:600; margin:6px 0; }
+tr:target { background:#fff6d6; }
 .legend span { display:inline-block; margin-right:14px; font-size:12px; }
 .legend i { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:4px; vertical-align:-1px; }
 footer { padding:0 28px 28px; color:var(--muted); font-size:12px; }
@@ -189,9 +193,17 @@ fn chart(title: &str, points: &[WeekPoint], kind: Kind, fmt: &dyn Fn(f64) -> Str
     )
 }
 
-fn card(label: &str, value: &str, t: Option<Tier>, show_tier: bool, sub: &str) -> String {
+/// A headline card; its number links to the rows behind it (`#rows`).
+fn card(
+    label: &str,
+    value: &str,
+    t: Option<Tier>,
+    show_tier: bool,
+    sub: &str,
+    rows: &str,
+) -> String {
     format!(
-        "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div>{}<div class=\"sub\">{}</div></div>",
+        "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\"><a class=\"rows-link\" href=\"#{rows}\" title=\"the rows behind this number\">{}</a></div>{}<div class=\"sub\">{}</div></div>",
         escape(label),
         escape(value),
         if show_tier {
@@ -228,6 +240,7 @@ fn cards(m: &Metrics) -> String {
             "{} deployments on {} days{source}",
             df.count, df.deploy_days
         ),
+        "deployments",
     ));
     out.push_str(&card(
         "Lead time for changes",
@@ -239,6 +252,7 @@ fn cards(m: &Metrics) -> String {
             lt.count,
             opt_duration(lt.p90_seconds)
         ),
+        "changes",
     ));
     out.push_str(&card(
         "Change failure rate",
@@ -249,6 +263,7 @@ fn cards(m: &Metrics) -> String {
             "{} of {} production deployments",
             cfr.failed, cfr.deployments
         ),
+        "failed-deployments",
     ));
     out.push_str(&card(
         "Recovery time",
@@ -263,6 +278,7 @@ fn cards(m: &Metrics) -> String {
             rt.incidents.count,
             rt.incidents.unresolved
         ),
+        "failed-deployments",
     ));
     out.push_str(&card(
         "Rework rate",
@@ -273,6 +289,7 @@ fn cards(m: &Metrics) -> String {
             "{} of {} deployments were unplanned remediation",
             rw.rework, rw.deployments
         ),
+        "deployments",
     ));
     out.push_str("</div>");
     out
@@ -374,7 +391,10 @@ fn failed_deployments(report: &Report) -> String {
         .iter()
         .filter(|d| !d.failures.is_empty())
         .collect();
-    let mut out = format!("<h2>Failed deployments ({})</h2>", failed.len());
+    let mut out = format!(
+        "<h2 id=\"failed-deployments\">Failed deployments ({})</h2>",
+        failed.len()
+    );
     if failed.is_empty() {
         out.push_str("<p class=\"muted\">No production deployment in the window failed.</p>");
         return out;
@@ -394,12 +414,17 @@ fn failed_deployments(report: &Report) -> String {
             .collect();
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code> <span class=\"muted\">{}</span></td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td><a href=\"#{}\">{}</a> {} <span class=\"muted\">{}</span></td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td></tr>",
             d.deployed_at.format("%Y-%m-%d %H:%M"),
             escape(&d.repository),
-            escape(&d.id),
+            anchor(&["dep", &d.repository, &d.id]),
+            escape(&deployment_label(d.release.as_deref(), &d.id)),
+            d.url
+                .as_deref()
+                .map(|u| link("pipeline", Some(u)))
+                .unwrap_or_default(),
             escape(&d.environment),
-            escape(&d.commit.chars().take(12).collect::<String>()),
+            link(&short_sha(&d.commit), d.commit_url.as_deref()),
             signals.join("<br>"),
             opt_duration(d.recovery_seconds)
         );
@@ -523,6 +548,150 @@ fn benchmarks(report: &Report) -> String {
     out
 }
 
+/// An element id from free text (ids, slugs): letters, digits, `-` and `_`.
+fn anchor(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| {
+            p.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// `text` as a link to `url` when there is one (external pages open in a new tab).
+fn link(text: &str, url: Option<&str>) -> String {
+    match url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+        Some(u) => format!(
+            "<a href=\"{}\" target=\"_blank\" rel=\"noopener\">{}</a>",
+            escape(u),
+            escape(text)
+        ),
+        None => escape(text),
+    }
+}
+
+fn short_sha(sha: &str) -> String {
+    sha.chars().take(12).collect()
+}
+
+/// How a deployment is named on the page: its release (`#186`) and environment.
+fn deployment_label(release: Option<&str>, id: &str) -> String {
+    release.map_or_else(|| id.chars().take(13).collect(), str::to_string)
+}
+
+/// Every change behind lead time, each linked to its pull request and the
+/// deployment that shipped it.
+fn changes_table(report: &Report) -> String {
+    let mut out = format!(
+        "<details class=\"rows\" id=\"changes\"><summary>Changes behind lead time ({})</summary><table class=\"changes\"><tr><th>Repository</th><th>Pull request</th><th>Author</th><th class=\"num\">Lead time</th><th>Deployed</th><th>Shipped by</th></tr>",
+        report.changes.len()
+    );
+    let by_id: std::collections::HashMap<(&str, &str), &dora_core::report::DeploymentRow> = report
+        .deployments
+        .iter()
+        .map(|d| ((d.repository.as_str(), d.id.as_str()), d))
+        .collect();
+    for c in &report.changes {
+        let dep = by_id.get(&(c.repository.as_str(), c.deployment.as_str()));
+        let shipped = format!(
+            "<a href=\"#{}\">{}</a>",
+            anchor(&["dep", &c.repository, &c.deployment]),
+            escape(&deployment_label(
+                dep.and_then(|d| d.release.as_deref()),
+                &c.deployment
+            ))
+        );
+        let _ = write!(
+            out,
+            "<tr id=\"{}\"><td>{}</td><td>{} {}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{shipped}</td></tr>",
+            anchor(&["pr", &c.repository, &c.pull_request.to_string()]),
+            escape(&c.repository),
+            link(&format!("#{}", c.pull_request), c.url.as_deref()),
+            escape(&c.title),
+            escape(&c.author),
+            duration(c.lead_time_seconds),
+            c.deployed_at.format("%Y-%m-%d %H:%M"),
+        );
+    }
+    out.push_str("</table></details>");
+    out
+}
+
+/// Every production deployment attempt in the window, linked to its pipeline
+/// run and commit.
+fn deployments_table(report: &Report) -> String {
+    let mut out = format!(
+        "<details class=\"rows\" id=\"deployments\"><summary>Production deployments ({})</summary><table class=\"deployments\"><tr><th>Deployed</th><th>Repository</th><th>Release</th><th>Environment</th><th>Commit</th><th>Status</th><th class=\"num\">Changes</th><th>Signals</th></tr>",
+        report.deployments.len()
+    );
+    for d in &report.deployments {
+        let signals: Vec<String> = d
+            .failures
+            .iter()
+            .map(|f| format!("<span class=\"signal\">{}</span>", signal_name(f.signal)))
+            .collect();
+        let _ = write!(
+            out,
+            "<tr id=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            anchor(&["dep", &d.repository, &d.id]),
+            d.deployed_at.format("%Y-%m-%d %H:%M"),
+            escape(&d.repository),
+            link(
+                &deployment_label(d.release.as_deref(), &d.id),
+                d.url.as_deref()
+            ),
+            escape(&d.environment),
+            link(&short_sha(&d.commit), d.commit_url.as_deref()),
+            d.status.as_str(),
+            d.changes,
+            signals.join(" ")
+        );
+    }
+    out.push_str("</table></details>");
+    out
+}
+
+/// Every incident opened in the window, linked to its page in the tool.
+fn incidents_table(report: &Report) -> String {
+    let mut out = format!(
+        "<details class=\"rows\" id=\"incidents\"><summary>Incidents ({})</summary><table class=\"incidents\"><tr><th>Opened</th><th>Incident</th><th>Service</th><th>Severity</th><th class=\"num\">Recovered after</th><th>Counted</th><th>Failed deployment</th></tr>",
+        report.incidents.len()
+    );
+    for i in &report.incidents {
+        let dep = i.deployment.as_deref().map_or_else(String::new, |d| {
+            let (repo, id) = d.split_once('/').unwrap_or(("", d));
+            format!(
+                "<a href=\"#{}\">{}</a>",
+                anchor(&["dep", repo, id]),
+                escape(d)
+            )
+        });
+        let _ = write!(
+            out,
+            "<tr id=\"{}\"><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{dep}</td></tr>",
+            anchor(&["inc", &i.source, &i.id]),
+            i.opened_at.format("%Y-%m-%d %H:%M"),
+            link(&i.id, i.url.as_deref()),
+            escape(&i.title),
+            escape(i.service.as_deref().unwrap_or("")),
+            i.severity.map(|s| s.to_string()).unwrap_or_default(),
+            opt_duration(i.recovery_seconds),
+            if i.counted { "yes" } else { "no" },
+        );
+    }
+    out.push_str("</table></details>");
+    out
+}
+
 /// Render the dashboard.
 pub fn render(report: &Report, ctx: &Context) -> String {
     let m = &report.metrics;
@@ -596,6 +765,10 @@ pub fn render(report: &Report, ctx: &Context) -> String {
     );
     out.push_str(&per_repository(report));
     out.push_str(&failed_deployments(report));
+    out.push_str("<h2>The rows behind every number</h2>");
+    out.push_str(&changes_table(report));
+    out.push_str(&deployments_table(report));
+    out.push_str(&incidents_table(report));
     out.push_str(&accounting(report));
     out.push_str(&diagnostics(report));
     let _ = write!(

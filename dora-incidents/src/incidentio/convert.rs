@@ -192,6 +192,7 @@ pub(crate) fn to_incident(
     out.raw_severity = raw_severity;
     out.status = status;
     out.repositories = opts.norm.repositories.repositories_for(&keys);
+    out.url = incident.permalink.filter(|u| !u.is_empty());
     Some(out)
 }
 

@@ -40,6 +40,9 @@ pub(crate) struct Incident {
     /// Kept loose: entry shapes vary by field type; we only read strings out of them.
     #[serde(default)]
     pub custom_field_entries: Vec<serde_json::Value>,
+    /// The incident's page in incident.io.
+    #[serde(default)]
+    pub permalink: Option<String>,
 }
 
 /// `{id, name, category, ...}`.

@@ -117,6 +117,7 @@ pub(crate) fn to_incident(
     out.raw_severity = raw_severity;
     out.status = status;
     out.repositories = norm.repositories.repositories_for(&keys);
+    out.url = incident.html_url.filter(|u| !u.is_empty());
     out
 }
 

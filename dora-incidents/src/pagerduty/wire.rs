@@ -41,6 +41,9 @@ pub(crate) struct Incident {
     pub resolved_at: Option<Timestamp>,
     #[serde(default)]
     pub last_status_change_at: Option<Timestamp>,
+    /// The incident's page in PagerDuty.
+    #[serde(default)]
+    pub html_url: Option<String>,
 }
 
 /// A `*_reference` object.
