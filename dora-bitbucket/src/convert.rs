@@ -475,6 +475,17 @@ pub(crate) fn pull_request(
     })
 }
 
+/// A repository's web page from one of its pull requests' pages
+/// (`https://bitbucket.org/acme/web/pull-requests/42` → `https://bitbucket.org/acme/web`).
+pub(crate) fn repository_url(pull_requests: &[PullRequest]) -> Option<String> {
+    pull_requests.iter().find_map(|p| {
+        p.url
+            .as_deref()
+            .and_then(|u| u.rsplit_once("/pull-requests/"))
+            .map(|(root, _)| root.to_owned())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -673,15 +684,4 @@ mod tests {
         let anonymous = pr(serde_json::json!({"state": "OPEN"})).expect_err("no id");
         assert_eq!(anonymous.reason, reason::MISSING_ID);
     }
-}
-
-/// A repository's web page from one of its pull requests' pages
-/// (`https://bitbucket.org/acme/web/pull-requests/42` → `https://bitbucket.org/acme/web`).
-pub(crate) fn repository_url(pull_requests: &[PullRequest]) -> Option<String> {
-    pull_requests.iter().find_map(|p| {
-        p.url
-            .as_deref()
-            .and_then(|u| u.rsplit_once("/pull-requests/"))
-            .map(|(root, _)| root.to_owned())
-    })
 }
