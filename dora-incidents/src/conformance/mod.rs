@@ -25,9 +25,11 @@
 //! they drop into any `#[tokio::test]`.
 
 mod fakes;
+mod jsm;
 mod server;
 
 pub use fakes::{IncidentIoWire, OpsgenieAlertsWire, OpsgenieIncidentsWire, PagerDutyWire};
+pub use jsm::{JSM_SUITE_CLOUD_ID, JSM_SUITE_EMAIL, JsmWire};
 pub use server::{Fault, FaultPlan, LoggedRequest, MockServer, ServedRequest, ServedResponse};
 
 use crate::config::{MappingKeys, RepositoryMapping};
