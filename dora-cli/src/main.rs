@@ -257,6 +257,10 @@ impl Failure {
         };
         let hint = match &error {
             SourceError::Auth { source_name, .. } => sources::auth_hint(source_name),
+            SourceError::NotFound { source_name, .. } if source_name == "jsm" => {
+                "check JSM_CLOUD_ID, JSM_SITE or --jsm-url (the base up to and including the cloud id)"
+                    .to_string()
+            }
             SourceError::NotFound { .. } => {
                 "check the workspace and repository slugs (and that the credentials can see them)"
                     .to_string()
