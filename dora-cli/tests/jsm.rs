@@ -289,3 +289,78 @@ fn jsm_reads_bitbucket_credentials_and_the_file_and_explains_what_is_missing() {
     let all = [out.stdout, out.stderr].concat();
     assert!(!String::from_utf8_lossy(&all).contains("wrong-jsm-token-31337"));
 }
+
+#[test]
+fn jsm_incidents_sync_into_the_store_and_report_offline_as_live() {
+    let rt = runtime();
+    let bitbucket = rt
+        .block_on(DemoServer::start(
+            demo::generate(demo::DEFAULT_SEED),
+            ServerOptions::default(),
+        ))
+        .expect("bitbucket fake");
+    let jsm = rt
+        .block_on(MockServer::start(
+            Arc::new(JsmWire::new().with_absolute_next()),
+            sample_scenario(bitbucket.sample()),
+            HarnessOptions::new(),
+            SUITE_TOKEN,
+            FaultPlan::none(),
+        ))
+        .expect("jsm fake");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(dir.path(), bitbucket.sample(), "");
+    let jsm_url = format!("{}/jsm/ops/api/{JSM_SUITE_CLOUD_ID}", jsm.base_url());
+    let bb = bitbucket.bitbucket_url();
+    let sources = [
+        "--workspace",
+        "acme",
+        "--until",
+        UNTIL,
+        "--incidents",
+        "jsm",
+        "--jsm-url",
+        jsm_url.as_str(),
+        "--bitbucket-url",
+        bb.as_str(),
+    ];
+    let run = |args: &[&str]| {
+        dora(dir.path())
+            .env("BITBUCKET_ACCESS_TOKEN", "test-access-token")
+            .env("ATLASSIAN_EMAIL", JSM_SUITE_EMAIL)
+            .env("ATLASSIAN_API_TOKEN", SUITE_TOKEN)
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let sync = run(&[&["sync", "--quiet", "--store", "dora.db"][..], &sources[..]].concat());
+    assert!(
+        String::from_utf8_lossy(&sync).contains("jsm:"),
+        "{}",
+        String::from_utf8_lossy(&sync)
+    );
+    let live: Value = serde_json::from_slice(&run(&[
+        &["report", "--quiet", "--format", "json"][..],
+        &sources[..],
+    ]
+    .concat()))
+    .expect("JSON");
+    let stored: Value = serde_json::from_slice(&run(&[
+        "report",
+        "--quiet",
+        "--format",
+        "json",
+        "--store",
+        "dora.db",
+        "--offline",
+        "--until",
+        UNTIL,
+    ]))
+    .expect("JSON");
+    assert!(live["recovery_time"]["incidents"]["count"].as_u64() > Some(0));
+    assert_eq!(stored["recovery_time"], live["recovery_time"]);
+    assert_eq!(stored["change_failure_rate"], live["change_failure_rate"]);
+}
