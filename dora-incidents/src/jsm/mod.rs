@@ -53,6 +53,8 @@
 //! | list items thinner than `GET …/v1/alerts/{id}` | a closed item without a close time is fetched (then its log) |
 //! | `ackTime`/`closeTime`/`snoozedUntil` missing or `null` | both are "absent" |
 //! | `extraProperties` values not strings | read as text |
+//! | `from`/`to` (int32, unit undocumented) | not sent: the range goes in `query` |
+//! | `GET …/v1/teams` needs another scope | asked only when the mapping names teams; without it, team ids only |
 
 pub(crate) mod convert;
 pub(crate) mod wire;
