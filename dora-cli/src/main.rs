@@ -27,7 +27,8 @@ use std::process::ExitCode;
 mod sources;
 
 /// DORA metrics (deployment frequency, lead time, change failure rate, recovery
-/// time, rework rate) from Bitbucket Cloud and PagerDuty / Opsgenie / incident.io.
+/// time, rework rate) from Bitbucket Cloud and PagerDuty / Opsgenie / incident.io /
+/// Jira Service Management Operations.
 #[derive(Debug, Parser)]
 #[command(name = "dora", version, about, long_about = None)]
 struct Cli {
@@ -43,7 +44,9 @@ enum Command {
     /// Credentials come only from the environment: BITBUCKET_EMAIL +
     /// BITBUCKET_API_TOKEN (Atlassian API token, basic auth) or
     /// BITBUCKET_ACCESS_TOKEN (access/OAuth token, bearer); PAGERDUTY_TOKEN,
-    /// OPSGENIE_API_KEY, INCIDENTIO_API_KEY.
+    /// OPSGENIE_API_KEY, INCIDENTIO_API_KEY; for JSM Operations,
+    /// ATLASSIAN_EMAIL + ATLASSIAN_API_TOKEN (else BITBUCKET_EMAIL +
+    /// BITBUCKET_API_TOKEN) and JSM_CLOUD_ID or JSM_SITE.
     Report(ReportArgs),
     /// The same pipeline on a bundled sample workspace (4 repositories, six
     /// months, PagerDuty incidents) served by a local HTTP server: no network,
@@ -149,6 +152,11 @@ struct SourceArgs {
     /// incident.io API base URL.
     #[arg(long, value_name = "URL")]
     incidentio_url: Option<String>,
+    /// JSM Operations API base up to and including the cloud id
+    /// (https://api.atlassian.com/jsm/ops/api/<cloud-id>); requests go to
+    /// URL/v1/alerts. Default: from JSM_CLOUD_ID, or the cloud id of JSM_SITE.
+    #[arg(long, value_name = "URL")]
+    jsm_url: Option<String>,
     /// Pages of 100 commits the production-branch walk may read per repository
     /// (default 50). Pull requests whose history lies beyond the cap are left
     /// out of lead time as `history_truncated`; raise it when the report says so.
@@ -249,6 +257,10 @@ impl Failure {
         };
         let hint = match &error {
             SourceError::Auth { source_name, .. } => sources::auth_hint(source_name),
+            SourceError::NotFound { source_name, .. } if source_name == "jsm" => {
+                "check JSM_CLOUD_ID, JSM_SITE or --jsm-url (the base up to and including the cloud id)"
+                    .to_string()
+            }
             SourceError::NotFound { .. } => {
                 "check the workspace and repository slugs (and that the credentials can see them)"
                     .to_string()
@@ -396,8 +408,10 @@ fn plan_from(args: &SourceArgs, file: &FileSettings) -> Result<sources::Plan, Fa
                 .incidentio_url
                 .clone()
                 .or_else(|| s.incidentio_url.clone()),
+            Some(IncidentTool::Jsm) => args.jsm_url.clone().or_else(|| s.jsm.url.clone()),
             None => None,
         },
+        jsm: s.jsm.clone(),
         mapping: s.mapping.clone(),
         max_commit_pages: args
             .max_commit_pages
@@ -615,6 +629,7 @@ fn run_demo(args: DemoArgs) -> Result<(), Failure> {
                 ),
             max_commit_pages: None,
             opsgenie_api: OpsgenieApiChoice::Alerts,
+            jsm: dora_cli::settings::JsmSettings::default(),
         };
         let built = sources::build(&plan, &sources::Credentials::demo(), &progress)?;
         let report = collect_and_compute(

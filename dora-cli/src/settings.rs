@@ -11,7 +11,7 @@
 //! [sources]
 //! workspace = "acme"
 //! repos = ["checkout-web", "payments-api"]   # all repositories when absent
-//! incidents = "pagerduty"                     # or "opsgenie", "incidentio"
+//! incidents = "pagerduty"                     # or "opsgenie", "incidentio", "jsm"
 //! bitbucket_url = "https://api.bitbucket.org/2.0"
 //! pagerduty_url = "https://api.pagerduty.com"
 //!
@@ -23,6 +23,9 @@
 //!
 //! [sources.opsgenie]
 //! api = "incidents"                           # or "alerts" (the default)
+//!
+//! [sources.jsm]                               # Jira Service Management Operations
+//! site = "acme.atlassian.net"                 # or cloud_id = "…", or url = "…/jsm/ops/api/<cloud-id>"
 //! ```
 //!
 //! Credentials are never read from the file or from flags: only from the
@@ -42,6 +45,9 @@ pub enum IncidentTool {
     Opsgenie,
     /// incident.io (`INCIDENTIO_API_KEY`).
     Incidentio,
+    /// Jira Service Management Operations alerts (`ATLASSIAN_EMAIL` +
+    /// `ATLASSIAN_API_TOKEN`, `JSM_CLOUD_ID` or `JSM_SITE`).
+    Jsm,
 }
 
 impl IncidentTool {
@@ -51,6 +57,7 @@ impl IncidentTool {
             Self::Pagerduty => "pagerduty",
             Self::Opsgenie => "opsgenie",
             Self::Incidentio => "incidentio",
+            Self::Jsm => "jsm",
         }
     }
 }
@@ -85,6 +92,25 @@ pub struct Sources {
     /// `[sources.opsgenie]`: Opsgenie knobs.
     #[serde(default)]
     pub opsgenie: OpsgenieSettings,
+    /// `[sources.jsm]`: where the JSM Operations alerts are.
+    #[serde(default)]
+    pub jsm: JsmSettings,
+}
+
+/// `[sources.jsm]`: one of `url`, `cloud_id` or `site` (none are secrets;
+/// the credentials still come only from the environment). `JSM_CLOUD_ID` and
+/// `JSM_SITE` in the environment win over `cloud_id` and `site` here;
+/// `--jsm-url` wins over `url`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsmSettings {
+    /// The API base up to and including the cloud id
+    /// (`https://api.atlassian.com/jsm/ops/api/<cloud-id>`).
+    pub url: Option<String>,
+    /// The site's cloud id.
+    pub cloud_id: Option<String>,
+    /// The site (`acme.atlassian.net`), whose cloud id is discovered.
+    pub site: Option<String>,
 }
 
 /// `[sources.bitbucket]`.
@@ -236,6 +262,26 @@ mod tests {
                 .is_ok_and(|s| s.sources.bitbucket.max_commit_pages == Some(400)
                     && s.sources.opsgenie.api == Some(OpsgenieApiChoice::Incidents)),
             "{s:?}"
+        );
+        let s = FileSettings::parse(
+            "[sources]\nincidents = \"jsm\"\n[sources.jsm]\nsite = \"acme.atlassian.net\"\ncloud_id = \"c-1\"\n",
+            "dora.toml",
+        )
+        .map_err(|e| e.to_string());
+        assert!(
+            s.as_ref()
+                .is_ok_and(|s| s.sources.incidents == Some(IncidentTool::Jsm)
+                    && s.sources.jsm.site.as_deref() == Some("acme.atlassian.net")
+                    && s.sources.jsm.cloud_id.as_deref() == Some("c-1")
+                    && s.sources.jsm.url.is_none()),
+            "{s:?}"
+        );
+        let e = FileSettings::parse("[sources.jsm]\ntoken = \"x\"\n", "x.toml")
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(
+            e.is_err_and(|m| m.contains("token")),
+            "credentials are not settings"
         );
         let e = FileSettings::parse("[sources.bitbucket]\nmax_commit_page = 4\n", "x.toml")
             .map(|_| ())

@@ -3,12 +3,12 @@
 use crate::Failure;
 use dora_bitbucket::{Bitbucket, SyncStats};
 use dora_cli::progress::Progress;
-use dora_cli::settings::{IncidentTool, OpsgenieApiChoice};
+use dora_cli::settings::{IncidentTool, JsmSettings, OpsgenieApiChoice};
 use dora_core::{
     CollectRequest, Dataset, DeliverySource, Incident, IncidentBatch, IncidentRequest,
     IncidentSource, SourceError,
 };
-use dora_incidents::{IncidentIo, Opsgenie, PagerDuty, RepositoryMapping};
+use dora_incidents::{IncidentIo, Jsm, JsmBuilder, Opsgenie, PagerDuty, RepositoryMapping};
 use std::sync::{Arc, Mutex};
 
 /// Where to collect from.
@@ -24,6 +24,8 @@ pub struct Plan {
     pub max_commit_pages: Option<usize>,
     /// Opsgenie alerts or incidents.
     pub opsgenie_api: OpsgenieApiChoice,
+    /// `[sources.jsm]`: cloud id or site from the file (the URL is `incident_url`).
+    pub jsm: JsmSettings,
 }
 
 /// Reads a credential by environment-variable name.
@@ -33,7 +35,11 @@ type Lookup = Box<dyn Fn(&str) -> Option<String>>;
 pub struct Credentials {
     lookup: Lookup,
     incident_token: Option<String>,
+    /// JSM: the Atlassian account email and API token, read from the environment.
+    jsm: Option<JsmBuilder>,
 }
+
+const JSM_VARS: &str = "ATLASSIAN_EMAIL + ATLASSIAN_API_TOKEN (or BITBUCKET_EMAIL + BITBUCKET_API_TOKEN): an Atlassian account email and API token";
 
 const BITBUCKET_VARS: &str = "BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (an Atlassian API token, sent as basic auth) or BITBUCKET_ACCESS_TOKEN (a repository/project/workspace access token or OAuth token, sent as bearer)";
 
@@ -42,6 +48,7 @@ fn env_var(tool: IncidentTool) -> &'static str {
         IncidentTool::Pagerduty => "PAGERDUTY_TOKEN",
         IncidentTool::Opsgenie => "OPSGENIE_API_KEY",
         IncidentTool::Incidentio => "INCIDENTIO_API_KEY",
+        IncidentTool::Jsm => "ATLASSIAN_API_TOKEN",
     }
 }
 
@@ -67,7 +74,21 @@ impl Credentials {
             (None, Some(_), None) => missing.push("BITBUCKET_API_TOKEN is set but BITBUCKET_EMAIL is not: an Atlassian API token is sent with your Atlassian account email as the user name".to_string()),
             (None, None, None) => missing.push(format!("no Bitbucket credentials: set {BITBUCKET_VARS}")),
         }
+        let mut jsm = None;
         let incident_token = match tool {
+            Some(IncidentTool::Jsm) => {
+                match JsmBuilder::from_lookup(get) {
+                    Ok(b) => jsm = Some(b),
+                    Err(e) => missing.push(format!(
+                        "--incidents jsm: {}",
+                        match &e {
+                            SourceError::Config { message, .. } => message.clone(),
+                            other => other.to_string(),
+                        }
+                    )),
+                }
+                None
+            }
             Some(t) => {
                 let var = env_var(t);
                 let v = get(var);
@@ -90,6 +111,7 @@ impl Credentials {
         Ok(Self {
             lookup: Box::new(get),
             incident_token,
+            jsm,
         })
     }
 
@@ -102,6 +124,7 @@ impl Credentials {
                 _ => None,
             }),
             incident_token: Some("demo-pagerduty-token".to_string()),
+            jsm: None,
         }
     }
 }
@@ -119,6 +142,10 @@ pub fn auth_hint(source: &str) -> String {
         "incidentio" | "incident.io" => {
             "check INCIDENTIO_API_KEY (an incident.io API key that can view incidents)".to_string()
         }
+        "jsm" => format!(
+            "check {JSM_VARS} of a real user who can see every alert (a scoped token needs {}); Atlassian service accounts cannot call the JSM Operations API",
+            dora_incidents::JSM_ALERTS_SCOPE
+        ),
         _ => "check the credentials in the environment".to_string(),
     }
 }
@@ -181,6 +208,8 @@ pub struct Built {
     stats: Arc<Mutex<Option<SyncStats>>>,
     incident_count: Arc<Mutex<Option<usize>>>,
     incident_tool: Option<IncidentTool>,
+    /// The JSM source (shares its wire notes with the one collecting).
+    jsm: Option<Jsm>,
 }
 
 impl Built {
@@ -213,6 +242,9 @@ impl Built {
             self.incident_count.lock().ok().and_then(|c| *c),
         ) {
             s.push_str(&format!(" · {}: {n} incidents", tool.name()));
+            if let Some(jsm) = &self.jsm {
+                s.push_str(&format!(" ({})", jsm.wire_notes().summary()));
+            }
         }
         s
     }
@@ -238,8 +270,22 @@ pub fn build(
     let bitbucket = Arc::new(builder.build().map_err(Failure::source)?);
     let stats = Arc::new(Mutex::new(None));
     let incident_count = Arc::new(Mutex::new(None));
+    let mut jsm_source = None;
     let incidents: Option<Box<dyn IncidentSource>> =
         match (plan.incidents, &credentials.incident_token) {
+            (Some(IncidentTool::Jsm), _) => match &credentials.jsm {
+                Some(b) => {
+                    let jsm = jsm_builder(b.clone(), plan, &*credentials.lookup)
+                        .build()
+                        .map_err(Failure::source)?;
+                    jsm_source = Some(jsm.clone());
+                    Some(Box::new(Counted {
+                        inner: Box::new(jsm),
+                        count: incident_count.clone(),
+                    }))
+                }
+                None => None,
+            },
             (Some(tool), Some(token)) => {
                 let url = plan.incident_url.clone();
                 let inner: Box<dyn IncidentSource> = match tool {
@@ -270,6 +316,10 @@ pub fn build(
                         }
                         Box::new(b.build().map_err(Failure::source)?)
                     }
+                    // Handled above (email + token, not one key).
+                    IncidentTool::Jsm => {
+                        return Err(Failure::auth(format!("--incidents jsm needs {JSM_VARS}")));
+                    }
                 };
                 Some(Box::new(Counted {
                     inner,
@@ -288,5 +338,27 @@ pub fn build(
         stats,
         incident_count,
         incident_tool: plan.incidents,
+        jsm: jsm_source,
     })
+}
+
+/// Where the JSM alerts are: `--jsm-url` / `[sources.jsm] url`, else
+/// `JSM_CLOUD_ID`, `[sources.jsm] cloud_id`, `JSM_SITE`, `[sources.jsm] site`.
+fn jsm_builder(
+    builder: JsmBuilder,
+    plan: &Plan,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> JsmBuilder {
+    let builder = builder.with_repository_mapping(plan.mapping.clone());
+    if let Some(url) = &plan.incident_url {
+        return builder.with_base_url(url.clone());
+    }
+    if let Some(id) = lookup("JSM_CLOUD_ID").or_else(|| plan.jsm.cloud_id.clone()) {
+        return builder.with_cloud_id(id);
+    }
+    if let Some(site) = lookup("JSM_SITE").or_else(|| plan.jsm.site.clone()) {
+        return builder.with_site(site);
+    }
+    // No target: `build` says which variables to set.
+    builder
 }

@@ -58,6 +58,7 @@ pub mod config;
 mod http;
 mod incidentio;
 mod intake;
+mod jsm;
 mod opsgenie;
 mod pagerduty;
 
@@ -68,5 +69,8 @@ pub use config::{MappingKeys, Normalization, RepositoryMapping, SeverityOverride
 /// Re-exported so builders' retry settings name the same type.
 pub use dora_http::RetryPolicy;
 pub use incidentio::{IncidentIo, IncidentIoBuilder};
+pub use jsm::{
+    JSM_ALERTS_SCOPE, JSM_API_ROOT, JSM_RESULT_WINDOW, Jsm, JsmBuilder, JsmTarget, JsmWireNotes,
+};
 pub use opsgenie::{Opsgenie, OpsgenieApi, OpsgenieBuilder, OpsgenieRegion};
 pub use pagerduty::{PagerDuty, PagerDutyBuilder};

@@ -2,7 +2,8 @@
 #![cfg(feature = "conformance")]
 
 use dora_incidents::conformance::{
-    self, IncidentIoWire, OpsgenieAlertsWire, OpsgenieIncidentsWire, PagerDutyWire, WireFormat,
+    self, IncidentIoWire, JsmWire, OpsgenieAlertsWire, OpsgenieIncidentsWire, PagerDutyWire,
+    WireFormat,
 };
 use std::sync::Arc;
 
@@ -68,6 +69,15 @@ suite!(pagerduty, PagerDutyWire);
 suite!(opsgenie_alerts, OpsgenieAlertsWire);
 suite!(opsgenie_incidents, OpsgenieIncidentsWire);
 suite!(incidentio, IncidentIoWire);
+suite!(jsm, JsmWire::new());
+suite!(
+    jsm_absolute_next_thin_list,
+    JsmWire::new().with_absolute_next().with_thin_list()
+);
+suite!(
+    jsm_full_statuses_without_count,
+    JsmWire::new().with_full_status_vocabulary().without_count()
+);
 
 #[tokio::test]
 async fn every_tool_maps_the_same_scenario_to_the_same_incidents() {
@@ -75,6 +85,7 @@ async fn every_tool_maps_the_same_scenario_to_the_same_incidents() {
         Arc::new(PagerDutyWire),
         Arc::new(OpsgenieAlertsWire),
         Arc::new(IncidentIoWire),
+        Arc::new(JsmWire::new()),
     ];
     conformance::same_incidents_across(&formats).await;
 }

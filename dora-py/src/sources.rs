@@ -1,5 +1,5 @@
 //! Sources usable from Python: `Bitbucket`, `PagerDuty`, `Opsgenie`,
-//! `IncidentIo`, each building the Rust adapter at construction (so a missing
+//! `IncidentIo`, `Jsm`, each building the Rust adapter at construction (so a missing
 //! credential fails early, with the variable to set), and a `Dataset`, served
 //! from memory by `dora_core::MemorySource`.
 
@@ -8,8 +8,8 @@ use crate::errors::{DoraErr, DoraResult};
 use dora_bitbucket::Bitbucket;
 use dora_core::{DeliverySource, IncidentSource, IncrementalSource, MemorySource, Severity};
 use dora_incidents::{
-    IncidentIoBuilder, Normalization, OpsgenieBuilder, OpsgenieRegion, PagerDutyBuilder,
-    RepositoryMapping,
+    IncidentIoBuilder, JsmBuilder, Normalization, OpsgenieBuilder, OpsgenieRegion,
+    PagerDutyBuilder, RepositoryMapping,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -304,6 +304,82 @@ impl PyIncidentIo {
     }
 }
 
+/// Jira Service Management Operations alerts (Opsgenie's successor).
+#[pyclass(module = "dora_metrics._native", name = "Jsm", frozen)]
+pub struct PyJsm {
+    source: Arc<dyn IncidentSource>,
+    target: String,
+}
+
+#[pymethods]
+impl PyJsm {
+    /// JSM Operations alerts, normalised as Opsgenie alerts. `email` +
+    /// `api_token` (an Atlassian account's API token, HTTP Basic) default to
+    /// `ATLASSIAN_EMAIL` + `ATLASSIAN_API_TOKEN`, else `BITBUCKET_EMAIL` +
+    /// `BITBUCKET_API_TOKEN`. Where: `base_url` (up to and including the cloud
+    /// id), else `cloud_id`, else `site` (`acme.atlassian.net`, cloud id
+    /// discovered), else `JSM_CLOUD_ID` / `JSM_SITE`. Atlassian service
+    /// accounts cannot call this API; a scoped token needs
+    /// `read:ops-alert:jira-service-management`.
+    #[new]
+    #[pyo3(signature = (cloud_id = None, *, site = None, email = None, api_token = None, base_url = None, services = None, severity_overrides = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        cloud_id: Option<String>,
+        site: Option<String>,
+        email: Option<String>,
+        api_token: Option<String>,
+        base_url: Option<String>,
+        services: Option<BTreeMap<String, Vec<String>>>,
+        severity_overrides: Option<BTreeMap<String, String>>,
+    ) -> DoraResult<Self> {
+        let mut b = match (email, api_token) {
+            (Some(e), Some(t)) => JsmBuilder::new(e, t),
+            (None, None) => JsmBuilder::from_env()?,
+            (Some(_), None) => {
+                return Err(DoraErr::Config(
+                    "jsm: email needs api_token (an Atlassian API token)".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(DoraErr::Config(
+                    "jsm: api_token needs email (the Atlassian account's email is the user name)"
+                        .into(),
+                ));
+            }
+        };
+        let env = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let target;
+        (b, target) = if let Some(url) = base_url {
+            let t = format!("base_url={url:?}");
+            (b.with_base_url(url), t)
+        } else if let Some(id) = cloud_id.or_else(|| env("JSM_CLOUD_ID")) {
+            let t = format!("cloud_id={id:?}");
+            (b.with_cloud_id(id), t)
+        } else if let Some(site) = site.or_else(|| env("JSM_SITE")) {
+            let t = format!("site={site:?}");
+            (b.with_site(site), t)
+        } else {
+            (b, String::new())
+        };
+        b = b.with_normalization(normalization(services, severity_overrides)?);
+        Ok(Self {
+            source: Arc::new(b.build()?),
+            target,
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        // Never the credentials.
+        format!("Jsm({})", self.target)
+    }
+}
+
 /// The delivery source behind a Python object: `Bitbucket` or a `Dataset`.
 pub fn delivery_source(obj: &Bound<'_, PyAny>) -> DoraResult<Arc<dyn DeliverySource>> {
     if let Ok(b) = obj.cast::<PyBitbucket>() {
@@ -344,11 +420,14 @@ pub fn incident_source(obj: &Bound<'_, PyAny>) -> DoraResult<Arc<dyn IncidentSou
     if let Ok(s) = obj.cast::<PyIncidentIo>() {
         return Ok(Arc::clone(&s.get().source));
     }
+    if let Ok(s) = obj.cast::<PyJsm>() {
+        return Ok(Arc::clone(&s.get().source));
+    }
     if let Ok(d) = obj.cast::<PyDataset>() {
         return Ok(Arc::new(MemorySource::new(d.get().inner.clone())));
     }
     Err(DoraErr::Python(PyTypeError::new_err(format!(
-        "incidents must be a dora_metrics.PagerDuty, Opsgenie, IncidentIo or a Dataset, got {}",
+        "incidents must be a dora_metrics.PagerDuty, Opsgenie, IncidentIo, Jsm or a Dataset, got {}",
         obj.get_type().name()?
     ))))
 }
@@ -359,5 +438,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPagerDuty>()?;
     m.add_class::<PyOpsgenie>()?;
     m.add_class::<PyIncidentIo>()?;
+    m.add_class::<PyJsm>()?;
     Ok(())
 }

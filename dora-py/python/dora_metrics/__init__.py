@@ -34,6 +34,7 @@ from ._native import (
     DatasetError,
     DoraError,
     IncidentIo,
+    Jsm,
     NotFoundError,
     Opsgenie,
     PagerDuty,
@@ -48,7 +49,7 @@ __version__: str = _native.__version__
 
 def collect(
     source: Bitbucket | Dataset,
-    incidents: PagerDuty | Opsgenie | IncidentIo | Dataset | None = None,
+    incidents: PagerDuty | Opsgenie | IncidentIo | Jsm | Dataset | None = None,
     *,
     days: int = 90,
     until: str | _dt.date | None = None,
@@ -57,7 +58,7 @@ def collect(
     incidents from `incidents`, into a `Dataset`.
 
     `source` is a `Bitbucket` (or a `Dataset`, served from memory); `incidents`
-    a `PagerDuty`, `Opsgenie`, `IncidentIo` (or a `Dataset`). Synchronous: the
+    a `PagerDuty`, `Opsgenie`, `IncidentIo`, `Jsm` (or a `Dataset`). Synchronous: the
     Rust sources run on a private tokio runtime with the GIL released, so other
     Python threads keep running; Ctrl-C interrupts it. Raises `AuthError`,
     `RateLimitError`, `NotFoundError`, `SourceError` or `ConfigError`.
@@ -105,6 +106,7 @@ __all__ = [
     "DatasetError",
     "DoraError",
     "IncidentIo",
+    "Jsm",
     "NotFoundError",
     "Opsgenie",
     "PagerDuty",

@@ -14,6 +14,7 @@ __all__ = [
     "DatasetError",
     "DoraError",
     "IncidentIo",
+    "Jsm",
     "NotFoundError",
     "Opsgenie",
     "PagerDuty",
@@ -198,6 +199,23 @@ class Opsgenie:
         services: Mapping[str, list[str]] | None = None,
         severity_overrides: Mapping[str, str] | None = None,
     ) -> Opsgenie: ...
+
+@final
+class Jsm:
+    """Jira Service Management Operations alerts (`ATLASSIAN_EMAIL` + `ATLASSIAN_API_TOKEN`,
+    else `BITBUCKET_EMAIL` + `BITBUCKET_API_TOKEN`; `JSM_CLOUD_ID` or `JSM_SITE`)."""
+
+    def __new__(
+        cls,
+        cloud_id: str | None = None,
+        *,
+        site: str | None = None,
+        email: str | None = None,
+        api_token: str | None = None,
+        base_url: str | None = None,
+        services: Mapping[str, list[str]] | None = None,
+        severity_overrides: Mapping[str, str] | None = None,
+    ) -> Jsm: ...
 
 @final
 class IncidentIo:

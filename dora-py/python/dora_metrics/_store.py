@@ -8,7 +8,7 @@ from types import TracebackType
 
 from . import _native
 from ._dataset import Dataset
-from ._native import Bitbucket, IncidentIo, Opsgenie, PagerDuty
+from ._native import Bitbucket, IncidentIo, Jsm, Opsgenie, PagerDuty
 from ._report import Report
 
 
@@ -47,7 +47,7 @@ class Store:
     def sync(
         self,
         source: Bitbucket,
-        incidents: PagerDuty | Opsgenie | IncidentIo | None = None,
+        incidents: PagerDuty | Opsgenie | IncidentIo | Jsm | None = None,
         *,
         days: int = 90,
         until: str | _dt.date | None = None,
