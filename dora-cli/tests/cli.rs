@@ -342,9 +342,14 @@ fn demo_html_is_one_self_contained_page() {
     assert!(html.contains("class=\"signal\">rollback"));
     assert!(html.contains("Diagnostics ("));
     assert!(!html.contains("<script"), "no JavaScript");
-    for attr in ["src=\"http", "href=\"http", "url(http", "@import"] {
+    for attr in ["src=\"http", "url(http", "@import", "<link"] {
         assert!(!html.contains(attr), "external asset: {attr}");
     }
+    // Hyperlinks out (to the PR, commit, pipeline run or incident) are not
+    // assets: every `href="http…` is an anchor's.
+    let hrefs = html.matches("href=\"http").count();
+    let anchors = html.matches("<a href=\"http").count();
+    assert_eq!(hrefs, anchors, "only anchors point outside the page");
 }
 
 #[test]
