@@ -512,9 +512,17 @@ fn sync_into(
     options.lease = std::time::Duration::from_secs(worker.lease_seconds);
     options.renew_every = options.lease / 3;
     let worker_id = options.worker_id.clone();
+    // Which repositories this worker took: above the progress display on a
+    // terminal, else plain lines on stderr (logs of scheduled runs).
     let take = |scope: &str| {
-        if shared {
-            progress.println(&format!("worker {worker_id}: took {scope}"));
+        if !shared || quiet {
+            return;
+        }
+        let line = format!("worker {worker_id}: took {scope}");
+        if progress.enabled() {
+            progress.println(&line);
+        } else {
+            eprintln!("{line}");
         }
     };
     options.on_take = Some(&take);
@@ -587,9 +595,8 @@ fn run_sync(args: SyncArgs) -> Result<(), Failure> {
     };
     let line = sync_into(&mut store, &plan, &config, args.quiet, &worker)?;
     let counts = store.counts().map_err(Failure::store)?;
-    println!("{line}");
-    println!(
-        "store {}: {} repositories, {} commits, {} pull requests, {} deployments, {} incidents",
+    let summary = format!(
+        "{line}\nstore {}: {} repositories, {} commits, {} pull requests, {} deployments, {} incidents\n",
         store.name(),
         counts.repositories,
         counts.commits,
@@ -597,7 +604,18 @@ fn run_sync(args: SyncArgs) -> Result<(), Failure> {
         counts.deployments,
         counts.incidents
     );
-    Ok(())
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(summary.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // A closed pipe (`dora sync … | head -1`) is not a failed sync.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::output(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn run_report_from_store(

@@ -104,6 +104,51 @@ pub(crate) trait Exec {
     fn exec(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, DbError>;
     /// Run a query; its rows.
     fn rows(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, DbError>;
+
+    /// Insert many rows: `insert` is `INSERT INTO t (c1, …, cn)`, `tail` what
+    /// follows the values (an `ON CONFLICT` clause, or nothing). Rows sharing
+    /// their first `key_cols` values are written once, the last one winning,
+    /// as sequential upserts that replace every other column would leave them
+    /// (`key_cols` 0: no de-duplication). One statement per row by default;
+    /// PostgreSQL sends multi-row statements (one round trip per chunk).
+    fn insert_rows(
+        &mut self,
+        insert: &str,
+        tail: &str,
+        key_cols: usize,
+        rows: &[Vec<SqlValue>],
+    ) -> Result<(), DbError> {
+        let Some(first) = rows.first() else {
+            return Ok(());
+        };
+        let placeholders: Vec<String> = (1..=first.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!("{insert} VALUES ({}) {tail}", placeholders.join(","));
+        for row in dedup_rows(rows, key_cols) {
+            self.exec(&sql, row)?;
+        }
+        Ok(())
+    }
+}
+
+/// Rows with distinct keys (the first `key_cols` values), the last of each
+/// key kept, in first-seen order.
+pub(crate) fn dedup_rows(rows: &[Vec<SqlValue>], key_cols: usize) -> Vec<&Vec<SqlValue>> {
+    if key_cols == 0 {
+        return rows.iter().collect();
+    }
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<&Vec<SqlValue>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = format!("{:?}", &row[..key_cols.min(row.len())]);
+        match index.get(&key) {
+            Some(&i) => out[i] = row,
+            None => {
+                index.insert(key, out.len());
+                out.push(row);
+            }
+        }
+    }
+    out
 }
 
 pub(crate) fn sqlite_rows(
@@ -219,6 +264,62 @@ impl<C: postgres::GenericClient> Exec for PgExec<'_, C> {
         let stmt = self.statement(sql)?;
         let rows = self.client.query(&stmt, &pg_params(params))?;
         rows.iter().map(pg_row).collect()
+    }
+
+    fn insert_rows(
+        &mut self,
+        insert: &str,
+        tail: &str,
+        key_cols: usize,
+        rows: &[Vec<SqlValue>],
+    ) -> Result<(), DbError> {
+        let Some(first) = rows.first() else {
+            return Ok(());
+        };
+        let cols = first.len().max(1);
+        // PostgreSQL takes at most 65535 parameters per statement.
+        let chunk = (30_000 / cols).clamp(1, 500);
+        let rows = dedup_rows(rows, key_cols);
+        for part in rows.chunks(chunk) {
+            let mut sql = format!("{insert} VALUES ");
+            let mut n = 0;
+            for (r, row) in part.iter().enumerate() {
+                if r > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for c in 0..row.len() {
+                    n += 1;
+                    if c > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("${n}"));
+                }
+                sql.push(')');
+            }
+            sql.push(' ');
+            sql.push_str(tail);
+            let params: Vec<&(dyn ToSql + Sync)> = part
+                .iter()
+                .flat_map(|row| row.iter().map(|p| p as &(dyn ToSql + Sync)))
+                .collect();
+            // Full chunks repeat: prepare them once; a last, shorter one is
+            // prepared and run once.
+            let stmt = if part.len() == chunk {
+                match self.cache.get(&sql) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let s = self.client.prepare(&sql)?;
+                        self.cache.insert(sql.clone(), s.clone());
+                        s
+                    }
+                }
+            } else {
+                self.client.prepare(&sql)?
+            };
+            self.client.execute(&stmt, &params)?;
+        }
+        Ok(())
     }
 }
 

@@ -939,19 +939,21 @@ fn upsert_notes(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
         .rows("SELECT 1 FROM skipped_events LIMIT 1", &[])?
         .is_empty();
     if any_skipped {
-        let clear = "DELETE FROM skipped_events WHERE kind = ?1 AND scope = ?2 AND item_id = ?3";
+        let mut keys: Vec<Vec<SqlValue>> = Vec::new();
         for p in &data.pull_requests {
-            tx.exec(
-                clear,
-                vals!["pull_request", &p.repository, p.id.to_string()],
-            )?;
+            keys.push(vals!["pull_request", &p.repository, p.id.to_string()].to_vec());
         }
         for d in &data.deployments {
-            tx.exec(clear, vals!["deployment", &d.repository, &d.id])?;
+            keys.push(vals!["deployment", &d.repository, &d.id].to_vec());
         }
         for i in &data.incidents {
-            tx.exec(clear, vals!["incident", &i.source, &i.id])?;
+            keys.push(vals!["incident", &i.source, &i.id].to_vec());
         }
+        delete_keys(
+            tx,
+            "DELETE FROM skipped_events WHERE (kind, scope, item_id) IN",
+            &keys,
+        )?;
     }
     let mut counts: BTreeMap<(&str, &str, &str, &str), (&str, i64)> = BTreeMap::new();
     for e in &notes.skipped {
@@ -979,14 +981,17 @@ fn upsert_notes(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
         .rows("SELECT 1 FROM history_gaps LIMIT 1", &[])?
         .is_empty();
     if any_gaps {
-        for p in &data.pull_requests {
-            if !gaps.contains(&(p.repository.as_str(), p.id)) {
-                tx.exec(
-                    "DELETE FROM history_gaps WHERE repository = ?1 AND pull_request = ?2",
-                    vals![&p.repository, p.id as i64],
-                )?;
-            }
-        }
+        let keys: Vec<Vec<SqlValue>> = data
+            .pull_requests
+            .iter()
+            .filter(|p| !gaps.contains(&(p.repository.as_str(), p.id)))
+            .map(|p| vals![&p.repository, p.id as i64].to_vec())
+            .collect();
+        delete_keys(
+            tx,
+            "DELETE FROM history_gaps WHERE (repository, pull_request) IN",
+            &keys,
+        )?;
     }
     for g in &notes.history_truncated {
         tx.exec(
@@ -1005,6 +1010,36 @@ fn upsert_notes(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Delete the rows whose key tuple is one of `keys`: `delete` ends with
+/// `WHERE (k1, …) IN`; a `VALUES` list follows (chunks of 300 keys).
+fn delete_keys(tx: &mut dyn Exec, delete: &str, keys: &[Vec<SqlValue>]) -> Result<(), DbError> {
+    for part in keys.chunks(300) {
+        let mut sql = format!("{delete} (VALUES ");
+        let mut params = Vec::new();
+        for (r, key) in part.iter().enumerate() {
+            if r > 0 {
+                sql.push(',');
+            }
+            let cols: Vec<String> = key
+                .iter()
+                .map(|v| {
+                    params.push(v.clone());
+                    // A VALUES list does not type its parameters from the
+                    // compared columns in PostgreSQL: integers say so.
+                    match v {
+                        SqlValue::Int(_) => format!("CAST(?{} AS BIGINT)", params.len()),
+                        _ => format!("?{}", params.len()),
+                    }
+                })
+                .collect();
+            sql.push_str(&format!("({})", cols.join(",")));
+        }
+        sql.push(')');
+        tx.exec(&sql, &params)?;
+    }
+    Ok(())
+}
+
 fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
     upsert_notes(tx, data)?;
     for r in &data.repositories {
@@ -1014,13 +1049,10 @@ fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
             vals![&r.slug, r.main_branch.as_ref()],
         )?;
     }
-    for c in &data.commits {
-        tx.exec(
-            "INSERT INTO commits (repository, sha, parents, authored_at, committed_at, author_id, author_name, author_kind, message)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)
-             ON CONFLICT (repository, sha) DO UPDATE SET parents = excluded.parents, authored_at = excluded.authored_at,
-               committed_at = excluded.committed_at, author_id = excluded.author_id, author_name = excluded.author_name,
-               author_kind = excluded.author_kind, message = excluded.message",
+    let rows: Vec<Vec<SqlValue>> = data
+        .commits
+        .iter()
+        .map(|c| {
             vals![
                 &c.repository,
                 &c.sha,
@@ -1031,19 +1063,22 @@ fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
                 c.author.as_ref().map(|a| a.display_name.clone()),
                 c.author.as_ref().map(|a| enum_text(&a.kind)),
                 &c.message
-            ],
-        )?;
-    }
-    for p in &data.pull_requests {
-        tx.exec(
-            "INSERT INTO pull_requests (repository, id, title, author_id, author_name, author_kind, source_branch,
-               destination_branch, state, created_at, first_review_at, merged_at, merge_commit, commits)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)
-             ON CONFLICT (repository, id) DO UPDATE SET title = excluded.title, author_id = excluded.author_id,
-               author_name = excluded.author_name, author_kind = excluded.author_kind, source_branch = excluded.source_branch,
-               destination_branch = excluded.destination_branch, state = excluded.state, created_at = excluded.created_at,
-               first_review_at = excluded.first_review_at, merged_at = excluded.merged_at,
-               merge_commit = excluded.merge_commit, commits = excluded.commits",
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO commits (repository, sha, parents, authored_at, committed_at, author_id, author_name, author_kind, message)",
+        "ON CONFLICT (repository, sha) DO UPDATE SET parents = excluded.parents, authored_at = excluded.authored_at,
+               committed_at = excluded.committed_at, author_id = excluded.author_id, author_name = excluded.author_name,
+               author_kind = excluded.author_kind, message = excluded.message",
+        2,
+        &rows,
+    )?;
+    let rows: Vec<Vec<SqlValue>> = data
+        .pull_requests
+        .iter()
+        .map(|p| {
             vals![
                 &p.repository,
                 p.id as i64,
@@ -1059,23 +1094,36 @@ fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
                 opt_ts(p.merged_at),
                 p.merge_commit.as_ref(),
                 json_array(&p.commits)
-            ],
-        )?;
-    }
-    for e in &data.environments {
-        tx.exec(
-            "INSERT INTO environments (repository, name, kind) VALUES (?1, ?2, ?3)
-             ON CONFLICT (repository, name) DO UPDATE SET kind = excluded.kind",
-            vals![&e.repository, &e.name, enum_text(&e.kind)],
-        )?;
-    }
-    for d in &data.deployments {
-        tx.exec(
-            "INSERT INTO deployments (repository, id, environment, environment_kind, commit_sha, started_at, finished_at, status)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)
-             ON CONFLICT (repository, id) DO UPDATE SET environment = excluded.environment,
-               environment_kind = excluded.environment_kind, commit_sha = excluded.commit_sha,
-               started_at = excluded.started_at, finished_at = excluded.finished_at, status = excluded.status",
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO pull_requests (repository, id, title, author_id, author_name, author_kind, source_branch,
+               destination_branch, state, created_at, first_review_at, merged_at, merge_commit, commits)",
+        "ON CONFLICT (repository, id) DO UPDATE SET title = excluded.title, author_id = excluded.author_id,
+               author_name = excluded.author_name, author_kind = excluded.author_kind, source_branch = excluded.source_branch,
+               destination_branch = excluded.destination_branch, state = excluded.state, created_at = excluded.created_at,
+               first_review_at = excluded.first_review_at, merged_at = excluded.merged_at,
+               merge_commit = excluded.merge_commit, commits = excluded.commits",
+        2,
+        &rows,
+    )?;
+    let rows: Vec<Vec<SqlValue>> = data
+        .environments
+        .iter()
+        .map(|e| vals![&e.repository, &e.name, enum_text(&e.kind)].to_vec())
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO environments (repository, name, kind)",
+        "ON CONFLICT (repository, name) DO UPDATE SET kind = excluded.kind",
+        2,
+        &rows,
+    )?;
+    let rows: Vec<Vec<SqlValue>> = data
+        .deployments
+        .iter()
+        .map(|d| {
             vals![
                 &d.repository,
                 &d.id,
@@ -1085,16 +1133,22 @@ fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
                 opt_ts(d.started_at),
                 opt_ts(d.finished_at),
                 enum_text(&d.status)
-            ],
-        )?;
-    }
-    for i in &data.incidents {
-        tx.exec(
-            "INSERT INTO incidents (source, id, title, service, severity, raw_severity, opened_at, resolved_at, status, repositories)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)
-             ON CONFLICT (source, id) DO UPDATE SET title = excluded.title, service = excluded.service,
-               severity = excluded.severity, raw_severity = excluded.raw_severity, opened_at = excluded.opened_at,
-               resolved_at = excluded.resolved_at, status = excluded.status, repositories = excluded.repositories",
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO deployments (repository, id, environment, environment_kind, commit_sha, started_at, finished_at, status)",
+        "ON CONFLICT (repository, id) DO UPDATE SET environment = excluded.environment,
+               environment_kind = excluded.environment_kind, commit_sha = excluded.commit_sha,
+               started_at = excluded.started_at, finished_at = excluded.finished_at, status = excluded.status",
+        2,
+        &rows,
+    )?;
+    let rows: Vec<Vec<SqlValue>> = data
+        .incidents
+        .iter()
+        .map(|i| {
             vals![
                 &i.source,
                 &i.id,
@@ -1106,9 +1160,18 @@ fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
                 opt_ts(i.resolved_at),
                 enum_text(&i.status),
                 json_array(&i.repositories)
-            ],
-        )?;
-    }
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO incidents (source, id, title, service, severity, raw_severity, opened_at, resolved_at, status, repositories)",
+        "ON CONFLICT (source, id) DO UPDATE SET title = excluded.title, service = excluded.service,
+               severity = excluded.severity, raw_severity = excluded.raw_severity, opened_at = excluded.opened_at,
+               resolved_at = excluded.resolved_at, status = excluded.status, repositories = excluded.repositories",
+        2,
+        &rows,
+    )?;
     Ok(())
 }
 
@@ -1127,11 +1190,10 @@ fn insert_report(tx: &mut dyn Exec, report: &Report) -> Result<i64, DbError> {
         .map(|r| int(r, 0))
         .transpose()?
         .ok_or_else(|| DbError::Decode("inserting a report run returned no id".into()))?;
-    for c in &report.changes {
-        tx.exec(
-            "INSERT INTO report_changes (run_id, repository, pull_request, title, author, first_commit_at, created_at,
-             first_review_at, merged_at, deployed_at, deployment, lead_time_seconds, coding_seconds, pickup_seconds,
-             review_seconds, deploy_seconds, hotfix) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+    let rows: Vec<Vec<SqlValue>> = report
+        .changes
+        .iter()
+        .map(|c| {
             vals![
                 run,
                 &c.repository,
@@ -1150,15 +1212,23 @@ fn insert_report(tx: &mut dyn Exec, report: &Report) -> Result<i64, DbError> {
                 c.review_seconds,
                 c.deploy_seconds,
                 c.hotfix
-            ],
-        )?;
-    }
-    for d in &report.deployments {
-        let signals: Vec<String> = d.failures.iter().map(|f| enum_text(&f.signal)).collect();
-        tx.exec(
-            "INSERT INTO report_deployments (run_id, repository, id, environment, commit_sha, deployed_at, status,
-             changes, failed, signals, excused_rerun, rework, recovery_seconds, from_merge)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO report_changes (run_id, repository, pull_request, title, author, first_commit_at, created_at,
+             first_review_at, merged_at, deployed_at, deployment, lead_time_seconds, coding_seconds, pickup_seconds,
+             review_seconds, deploy_seconds, hotfix)",
+        "",
+        0,
+        &rows,
+    )?;
+    let rows: Vec<Vec<SqlValue>> = report
+        .deployments
+        .iter()
+        .map(|d| {
+            let signals: Vec<String> = d.failures.iter().map(|f| enum_text(&f.signal)).collect();
             vals![
                 run,
                 &d.repository,
@@ -1174,13 +1244,21 @@ fn insert_report(tx: &mut dyn Exec, report: &Report) -> Result<i64, DbError> {
                 d.rework,
                 d.recovery_seconds,
                 d.from_merge
-            ],
-        )?;
-    }
-    for i in &report.incidents {
-        tx.exec(
-            "INSERT INTO report_incidents (run_id, source, id, title, service, severity, opened_at, resolved_at,
-             recovery_seconds, counted, deployment) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO report_deployments (run_id, repository, id, environment, commit_sha, deployed_at, status,
+             changes, failed, signals, excused_rerun, rework, recovery_seconds, from_merge)",
+        "",
+        0,
+        &rows,
+    )?;
+    let rows: Vec<Vec<SqlValue>> = report
+        .incidents
+        .iter()
+        .map(|i| {
             vals![
                 run,
                 &i.source,
@@ -1193,8 +1271,16 @@ fn insert_report(tx: &mut dyn Exec, report: &Report) -> Result<i64, DbError> {
                 i.recovery_seconds,
                 i.counted,
                 i.deployment.as_ref()
-            ],
-        )?;
-    }
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO report_incidents (run_id, source, id, title, service, severity, opened_at, resolved_at,
+             recovery_seconds, counted, deployment)",
+        "",
+        0,
+        &rows,
+    )?;
     Ok(run)
 }
