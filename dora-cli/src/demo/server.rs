@@ -36,8 +36,6 @@ pub struct ServerOptions {
     pub reject_auth: bool,
     /// Answer the first this many requests with 429 and `Retry-After: 1`.
     pub rate_limit_first: u64,
-    /// Wait this long before answering each request (a distant API).
-    pub latency: std::time::Duration,
 }
 
 struct Inner {
@@ -254,9 +252,6 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let n = inner.requests.fetch_add(1, Ordering::Relaxed);
-    if !inner.options.latency.is_zero() {
-        tokio::time::sleep(inner.options.latency).await;
-    }
     let path = uri.path().to_string();
     let mut query = Query::parse(uri.query().unwrap_or(""));
     if method == Method::POST {
