@@ -28,6 +28,19 @@ else
   echo "warning: no chromium and no apt-get: install Chromium, point DORA_CHROMIUM at it, or set DORA_SKIP_BROWSER=1" >&2
 fi
 
+echo "== set-up: promtool (checks the Prometheus output) =="
+if command -v promtool >/dev/null 2>&1; then
+  echo "found"
+elif command -v apt-get >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "installing Debian's prometheus package (for promtool) with apt-get"
+  ($SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null) \
+    || echo "warning: could not install prometheus; the promtool check will be skipped" >&2
+fi
+# The promtool check fails (not skips) whenever promtool is installed.
+if command -v promtool >/dev/null 2>&1; then export DORA_REQUIRE_PROMTOOL=1; fi
+
 echo "== set-up: a throwaway PostgreSQL server for the store tests =="
 # Debian's postgresql (apt-get installs it when initdb is missing), a cluster in
 # a temporary directory on a free port, run as the postgres user; stopped and

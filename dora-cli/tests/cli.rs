@@ -263,9 +263,15 @@ fn demo_csv_sections_and_directory() {
             .filter(|r: &Vec<&str>| r[0] == kind)
             .collect();
         let fetched: u64 = rows[0][1].parse().expect("fetched");
-        let sum: u64 = rows.iter().map(|r| r[3].parse::<u64>().expect("count")).sum();
+        let sum: u64 = rows
+            .iter()
+            .map(|r| r[3].parse::<u64>().expect("count"))
+            .sum();
         assert_eq!(sum, fetched, "{kind}");
-        assert_eq!(report["accounting"][kind]["fetched"].as_u64(), Some(fetched));
+        assert_eq!(
+            report["accounting"][kind]["fetched"].as_u64(),
+            Some(fetched)
+        );
     }
 }
 
@@ -282,7 +288,7 @@ fn demo_prometheus_is_openmetrics() {
     let text = String::from_utf8(out).expect("utf-8");
     assert!(text.ends_with("# EOF\n"));
     for needle in [
-        "dora_deployment_frequency_per_week{repository=\"checkout-web\"} ",
+        "dora_repository_deployment_frequency_per_week{repository=\"checkout-web\"} ",
         "dora_lead_time_seconds{quantile=\"0.5\"} ",
         "dora_lead_time_seconds_count ",
         "dora_change_failure_rate ",
