@@ -135,6 +135,7 @@ fn every_panel_query_runs_on_a_synced_store_and_returns_rows() {
         format!("CREATE DATABASE {name}"),
     ] {
         let status = Command::new("psql")
+            .env("PGOPTIONS", "--client-min-messages=warning")
             .args([server_url.as_str(), "-q", "-c", &sql])
             .status()
             .expect("psql (postgresql-client) runs");

@@ -68,6 +68,7 @@ fn postgres_server() -> Option<String> {
 fn fresh_database(server: &str, name: &str) -> String {
     let name = format!("{name}_{}", std::process::id());
     let status = Command::new("psql")
+        .env("PGOPTIONS", "--client-min-messages=warning")
         .args([
             server,
             "-q",
@@ -78,6 +79,7 @@ fn fresh_database(server: &str, name: &str) -> String {
         .expect("psql (postgresql-client) runs");
     assert!(status.success());
     let status = Command::new("psql")
+        .env("PGOPTIONS", "--client-min-messages=warning")
         .args([server, "-q", "-c", &format!("CREATE DATABASE {name}")])
         .status()
         .expect("psql runs");

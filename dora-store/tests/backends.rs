@@ -656,3 +656,38 @@ fn a_wrong_password_is_never_printed() {
         "{text}"
     );
 }
+
+#[test]
+fn a_lease_renewed_while_fetching_is_not_taken_over() {
+    let Some(db) = postgres_db() else { return };
+    // One worker fetches in 0.5 s, the other in 3.5 s, longer than the 2 s
+    // lease: only renewal (every 0.5 s) keeps the fast worker, idle after its
+    // own scope, from taking the slow worker's scope over.
+    db.open();
+    let handles: Vec<_> = [500u64, 3500]
+        .into_iter()
+        .enumerate()
+        .map(|(w, delay_ms)| {
+            let location = db.location.clone();
+            let mut remote = Remote::new(&["acme/a", "acme/b"]);
+            remote.delay = std::time::Duration::from_millis(delay_ms);
+            std::thread::spawn(move || {
+                let mut store = Store::open_location(&location).unwrap();
+                let options = WorkerOptions {
+                    worker_id: format!("w{w}"),
+                    lease: std::time::Duration::from_secs(2),
+                    renew_every: std::time::Duration::from_millis(500),
+                    poll: std::time::Duration::from_millis(100),
+                    ..WorkerOptions::default()
+                };
+                rt().block_on(sync_delivery_with(&mut store, &remote, range(), &options))
+                    .unwrap()
+            })
+        })
+        .collect();
+    let summaries: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(
+        summaries.iter().all(|s| s.taken.len() == 1),
+        "each worker synced one scope, none twice: {summaries:?}"
+    );
+}
