@@ -107,7 +107,7 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     /// The PostgreSQL database could not be reached or queried.
-    #[error("store {url}: {source}")]
+    #[error("store {url}: {}", postgres_message(source))]
     Postgres {
         /// The URL, password redacted.
         url: String,
@@ -131,6 +131,32 @@ pub enum StoreError {
         /// What was wrong.
         message: String,
     },
+}
+
+/// A PostgreSQL error with its cause: the server's message (e.g. `database
+/// "x" does not exist`) or the connection's (e.g. `Connection refused`), not
+/// only the client's one-word summary.
+fn postgres_message(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut m = format!("{}: {}", db.severity(), db.message());
+        if let Some(detail) = db.detail() {
+            m.push_str(&format!(" ({detail})"));
+        }
+        if let Some(hint) = db.hint() {
+            m.push_str(&format!("; hint: {hint}"));
+        }
+        return m;
+    }
+    let mut m = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !m.contains(&text) {
+            m.push_str(&format!(": {text}"));
+        }
+        source = s.source();
+    }
+    m
 }
 
 /// One sync's worth of writes, applied atomically: events to upsert and the
