@@ -4,7 +4,9 @@
 //! dora report --workspace acme [--repo web ...] [--incidents pagerduty] [--days 90] [--until DATE]
 //!             [--format table|json|csv|prometheus|html] [--output FILE] [--config dora.toml]
 //! dora demo   [--format ...] [--output FILE]          # bundled sample, no network, no credentials
-//! dora sync   --store dora.db --workspace acme [...]  # incremental sync into a local SQLite store
+//! dora sync   --store dora.db --workspace acme [...]  # incremental sync into a SQLite store
+//! dora sync   --store postgres://u@db/dora --workspace acme [--worker-id W]
+//!                                                     # or PostgreSQL: any number of workers share the repositories
 //! dora report --store dora.db [--offline]             # sync (unless --offline), then compute from the store
 //! ```
 //!
@@ -52,10 +54,13 @@ enum Command {
     /// months, PagerDuty incidents) served by a local HTTP server: no network,
     /// no credentials.
     Demo(DemoArgs),
-    /// Collect incrementally into a local SQLite store: the first run backfills
-    /// the window (plus the history attribution needs), later runs fetch only
-    /// what changed. Read the store with `dora report --store PATH --offline`, or
-    /// directly from Grafana/Metabase (see the dora-store docs for the tables).
+    /// Collect incrementally into a store (a SQLite file, or PostgreSQL with
+    /// `--store postgres://user@host:port/db`): the first run backfills the
+    /// window (plus the history attribution needs), later runs fetch only what
+    /// changed. With PostgreSQL, any number of `dora sync` processes (each with
+    /// its own credentials) split the repositories between them. Read the store
+    /// with `dora report --store … --offline`, or directly from Grafana/Metabase
+    /// (see the dora-store docs for the tables).
     Sync(SyncArgs),
 }
 
@@ -99,10 +104,12 @@ struct ReportArgs {
     common: CommonArgs,
     #[command(flatten)]
     sources: SourceArgs,
-    /// Keep events in this SQLite store: sync into it incrementally, then
-    /// compute from it (and store the report's rows for dashboards).
-    #[arg(long, value_name = "PATH")]
-    store: Option<PathBuf>,
+    /// Keep events in this store (a SQLite file, or a `postgres://` /
+    /// `postgresql://` URL; password from the URL or PGPASSWORD): sync into it
+    /// incrementally, then compute from it (and store the report's rows for
+    /// dashboards).
+    #[arg(long, value_name = "PATH|URL")]
+    store: Option<String>,
     /// With --store: compute from the store only, without any network access.
     #[arg(long, requires = "store")]
     offline: bool,
@@ -110,9 +117,20 @@ struct ReportArgs {
 
 #[derive(Debug, Args)]
 struct SyncArgs {
-    /// The SQLite store to sync into (created when missing).
-    #[arg(long, value_name = "PATH")]
-    store: PathBuf,
+    /// The store to sync into: a SQLite file (created when missing) or a
+    /// `postgres://user@host:port/db` (also `postgresql://`) URL, password
+    /// from the URL or PGPASSWORD.
+    #[arg(long, value_name = "PATH|URL")]
+    store: String,
+    /// Names this worker in the store's leases and in progress lines
+    /// (PostgreSQL; default: host-pid).
+    #[arg(long, value_name = "ID")]
+    worker_id: Option<String>,
+    /// Seconds a worker's lease on a repository lasts without renewal: a
+    /// killed worker's repositories are taken over after this long.
+    #[arg(long, hide = true, value_name = "S", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(2..))]
+    lease_seconds: u64,
     #[command(flatten)]
     sources: SourceArgs,
     /// Window length in days, ending at --until: what a first sync backfills.
@@ -215,11 +233,16 @@ impl Failure {
     }
 
     fn store(error: impl std::fmt::Display) -> Self {
+        let message = error.to_string();
+        let hint = if message.contains("postgres://") || message.contains("postgresql://") {
+            "check the --store URL (user, host, port, database), that the server accepts the \
+             connection and the user may create tables; the password comes from the URL or PGPASSWORD"
+        } else {
+            "check the --store path is a dora SQLite store you can write to"
+        };
         Self {
             code: 6,
-            message: format!(
-                "{error}\n  hint: check the --store path is a dora SQLite store you can write to"
-            ),
+            message: format!("{message}\n  hint: {hint}"),
         }
     }
 
@@ -461,8 +484,27 @@ fn run_report(args: ReportArgs) -> Result<(), Failure> {
     write_output(&report, &args.common, &ctx)
 }
 
-fn open_store(path: &Path) -> Result<dora_store::Store, Failure> {
-    dora_store::Store::open(path).map_err(Failure::store)
+fn open_store(location: &str) -> Result<dora_store::Store, Failure> {
+    dora_store::Store::open_location(location).map_err(Failure::store)
+}
+
+/// How this process takes part in a sync (PostgreSQL stores share the work).
+struct WorkerArgs {
+    worker_id: Option<String>,
+    lease_seconds: u64,
+}
+
+impl Default for WorkerArgs {
+    fn default() -> Self {
+        Self {
+            worker_id: None,
+            lease_seconds: 60,
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "y" } else { "ies" }
 }
 
 /// Sync Bitbucket (and the incident tool, if any) into the store.
@@ -471,24 +513,63 @@ fn sync_into(
     plan: &sources::Plan,
     config: &Config,
     quiet: bool,
+    worker: &WorkerArgs,
 ) -> Result<String, Failure> {
     let credentials = sources::Credentials::from_env(plan.incidents)?;
     let progress = Progress::stderr(!quiet);
     let range = config.window(Utc::now());
+    let shared = store.backend() == dora_store::Backend::Postgres;
+    let mut options = dora_store::WorkerOptions::default();
+    if let Some(id) = &worker.worker_id {
+        options.worker_id = id.clone();
+    }
+    options.lease = std::time::Duration::from_secs(worker.lease_seconds);
+    options.renew_every = options.lease / 3;
+    let worker_id = options.worker_id.clone();
+    // Which repositories this worker took: above the progress display on a
+    // terminal, else plain lines on stderr (logs of scheduled runs).
+    let take = |scope: &str| {
+        if !shared || quiet {
+            return;
+        }
+        let line = format!("worker {worker_id}: took {scope}");
+        if progress.enabled() {
+            progress.println(&line);
+        } else {
+            eprintln!("{line}");
+        }
+    };
+    options.on_take = Some(&take);
     let rt = runtime()?;
     rt.block_on(async {
         let built = sources::build(plan, &credentials, &progress)?;
         progress.phase("bitbucket: syncing");
-        let delivery = dora_store::sync_delivery(store, built.bitbucket.as_ref(), range)
-            .await
-            .map_err(Failure::sync)?;
-        let mut line = format!(
-            "bitbucket: {} repositor{} synced in {} requests, {} events stored",
-            delivery.scopes,
-            if delivery.scopes == 1 { "y" } else { "ies" },
-            delivery.requests,
-            delivery.events
-        );
+        let delivery =
+            dora_store::sync_delivery_with(store, built.bitbucket.as_ref(), range, &options)
+                .await
+                .map_err(Failure::sync)?;
+        let mut line = if shared {
+            format!(
+                "bitbucket: worker {} synced {} of {} repositor{} ({} the round) in {} requests, {} events stored{}{}",
+                options.worker_id,
+                delivery.scopes,
+                delivery.round_scopes,
+                plural(delivery.round_scopes),
+                if delivery.started_round { "started" } else { "joined" },
+                delivery.requests,
+                delivery.events,
+                if delivery.taken.is_empty() { "" } else { ": " },
+                delivery.taken.join(", ")
+            )
+        } else {
+            format!(
+                "bitbucket: {} repositor{} synced in {} requests, {} events stored",
+                delivery.scopes,
+                plural(delivery.scopes),
+                delivery.requests,
+                delivery.events
+            )
+        };
         if let Some(source) = built.incidents.as_deref() {
             progress.phase(&format!("{}: syncing incidents", source.name()));
             // A day of overlap catches incidents created late or edited since.
@@ -522,40 +603,58 @@ fn run_sync(args: SyncArgs) -> Result<(), Failure> {
     let config = config_from(&common, &file)?;
     let plan = plan_from(&args.sources, &file)?;
     let mut store = open_store(&args.store)?;
-    let line = sync_into(&mut store, &plan, &config, args.quiet)?;
+    let worker = WorkerArgs {
+        worker_id: args.worker_id.clone(),
+        lease_seconds: args.lease_seconds,
+    };
+    let line = sync_into(&mut store, &plan, &config, args.quiet, &worker)?;
     let counts = store.counts().map_err(Failure::store)?;
-    println!("{line}");
-    println!(
-        "store {}: {} repositories, {} commits, {} pull requests, {} deployments, {} incidents",
-        args.store.display(),
+    let summary = format!(
+        "{line}\nstore {}: {} repositories, {} commits, {} pull requests, {} deployments, {} incidents\n",
+        store.name(),
         counts.repositories,
         counts.commits,
         counts.pull_requests,
         counts.deployments,
         counts.incidents
     );
-    Ok(())
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(summary.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // A closed pipe (`dora sync … | head -1`) is not a failed sync.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::output(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn run_report_from_store(
     args: &ReportArgs,
-    path: &Path,
+    location: &str,
     file: &FileSettings,
     config: &Config,
 ) -> Result<(), Failure> {
-    if args.offline && !path.exists() {
+    if args.offline && !dora_store::is_postgres_url(location) && !Path::new(location).exists() {
         return Err(Failure::store(format!(
-            "store {} does not exist: run `dora sync --store {}` first",
-            path.display(),
-            path.display()
+            "store {location} does not exist: run `dora sync --store {location}` first"
         )));
     }
-    let mut store = open_store(path)?;
+    let mut store = open_store(location)?;
     let title = if args.offline {
-        path.display().to_string()
+        store.name().to_string()
     } else {
         let plan = plan_from(&args.sources, file)?;
-        let line = sync_into(&mut store, &plan, config, args.common.quiet)?;
+        let line = sync_into(
+            &mut store,
+            &plan,
+            config,
+            args.common.quiet,
+            &WorkerArgs::default(),
+        )?;
         if !args.common.quiet {
             eprintln!("{line}");
         }

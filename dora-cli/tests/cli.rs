@@ -288,7 +288,7 @@ fn demo_prometheus_is_openmetrics() {
     let text = String::from_utf8(out).expect("utf-8");
     assert!(text.ends_with("# EOF\n"));
     for needle in [
-        "dora_deployment_frequency_per_week{repository=\"checkout-web\"} ",
+        "dora_repository_deployment_frequency_per_week{repository=\"checkout-web\"} ",
         "dora_lead_time_seconds{quantile=\"0.5\"} ",
         "dora_lead_time_seconds_count ",
         "dora_change_failure_rate ",

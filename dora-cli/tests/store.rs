@@ -137,6 +137,7 @@ fn sync_then_report_from_the_store() {
     let store = dora_store::Store::open(dir.path().join("dora.db")).expect("store");
     let changes: i64 = store
         .connection()
+        .expect("a SQLite store")
         .query_row("SELECT COUNT(*) FROM v_changes", [], |r| r.get(0))
         .expect("v_changes");
     assert_eq!(

@@ -1,4 +1,5 @@
-//! `dora_metrics._native.Store`: the embedded SQLite event store (`dora-store`).
+//! `dora_metrics._native.Store`: the event store (`dora-store`): a SQLite file
+//! or in-memory database, or a PostgreSQL database named by a URL.
 //!
 //! The Python wrapper `dora_metrics.Store` adds `Dataset`/`Report` wrapping and
 //! path handling. Every method does its SQLite work with the GIL released, and
@@ -15,7 +16,6 @@ use dora_core::TimeRange;
 use dora_store::Store;
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 /// The name of an in-memory store.
@@ -64,33 +64,45 @@ impl PyStore {
 
 #[pymethods]
 impl PyStore {
-    /// Open (or create) the store at `path`, migrating its schema; `None` or
-    /// `":memory:"` opens an in-memory store.
+    /// Open (or create) the store at `path`, migrating its schema: a
+    /// `postgres://` or `postgresql://` URL opens PostgreSQL (password from the
+    /// URL or `PGPASSWORD`), anything else a SQLite file; `None` or
+    /// `":memory:"` an in-memory store.
     #[new]
     #[pyo3(signature = (path = None))]
-    fn new(py: Python<'_>, path: Option<PathBuf>) -> DoraResult<Self> {
-        let path = path.filter(|p| p.as_os_str() != MEMORY);
-        let name = path
-            .as_ref()
-            .map_or_else(|| MEMORY.to_string(), |p| p.display().to_string());
+    fn new(py: Python<'_>, path: Option<String>) -> DoraResult<Self> {
+        let path = path.filter(|p| p != MEMORY);
         let store = py.detach(|| {
             guard(|| {
                 Ok(match &path {
-                    Some(p) => Store::open(p)?,
+                    Some(p) => Store::open_location(p)?,
                     None => Store::open_in_memory()?,
                 })
             })
         })?;
+        // A URL's password never reaches `path` or `repr()`.
+        let name = store.name().to_string();
         Ok(Self {
             store: Mutex::new(Some(store)),
             path: name,
         })
     }
 
-    /// The database file, or `":memory:"`.
+    /// The database file, `":memory:"`, or the URL with its password redacted.
     #[getter]
     fn path(&self) -> &str {
         &self.path
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    #[getter]
+    fn backend(&self, py: Python<'_>) -> DoraResult<&'static str> {
+        self.with_store(py, |store| {
+            Ok(match store.backend() {
+                dora_store::Backend::Postgres => "postgres",
+                _ => "sqlite",
+            })
+        })
     }
 
     /// Whether `close()` was called.

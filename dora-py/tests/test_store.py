@@ -220,3 +220,48 @@ def test_gil_is_released_while_syncing(local_server: Start) -> None:
     assert time.monotonic() - started >= delay
     assert ticks >= 30 * delay, ticks
     assert counted and counted[0]["repositories"] == 0
+
+
+def _postgres_database() -> str | None:
+    """A fresh database on the test server (DORA_TEST_POSTGRES_URL, started by
+    scripts/test-all.sh); None to skip. With DORA_REQUIRE_POSTGRES=1 or CI set,
+    a missing server fails the test instead."""
+    import os
+    import shutil
+    import subprocess
+    import uuid
+
+    url = os.environ.get("DORA_TEST_POSTGRES_URL")
+    if not url:
+        required = os.environ.get("DORA_REQUIRE_POSTGRES") == "1" or os.environ.get("CI", "0") not in ("", "0")
+        assert not required, "DORA_TEST_POSTGRES_URL is unset but PostgreSQL tests are required: run scripts/test-all.sh"
+        return None
+    psql = shutil.which("psql")
+    assert psql, "psql (Debian's postgresql-client) is needed to create the test database"
+    name = f"dora_py_{uuid.uuid4().hex[:12]}"
+    subprocess.run([psql, url, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def test_postgres_store_round_trip_and_redaction(sample: dm.Dataset, sample_report: dm.Report) -> None:
+    url = _postgres_database()
+    if url is None:
+        pytest.skip("DORA_TEST_POSTGRES_URL unset (scripts/test-all.sh starts a server)")
+    # A password in the URL is used (the test server trusts local users) and never shown.
+    with_password = url.replace("postgres@", "postgres:pw-SECRET-1234@", 1)
+    with dm.Store(with_password) as store:
+        assert store.backend == "postgres"
+        assert "pw-SECRET" not in store.path and "pw-SECRET" not in repr(store)
+        assert ":***@" in store.path
+        store.save(sample)
+        store.save(sample)
+        assert store.counts() == sample.counts()
+        assert dm.compute(store.load(), CONFIG).to_dict() == sample_report.to_dict()
+        assert store.save_report(sample_report) >= 1
+    with dm.Store(url) as again:  # a second connection sees the same rows
+        assert again.counts() == sample.counts()
+    bad = "postgresql://dora:pw-SECRET-5678@127.0.0.1:1/nowhere"
+    with pytest.raises(dm.StoreError) as info:
+        dm.Store(bad)
+    assert "pw-SECRET" not in str(info.value)
+    assert "127.0.0.1:1" in str(info.value)

@@ -1,15 +1,31 @@
-//! # dora-store: the embedded event store
+//! # dora-store: the event store
 //!
-//! A SQLite database (the library is bundled: nothing to install) holding the
-//! normalised events of `dora-core`, per-source sync cursors, and the rows behind
-//! the last computed report, laid out so BI tools (Grafana's and Metabase's SQLite
-//! support) can read them directly. It lives outside `dora-core`, which stays pure.
+//! A database holding the normalised events of `dora-core`, per-source sync
+//! cursors, and the rows behind the last computed report, laid out so BI tools
+//! (Grafana, Metabase) can read them directly. It lives outside `dora-core`,
+//! which stays pure. One interface, two backends:
+//!
+//! - **SQLite** (the default): a file, or memory; the library is bundled, nothing
+//!   to install. [`Store::open`], [`Store::open_in_memory`].
+//! - **PostgreSQL**: a server a team already runs, shared by any number of sync
+//!   workers (see [`sync_delivery_with`]): [`Store::open_location`] with a
+//!   `postgres://user@host:port/db` (or `postgresql://`) URL. The password comes
+//!   from the URL or `PGPASSWORD` and is never printed: errors and `Debug` show
+//!   the URL with the password as `***`. Connections are unencrypted (`NoTls`):
+//!   use a local server, a private network or an SSH tunnel.
+//!
+//! Both hold the same tables and views and answer [`Store::load`] alike (text
+//! columns sort byte-wise in both, PostgreSQL's via `COLLATE "C"`).
 //!
 //! - Every write is one transaction: a sync interrupted half-way leaves the store
 //!   as it was before that batch, and the next run resumes from the stored cursors.
 //! - The database runs in WAL mode with a busy timeout, so two processes syncing
 //!   the same store serialise their writes instead of corrupting it.
-//! - The schema is versioned with migrations (`PRAGMA user_version`).
+//! - The schema is versioned with migrations (SQLite: `PRAGMA user_version`;
+//!   PostgreSQL: the `dora_schema` table). They run under the database's own lock
+//!   (SQLite: an immediate transaction and the busy timeout; PostgreSQL: an
+//!   advisory lock), so several processes opening a fresh store at once all
+//!   succeed and only the first migrates.
 //!
 //! ```
 //! use dora_core::{Dataset, Repository};
@@ -39,20 +55,30 @@
 //! | `skipped_events` | `kind, scope, item_id, reason` | items a source fetched but could not convert (`skipped_events` diagnostic, `accounting`) |
 //! | `history_gaps` | `repository, pull_request` | merged PRs whose branch history the commit walk did not reach (`history_truncated`) |
 //! | `store_flags` | `name` | facts about the stored data, e.g. `service_mapping` (incidents were mapped to repositories) |
+//! | `sync_leases` | `source, scope` | which sync worker holds which scope of the current round, until when (`expires_at`, seconds since the epoch, server clock) |
 //! | `report_runs` | `id` | each stored report (window, time, full JSON) |
 //! | `report_changes`, `report_deployments`, `report_incidents` | `run_id, …` | the rows behind a report's metrics |
 //!
 //! Views for dashboards: `v_changes`, `v_deployments`, `v_incidents` (the rows of
 //! the latest report run) and `v_production_deployments` (raw events). Times are
-//! RFC 3339 text in UTC (`2026-01-31T12:00:00Z`), which SQLite's date functions read.
+//! RFC 3339 text in UTC (`2026-01-31T12:00:00Z`), which SQLite's date functions
+//! read and PostgreSQL casts with `::timestamptz`. Integers are 64-bit in both
+//! (booleans 0/1), reals are `REAL` / `DOUBLE PRECISION`.
 
 #![forbid(unsafe_code)]
 
+mod backend;
+mod pg;
 mod schema;
 mod sync;
 
-pub use sync::{SyncError, SyncSummary, sync_delivery, sync_incidents};
+pub use backend::SqlValue;
+pub use pg::{is_postgres_url, redact};
+pub use sync::{
+    SyncError, SyncSummary, WorkerOptions, sync_delivery, sync_delivery_with, sync_incidents,
+};
 
+use backend::{DbError, Exec, vals};
 use chrono::{DateTime, SecondsFormat, Utc};
 use dora_core::report::Report;
 use dora_core::{
@@ -60,16 +86,18 @@ use dora_core::{
     EnvironmentKind, EventKind, HistoryGap, Incident, IncidentStatus, PullRequest,
     PullRequestState, Repository, Severity, SkippedEvent,
 };
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-/// Errors of the store.
+/// Errors of the store. Messages name the store by its path or its URL with
+/// the password redacted.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The database could not be opened or queried.
+    /// The SQLite database could not be opened or queried.
     #[error("store {path}: {source}")]
     Sqlite {
         /// The database file (`:memory:` for an in-memory store).
@@ -78,14 +106,57 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The PostgreSQL database could not be reached or queried.
+    #[error("store {url}: {}", postgres_message(source))]
+    Postgres {
+        /// The URL, password redacted.
+        url: String,
+        /// The client's error.
+        #[source]
+        source: postgres::Error,
+    },
     /// A schema migration failed.
     #[error("store {path}: migrating the schema failed: {message}")]
     Migration {
-        /// The database file.
+        /// The database file or URL (password redacted).
         path: String,
         /// What failed.
         message: String,
     },
+    /// A stored value could not be read back.
+    #[error("store {path}: {message}")]
+    Data {
+        /// The database file or URL (password redacted).
+        path: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// A PostgreSQL error with its cause: the server's message (e.g. `database
+/// "x" does not exist`) or the connection's (e.g. `Connection refused`), not
+/// only the client's one-word summary.
+fn postgres_message(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut m = format!("{}: {}", db.severity(), db.message());
+        if let Some(detail) = db.detail() {
+            m.push_str(&format!(" ({detail})"));
+        }
+        if let Some(hint) = db.hint() {
+            m.push_str(&format!("; hint: {hint}"));
+        }
+        return m;
+    }
+    let mut m = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !m.contains(&text) {
+            m.push_str(&format!(": {text}"));
+        }
+        source = s.source();
+    }
+    m
 }
 
 /// One sync's worth of writes, applied atomically: events to upsert and the
@@ -132,19 +203,38 @@ pub struct StoreCounts {
     pub incidents: usize,
 }
 
+/// Which database a store lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// A SQLite file or in-memory database.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
+enum Db {
+    Sqlite(Connection),
+    Postgres(Box<Mutex<pg::PgConn>>),
+}
+
 /// The event store.
 pub struct Store {
-    conn: Connection,
+    db: Db,
+    /// The path, or the URL with its password redacted.
     path: String,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .field("path", &self.path)
+            .finish()
     }
 }
 
-fn ts(t: DateTime<Utc>) -> String {
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
@@ -160,8 +250,25 @@ fn enum_text<T: serde::Serialize>(value: &T) -> String {
     }
 }
 
+/// A SQLite connection (or transaction) seen through the shared interface.
+struct SqliteExec<'a>(&'a Connection);
+
+impl Exec for SqliteExec<'_> {
+    fn exec(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, DbError> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let n = stmt.execute(rusqlite::params_from_iter(
+            params.iter().map(backend::to_sqlite),
+        ))?;
+        Ok(n as u64)
+    }
+
+    fn rows(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, DbError> {
+        backend::sqlite_rows(self.0, sql, params)
+    }
+}
+
 impl Store {
-    /// Open (or create) the store at `path`, migrating its schema.
+    /// Open (or create) the SQLite store at `path`, migrating its schema.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path_buf: PathBuf = path.as_ref().to_path_buf();
         let name = path_buf.display().to_string();
@@ -170,6 +277,43 @@ impl Store {
             source,
         })?;
         Self::init(conn, name)
+    }
+
+    /// Open the store `location` names: a `postgres://` or `postgresql://` URL
+    /// selects PostgreSQL (password from the URL or `PGPASSWORD`), anything
+    /// else is a SQLite file path (`:memory:` an in-memory database). The
+    /// schema is created or migrated.
+    pub fn open_location(location: &str) -> Result<Self, StoreError> {
+        if pg::is_postgres_url(location) {
+            Self::open_postgres(location)
+        } else if location == ":memory:" {
+            Self::open_in_memory()
+        } else {
+            Self::open(location)
+        }
+    }
+
+    /// Connect to the PostgreSQL database at `url` and migrate its schema.
+    pub fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        let path = pg::redact(url);
+        let conn = pg::PgConn::connect(url).map_err(|e| match e {
+            DbError::Postgres(source) => StoreError::Postgres {
+                url: path.clone(),
+                source,
+            },
+            DbError::Decode(message) => StoreError::Migration {
+                path: path.clone(),
+                message,
+            },
+            DbError::Sqlite(source) => StoreError::Sqlite {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        Ok(Self {
+            db: Db::Postgres(Box::new(Mutex::new(conn))),
+            path,
+        })
     }
 
     /// An in-memory store (for tests and notebooks).
@@ -196,44 +340,139 @@ impl Store {
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql)?;
-        schema::migrations()
-            .to_latest(&mut conn)
-            .map_err(|e| StoreError::Migration {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-        Ok(Self { conn, path })
+        schema::migrate_sqlite(&mut conn).map_err(|message| StoreError::Migration {
+            path: path.clone(),
+            message,
+        })?;
+        Ok(Self {
+            db: Db::Sqlite(conn),
+            path,
+        })
     }
 
-    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
+    /// Which backend holds the store.
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The store's path, or its URL with the password redacted.
+    pub fn name(&self) -> &str {
+        &self.path
+    }
+
+    fn error(&self, e: DbError) -> StoreError {
+        match e {
+            DbError::Sqlite(source) => StoreError::Sqlite {
+                path: self.path.clone(),
+                source,
+            },
+            DbError::Postgres(source) => StoreError::Postgres {
+                url: self.path.clone(),
+                source,
+            },
+            DbError::Decode(message) => StoreError::Data {
+                path: self.path.clone(),
+                message,
+            },
+        }
+    }
+
+    fn pg_lock(m: &Mutex<pg::PgConn>) -> MutexGuard<'_, pg::PgConn> {
+        // Every write is one transaction: a panic mid-way leaves nothing half done.
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Run read-only statements `f` (outside a transaction).
+    fn read<T: Send>(
+        &self,
+        f: impl FnOnce(&mut dyn Exec) -> Result<T, DbError> + Send,
+    ) -> Result<T, StoreError> {
+        let out = match &self.db {
+            Db::Sqlite(conn) => f(&mut SqliteExec(conn)),
+            Db::Postgres(m) => {
+                Self::pg_lock(m).run(|client, cache| f(&mut backend::PgExec { client, cache }))
+            }
+        };
+        out.map_err(|e| self.error(e))
+    }
+
+    /// Run `f` in one write transaction (SQLite: immediate, write-locking),
+    /// committed when it succeeds and rolled back otherwise.
+    fn write<T: Send>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Exec) -> Result<T, DbError> + Send,
+    ) -> Result<T, StoreError> {
+        let out = match &mut self.db {
+            Db::Sqlite(conn) => (|| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let out = f(&mut SqliteExec(&tx))?;
+                tx.commit()?;
+                Ok(out)
+            })(),
+            Db::Postgres(m) => Self::pg_lock(m).write(|tx| f(tx)),
+        };
+        out.map_err(|e| self.error(e))
+    }
+
+    /// Run `f` with the PostgreSQL client (None for SQLite).
+    pub(crate) fn with_postgres<T: Send>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, DbError> + Send,
+    ) -> Option<Result<T, StoreError>> {
+        match &self.db {
+            Db::Sqlite(_) => None,
+            Db::Postgres(m) => Some(
+                Self::pg_lock(m)
+                    .run(|client, _| f(client))
+                    .map_err(|e| self.error(e)),
+            ),
         }
     }
 
     /// The schema version (the number of applied migrations).
     pub fn schema_version(&self) -> Result<u32, StoreError> {
-        self.conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(self.sql())
+        match &self.db {
+            Db::Sqlite(conn) => conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| self.error(e.into())),
+            Db::Postgres(m) => Self::pg_lock(m)
+                .run(|client, _| pg::schema_version(client))
+                .map_err(|e| self.error(e)),
+        }
     }
 
     /// Insert or update events and store cursors, in one transaction.
     pub fn apply(&mut self, batch: &SyncBatch) -> Result<(), StoreError> {
+        self.apply_with_lease(batch, None)
+    }
+
+    /// [`Store::apply`], also marking the lease of each cursor's scope done
+    /// (for `worker`) in the same transaction.
+    pub(crate) fn apply_with_lease(
+        &mut self,
+        batch: &SyncBatch,
+        worker: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             upsert(tx, &batch.data)?;
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO sync_cursors (source, scope, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (source, scope) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-            )?;
-            let mut done = tx.prepare_cached(
-                "INSERT INTO sync_progress (source, scope, state, updated_at) VALUES (?1, ?2, 'done', ?3)
-                 ON CONFLICT (source, scope) DO UPDATE SET state = 'done', updated_at = excluded.updated_at",
-            )?;
             for (source, scope, cursor) in &batch.cursors {
-                stmt.execute(params![source, scope, cursor, ts(Utc::now())])?;
-                done.execute(params![source, scope, ts(Utc::now())])?;
+                let now = ts(Utc::now());
+                tx.exec(
+                    "INSERT INTO sync_cursors (source, scope, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (source, scope) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                    vals![source, scope, cursor, &now],
+                )?;
+                tx.exec(
+                    "INSERT INTO sync_progress (source, scope, state, updated_at) VALUES (?1, ?2, 'done', ?3)
+                     ON CONFLICT (source, scope) DO UPDATE SET state = 'done', updated_at = excluded.updated_at",
+                    vals![source, scope, &now],
+                )?;
+                if let Some(worker) = worker {
+                    tx.exec(pg::LEASE_DONE, vals![source, scope, worker, &now])?;
+                }
             }
             Ok(())
         })
@@ -245,12 +484,13 @@ impl Store {
     /// warns `incomplete_sync`). Scopes of earlier runs not listed are forgotten.
     pub fn begin_sync(&mut self, source: &str, scopes: &[String]) -> Result<(), StoreError> {
         self.write(|tx| {
-            tx.execute("DELETE FROM sync_progress WHERE source = ?1", params![source])?;
-            let mut s = tx.prepare_cached(
-                "INSERT INTO sync_progress (source, scope, state, updated_at) VALUES (?1, ?2, 'pending', ?3)",
-            )?;
+            tx.exec("DELETE FROM sync_progress WHERE source = ?1", vals![source])?;
+            let now = ts(Utc::now());
             for scope in scopes {
-                s.execute(params![source, scope, ts(Utc::now())])?;
+                tx.exec(
+                    "INSERT INTO sync_progress (source, scope, state, updated_at) VALUES (?1, ?2, 'pending', ?3)",
+                    vals![source, scope, &now],
+                )?;
             }
             Ok(())
         })
@@ -260,10 +500,10 @@ impl Store {
     /// incident sync sets it each run, so removing the mapping clears it).
     pub fn set_service_mapping(&mut self, on: bool) -> Result<(), StoreError> {
         self.write(|tx| {
-            tx.execute(
+            tx.exec(
                 "INSERT INTO store_flags (name, value) VALUES ('service_mapping', ?1)
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                params![if on { "true" } else { "false" }],
+                vals![if on { "true" } else { "false" }],
             )
             .map(|_| ())
         })
@@ -271,10 +511,15 @@ impl Store {
 
     /// Scopes (`source`, `scope`) whose last sync did not finish.
     pub fn incomplete_scopes(&self) -> Result<Vec<(String, String)>, StoreError> {
-        self.query(
-            "SELECT source, scope FROM sync_progress WHERE state = 'pending' ORDER BY source, scope",
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        self.read(|db| {
+            db.rows(
+                "SELECT source, scope FROM sync_progress WHERE state = 'pending' ORDER BY source, scope",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((text(r, 0)?, text(r, 1)?)))
+            .collect()
+        })
     }
 
     /// Insert or update events (no cursor).
@@ -282,234 +527,64 @@ impl Store {
         self.write(|tx| upsert(tx, data))
     }
 
-    /// Run `f` in one immediate (write-locking) transaction, committed when it
-    /// succeeds and rolled back otherwise.
-    fn write<T>(
-        &mut self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T, StoreError> {
-        let path = &self.path;
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        let out = f(&tx).map_err(sql)?;
-        tx.commit().map_err(sql)?;
-        Ok(out)
-    }
-
     /// The cursor a source stored for a scope.
     pub fn cursor(&self, source: &str, scope: &str) -> Result<Option<String>, StoreError> {
-        self.conn
-            .query_row(
+        self.read(|db| {
+            let rows = db.rows(
                 "SELECT cursor FROM sync_cursors WHERE source = ?1 AND scope = ?2",
-                params![source, scope],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(self.sql())
+                vals![source, scope],
+            )?;
+            rows.first().map(|r| text(r, 0)).transpose()
+        })
     }
 
     /// Row counts per table.
     pub fn counts(&self) -> Result<StoreCounts, StoreError> {
-        let count = |table: &str| -> Result<usize, StoreError> {
-            self.conn
-                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map(|n| n.max(0) as usize)
-                .map_err(self.sql())
-        };
-        Ok(StoreCounts {
-            repositories: count("repositories")?,
-            commits: count("commits")?,
-            pull_requests: count("pull_requests")?,
-            environments: count("environments")?,
-            deployments: count("deployments")?,
-            incidents: count("incidents")?,
+        self.read(|db| {
+            let mut count = |table: &str| -> Result<usize, DbError> {
+                let rows = db.rows(&format!("SELECT COUNT(*) FROM {table}"), &[])?;
+                Ok(rows.first().map_or(Ok(0), |r| int(r, 0))?.max(0) as usize)
+            };
+            Ok(StoreCounts {
+                repositories: count("repositories")?,
+                commits: count("commits")?,
+                pull_requests: count("pull_requests")?,
+                environments: count("environments")?,
+                deployments: count("deployments")?,
+                incidents: count("incidents")?,
+            })
         })
     }
 
     /// Load every stored event as a dataset (in key order).
     pub fn load(&self) -> Result<Dataset, StoreError> {
-        let mut data = Dataset::new();
-        data.repositories = self.query(
-            "SELECT slug, main_branch, url FROM repositories ORDER BY slug",
-            |r| {
-                Ok(Repository {
-                    slug: r.get(0)?,
-                    main_branch: r.get(1)?,
-                    url: r.get(2)?,
-                })
-            },
-        )?;
-        data.commits = self.query(
-            "SELECT repository, sha, parents, authored_at, committed_at, author_id, author_name, author_kind, message
-             FROM commits ORDER BY repository, sha",
-            |r| {
-                Ok(Commit {
-                    repository: r.get(0)?,
-                    sha: r.get(1)?,
-                    parents: json_col(r, 2)?,
-                    authored_at: time_col(r, 3)?,
-                    committed_at: time_col(r, 4)?,
-                    author: actor_cols(r, 5)?,
-                    message: r.get(8)?,
-                })
-            },
-        )?;
-        data.pull_requests = self.query(
-            "SELECT repository, id, title, author_id, author_name, author_kind, source_branch, destination_branch,
-                    state, created_at, first_review_at, merged_at, merge_commit, commits, url
-             FROM pull_requests ORDER BY repository, id",
-            |r| {
-                Ok(PullRequest {
-                    repository: r.get(0)?,
-                    id: r.get::<_, i64>(1)?.max(0) as u64,
-                    title: r.get(2)?,
-                    author: actor_cols(r, 3)?.unwrap_or_default(),
-                    source_branch: r.get(6)?,
-                    destination_branch: r.get(7)?,
-                    state: enum_col::<PullRequestState>(r, 8)?,
-                    created_at: time_col(r, 9)?,
-                    first_review_at: opt_time_col(r, 10)?,
-                    merged_at: opt_time_col(r, 11)?,
-                    merge_commit: r.get(12)?,
-                    commits: json_col(r, 13)?,
-                    url: r.get(14)?,
-                })
-            },
-        )?;
-        data.environments = self.query(
-            "SELECT repository, name, kind FROM environments ORDER BY repository, name",
-            |r| {
-                Ok(Environment {
-                    repository: r.get(0)?,
-                    name: r.get(1)?,
-                    kind: enum_col::<EnvironmentKind>(r, 2)?,
-                })
-            },
-        )?;
-        data.deployments = self.query(
-            "SELECT repository, id, environment, environment_kind, commit_sha, started_at, finished_at, status, release, url
-             FROM deployments ORDER BY repository, id",
-            |r| {
-                Ok(Deployment {
-                    repository: r.get(0)?,
-                    id: r.get(1)?,
-                    environment: r.get(2)?,
-                    environment_kind: enum_col::<EnvironmentKind>(r, 3)?,
-                    commit: r.get(4)?,
-                    started_at: opt_time_col(r, 5)?,
-                    finished_at: opt_time_col(r, 6)?,
-                    status: enum_col::<DeploymentStatus>(r, 7)?,
-                    release: r.get(8)?,
-                    url: r.get(9)?,
-                })
-            },
-        )?;
-        data.incidents = self.query(
-            "SELECT source, id, title, service, severity, raw_severity, opened_at, resolved_at, status, repositories, url
-             FROM incidents ORDER BY source, id",
-            |r| {
-                let severity: Option<String> = r.get(4)?;
-                Ok(Incident {
-                    source: r.get(0)?,
-                    id: r.get(1)?,
-                    title: r.get(2)?,
-                    service: r.get(3)?,
-                    severity: severity.as_deref().and_then(Severity::parse),
-                    raw_severity: r.get(5)?,
-                    opened_at: time_col(r, 6)?,
-                    resolved_at: opt_time_col(r, 7)?,
-                    status: enum_col::<IncidentStatus>(r, 8)?,
-                    repositories: json_col(r, 9)?,
-                    url: r.get(10)?,
-                })
-            },
-        )?;
-        data.collection = self.load_notes()?;
-        Ok(data)
-    }
-
-    /// The stored collection notes (skipped items, history gaps, unfinished
-    /// scopes, whether incidents were mapped to repositories).
-    fn load_notes(&self) -> Result<CollectionNotes, StoreError> {
-        let mut notes = CollectionNotes::default();
-        let skipped: Vec<(String, String, String, String, String, i64)> = self.query(
-            "SELECT kind, scope, item_id, reason, detail, n FROM skipped_events ORDER BY kind, scope, item_id, reason",
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-        )?;
-        for (kind, scope, id, reason, detail, n) in skipped {
-            let Ok(kind) = serde_json::from_value::<EventKind>(serde_json::Value::String(kind))
-            else {
-                continue;
-            };
-            let event = SkippedEvent::new(
-                kind,
-                (!scope.is_empty()).then_some(scope),
-                (!id.is_empty()).then_some(id),
-                reason,
-                detail,
-            );
-            for _ in 0..n.max(1) {
-                notes.skipped.push(event.clone());
-            }
-        }
-        notes.history_truncated = self.query(
-            "SELECT repository, pull_request, remedy FROM history_gaps ORDER BY repository, pull_request",
-            |r| {
-                Ok(HistoryGap {
-                    repository: r.get(0)?,
-                    pull_request: r.get::<_, i64>(1)?.max(0) as u64,
-                    remedy: r.get(2)?,
-                })
-            },
-        )?;
-        for (source, scope) in self.incomplete_scopes()? {
-            // Delivery scopes are `workspace/slug`: the report names repositories.
-            let name = if scope == INCIDENT_SCOPE {
-                format!("{source} incidents")
-            } else {
-                scope.rsplit('/').next().unwrap_or(&scope).to_string()
-            };
-            if !notes.incomplete_sync.contains(&name) {
-                notes.incomplete_sync.push(name);
-            }
-        }
-        notes.service_mapping = self
-            .conn
-            .query_row(
-                "SELECT value FROM store_flags WHERE name = 'service_mapping'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(self.sql())?
-            .is_some_and(|v| v == "true");
-        Ok(notes)
+        self.read(load)
     }
 
     /// Deployments whose state can still change (in progress), for re-checking.
     pub fn deployments_in_progress(&self, repository: &str) -> Result<Vec<String>, StoreError> {
-        self.query_params(
-            "SELECT id FROM deployments WHERE repository = ?1 AND status = 'in_progress' ORDER BY id",
-            params![repository],
-            |r| r.get(0),
-        )
+        self.read(|db| {
+            db.rows(
+                "SELECT id FROM deployments WHERE repository = ?1 AND status = 'in_progress' ORDER BY id",
+                vals![repository],
+            )?
+            .iter()
+            .map(|r| text(r, 0))
+            .collect()
+        })
     }
 
     /// Incidents not yet resolved, for re-fetching.
     pub fn unresolved_incidents(&self, source: &str) -> Result<Vec<String>, StoreError> {
-        self.query_params(
-            "SELECT id FROM incidents WHERE source = ?1 AND resolved_at IS NULL AND status != 'dismissed' ORDER BY id",
-            params![source],
-            |r| r.get(0),
-        )
+        self.read(|db| {
+            db.rows(
+                "SELECT id FROM incidents WHERE source = ?1 AND resolved_at IS NULL AND status != 'dismissed' ORDER BY id",
+                vals![source],
+            )?
+            .iter()
+            .map(|r| text(r, 0))
+            .collect()
+        })
     }
 
     /// Opening time of the oldest unresolved incident of a source.
@@ -517,14 +592,13 @@ impl Store {
         &self,
         source: &str,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let t: Option<String> = self
-            .conn
-            .query_row(
+        let t: Option<String> = self.read(|db| {
+            let rows = db.rows(
                 "SELECT MIN(opened_at) FROM incidents WHERE source = ?1 AND resolved_at IS NULL AND status != 'dismissed'",
-                params![source],
-                |r| r.get(0),
-            )
-            .map_err(self.sql())?;
+                vals![source],
+            )?;
+            rows.first().map_or(Ok(None), |r| opt_text(r, 0))
+        })?;
         Ok(t.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| t.with_timezone(&Utc)))
     }
@@ -534,67 +608,138 @@ impl Store {
         self.write(|tx| insert_report(tx, report))
     }
 
-    fn query<T>(
-        &self,
-        sql: &str,
-        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>, StoreError> {
-        self.query_params(sql, [], f)
+    /// The underlying SQLite connection, for ad-hoc read queries (None for
+    /// PostgreSQL: use [`Store::query_text`] and [`Store::execute_batch`],
+    /// which serve both backends).
+    pub fn connection(&self) -> Option<&Connection> {
+        match &self.db {
+            Db::Sqlite(conn) => Some(conn),
+            Db::Postgres(_) => None,
+        }
     }
 
-    fn query_params<T, P: rusqlite::Params>(
-        &self,
-        sql: &str,
-        params: P,
-        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>, StoreError> {
-        let mut stmt = self.conn.prepare(sql).map_err(self.sql())?;
-        let rows = stmt.query_map(params, f).map_err(self.sql())?;
-        rows.collect::<Result<Vec<T>, _>>().map_err(self.sql())
+    /// Run SQL statements (separated by `;`, no parameters) on either backend,
+    /// outside the store's transactions: for set-up, tests and maintenance.
+    pub fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        let out = match &mut self.db {
+            Db::Sqlite(conn) => conn.execute_batch(sql).map_err(DbError::from),
+            Db::Postgres(m) => {
+                Self::pg_lock(m).run(|client, _| client.batch_execute(sql).map_err(DbError::from))
+            }
+        };
+        out.map_err(|e| self.error(e))
     }
 
-    /// The underlying connection, for ad-hoc read queries.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// Run one ad-hoc read query on either backend; every value as text
+    /// (NULL as None), whatever its SQL type: what a dashboard would show.
+    pub fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, StoreError> {
+        let out = match &self.db {
+            Db::Sqlite(conn) => backend::sqlite_rows(conn, sql, &[]).map(|rows| {
+                rows.into_iter()
+                    .map(|r| {
+                        r.into_iter()
+                            .map(|v| match v {
+                                SqlValue::Null => None,
+                                SqlValue::Int(n) => Some(n.to_string()),
+                                SqlValue::Real(x) => Some(x.to_string()),
+                                SqlValue::Text(s) => Some(s),
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }),
+            Db::Postgres(m) => Self::pg_lock(m).run(|client, _| {
+                let mut out = Vec::new();
+                for msg in client.simple_query(sql)? {
+                    if let postgres::SimpleQueryMessage::Row(row) = msg {
+                        out.push(
+                            (0..row.len())
+                                .map(|i| row.get(i).map(str::to_string))
+                                .collect(),
+                        );
+                    }
+                }
+                Ok(out)
+            }),
+        };
+        out.map_err(|e| self.error(e))
+    }
+
+    /// Run one read query with parameters (`?1`, `?2`, … in both backends);
+    /// its rows as values.
+    pub fn query_values(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        self.read(|db| db.rows(sql, params))
     }
 }
 
-fn conversion(col: usize, message: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, message.into())
+fn bad(col: usize, message: String) -> DbError {
+    DbError::Decode(format!("column {col}: {message}"))
 }
 
-fn time_col(r: &Row<'_>, col: usize) -> rusqlite::Result<DateTime<Utc>> {
-    let s: String = r.get(col)?;
+fn value(r: &[SqlValue], col: usize) -> Result<&SqlValue, DbError> {
+    r.get(col)
+        .ok_or_else(|| bad(col, "missing from the row".into()))
+}
+
+fn opt_text(r: &[SqlValue], col: usize) -> Result<Option<String>, DbError> {
+    match value(r, col)? {
+        SqlValue::Null => Ok(None),
+        SqlValue::Text(s) => Ok(Some(s.clone())),
+        SqlValue::Int(n) => Ok(Some(n.to_string())),
+        SqlValue::Real(x) => Ok(Some(x.to_string())),
+    }
+}
+
+fn text(r: &[SqlValue], col: usize) -> Result<String, DbError> {
+    opt_text(r, col)?.ok_or_else(|| bad(col, "unexpected NULL".into()))
+}
+
+fn int(r: &[SqlValue], col: usize) -> Result<i64, DbError> {
+    match value(r, col)? {
+        SqlValue::Int(n) => Ok(*n),
+        SqlValue::Text(s) => s
+            .parse()
+            .map_err(|_| bad(col, format!("not an integer: {s:?}"))),
+        other => Err(bad(col, format!("not an integer: {other:?}"))),
+    }
+}
+
+fn time_col(r: &[SqlValue], col: usize) -> Result<DateTime<Utc>, DbError> {
+    let s = text(r, col)?;
     DateTime::parse_from_rfc3339(&s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| conversion(col, format!("bad time {s:?}: {e}")))
+        .map_err(|e| bad(col, format!("bad time {s:?}: {e}")))
 }
 
-fn opt_time_col(r: &Row<'_>, col: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let s: Option<String> = r.get(col)?;
-    s.map(|s| {
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| conversion(col, format!("bad time {s:?}: {e}")))
-    })
-    .transpose()
+fn opt_time_col(r: &[SqlValue], col: usize) -> Result<Option<DateTime<Utc>>, DbError> {
+    opt_text(r, col)?
+        .map(|s| {
+            DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| bad(col, format!("bad time {s:?}: {e}")))
+        })
+        .transpose()
 }
 
-fn json_col(r: &Row<'_>, col: usize) -> rusqlite::Result<Vec<String>> {
-    let s: String = r.get(col)?;
-    serde_json::from_str(&s).map_err(|e| conversion(col, format!("bad JSON array {s:?}: {e}")))
+fn json_col(r: &[SqlValue], col: usize) -> Result<Vec<String>, DbError> {
+    let s = text(r, col)?;
+    serde_json::from_str(&s).map_err(|e| bad(col, format!("bad JSON array {s:?}: {e}")))
 }
 
-fn enum_col<T: serde::de::DeserializeOwned>(r: &Row<'_>, col: usize) -> rusqlite::Result<T> {
-    let s: String = r.get(col)?;
+fn enum_col<T: serde::de::DeserializeOwned>(r: &[SqlValue], col: usize) -> Result<T, DbError> {
+    let s = text(r, col)?;
     serde_json::from_value(serde_json::Value::String(s.clone()))
-        .map_err(|e| conversion(col, format!("unknown value {s:?}: {e}")))
+        .map_err(|e| bad(col, format!("unknown value {s:?}: {e}")))
 }
 
-fn actor_cols(r: &Row<'_>, col: usize) -> rusqlite::Result<Option<Actor>> {
-    let id: Option<String> = r.get(col)?;
-    let name: Option<String> = r.get(col + 1)?;
-    let kind: Option<String> = r.get(col + 2)?;
+fn actor_cols(r: &[SqlValue], col: usize) -> Result<Option<Actor>, DbError> {
+    let id = opt_text(r, col)?;
+    let name = opt_text(r, col + 1)?;
+    let kind = opt_text(r, col + 2)?;
     if id.is_none() && name.is_none() {
         return Ok(None);
     }
@@ -618,28 +763,228 @@ fn json_array(v: &[String]) -> String {
 /// The scope name incident syncs use in `sync_cursors` and `sync_progress`.
 pub(crate) const INCIDENT_SCOPE: &str = "incidents";
 
+fn load(db: &mut dyn Exec) -> Result<Dataset, DbError> {
+    let mut data = Dataset::new();
+    data.repositories = db
+        .rows(
+            "SELECT slug, main_branch, url FROM repositories ORDER BY slug",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Repository {
+                slug: text(r, 0)?,
+                main_branch: opt_text(r, 1)?,
+                url: opt_text(r, 2)?,
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
+    data.commits = db
+        .rows(
+            "SELECT repository, sha, parents, authored_at, committed_at, author_id, author_name, author_kind, message
+             FROM commits ORDER BY repository, sha",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Commit {
+                repository: text(r, 0)?,
+                sha: text(r, 1)?,
+                parents: json_col(r, 2)?,
+                authored_at: time_col(r, 3)?,
+                committed_at: time_col(r, 4)?,
+                author: actor_cols(r, 5)?,
+                message: text(r, 8)?,
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
+    data.pull_requests = db
+        .rows(
+            "SELECT repository, id, title, author_id, author_name, author_kind, source_branch, destination_branch,
+                    state, created_at, first_review_at, merged_at, merge_commit, commits, url
+             FROM pull_requests ORDER BY repository, id",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(PullRequest {
+                repository: text(r, 0)?,
+                id: int(r, 1)?.max(0) as u64,
+                title: text(r, 2)?,
+                author: actor_cols(r, 3)?.unwrap_or_default(),
+                source_branch: text(r, 6)?,
+                destination_branch: text(r, 7)?,
+                state: enum_col::<PullRequestState>(r, 8)?,
+                created_at: time_col(r, 9)?,
+                first_review_at: opt_time_col(r, 10)?,
+                merged_at: opt_time_col(r, 11)?,
+                merge_commit: opt_text(r, 12)?,
+                commits: json_col(r, 13)?,
+                url: opt_text(r, 14)?,
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
+    data.environments = db
+        .rows(
+            "SELECT repository, name, kind FROM environments ORDER BY repository, name",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Environment {
+                repository: text(r, 0)?,
+                name: text(r, 1)?,
+                kind: enum_col::<EnvironmentKind>(r, 2)?,
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
+    data.deployments = db
+        .rows(
+            "SELECT repository, id, environment, environment_kind, commit_sha, started_at, finished_at, status, release, url
+             FROM deployments ORDER BY repository, id",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Deployment {
+                repository: text(r, 0)?,
+                id: text(r, 1)?,
+                environment: text(r, 2)?,
+                environment_kind: enum_col::<EnvironmentKind>(r, 3)?,
+                commit: text(r, 4)?,
+                started_at: opt_time_col(r, 5)?,
+                finished_at: opt_time_col(r, 6)?,
+                status: enum_col::<DeploymentStatus>(r, 7)?,
+                release: opt_text(r, 8)?,
+                url: opt_text(r, 9)?,
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
+    data.incidents = db
+        .rows(
+            "SELECT source, id, title, service, severity, raw_severity, opened_at, resolved_at, status, repositories, url
+             FROM incidents ORDER BY source, id",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            let severity = opt_text(r, 4)?;
+            Ok(Incident {
+                source: text(r, 0)?,
+                id: text(r, 1)?,
+                title: text(r, 2)?,
+                service: opt_text(r, 3)?,
+                severity: severity.as_deref().and_then(Severity::parse),
+                raw_severity: opt_text(r, 5)?,
+                opened_at: time_col(r, 6)?,
+                resolved_at: opt_time_col(r, 7)?,
+                status: enum_col::<IncidentStatus>(r, 8)?,
+                repositories: json_col(r, 9)?,
+                url: opt_text(r, 10)?,
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
+    data.collection = load_notes(db)?;
+    Ok(data)
+}
+
+/// The stored collection notes (skipped items, history gaps, unfinished
+/// scopes, whether incidents were mapped to repositories).
+fn load_notes(db: &mut dyn Exec) -> Result<CollectionNotes, DbError> {
+    let mut notes = CollectionNotes::default();
+    let skipped = db.rows(
+        "SELECT kind, scope, item_id, reason, detail, n FROM skipped_events ORDER BY kind, scope, item_id, reason",
+        &[],
+    )?;
+    for r in &skipped {
+        let (kind, scope, id, reason, detail, n) = (
+            text(r, 0)?,
+            text(r, 1)?,
+            text(r, 2)?,
+            text(r, 3)?,
+            text(r, 4)?,
+            int(r, 5)?,
+        );
+        let Ok(kind) = serde_json::from_value::<EventKind>(serde_json::Value::String(kind)) else {
+            continue;
+        };
+        let event = SkippedEvent::new(
+            kind,
+            (!scope.is_empty()).then_some(scope),
+            (!id.is_empty()).then_some(id),
+            reason,
+            detail,
+        );
+        for _ in 0..n.max(1) {
+            notes.skipped.push(event.clone());
+        }
+    }
+    notes.history_truncated = db
+        .rows(
+            "SELECT repository, pull_request, remedy FROM history_gaps ORDER BY repository, pull_request",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(HistoryGap {
+                repository: text(r, 0)?,
+                pull_request: int(r, 1)?.max(0) as u64,
+                remedy: text(r, 2)?,
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
+    let incomplete = db.rows(
+        "SELECT source, scope FROM sync_progress WHERE state = 'pending' ORDER BY source, scope",
+        &[],
+    )?;
+    for r in &incomplete {
+        let (source, scope) = (text(r, 0)?, text(r, 1)?);
+        // Delivery scopes are `workspace/slug`: the report names repositories.
+        let name = if scope == INCIDENT_SCOPE {
+            format!("{source} incidents")
+        } else {
+            scope.rsplit('/').next().unwrap_or(&scope).to_string()
+        };
+        if !notes.incomplete_sync.contains(&name) {
+            notes.incomplete_sync.push(name);
+        }
+    }
+    notes.service_mapping = db
+        .rows(
+            "SELECT value FROM store_flags WHERE name = 'service_mapping'",
+            &[],
+        )?
+        .first()
+        .map(|r| text(r, 0))
+        .transpose()?
+        .is_some_and(|v| v == "true");
+    Ok(notes)
+}
+
 /// Store a batch's collection notes. A skipped item that later arrives readable
 /// leaves `skipped_events`; a pull request re-read without a history gap leaves
 /// `history_gaps` (the latest word about each item wins).
-fn upsert_notes(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Result<()> {
+fn upsert_notes(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
     let notes = &data.collection;
-    let any_skipped: bool =
-        tx.query_row("SELECT EXISTS (SELECT 1 FROM skipped_events)", [], |r| {
-            r.get(0)
-        })?;
+    let any_skipped = !tx
+        .rows("SELECT 1 FROM skipped_events LIMIT 1", &[])?
+        .is_empty();
     if any_skipped {
-        let mut clear = tx.prepare_cached(
-            "DELETE FROM skipped_events WHERE kind = ?1 AND scope = ?2 AND item_id = ?3",
-        )?;
+        let mut keys: Vec<Vec<SqlValue>> = Vec::new();
         for p in &data.pull_requests {
-            clear.execute(params!["pull_request", p.repository, p.id.to_string()])?;
+            keys.push(vals!["pull_request", &p.repository, p.id.to_string()].to_vec());
         }
         for d in &data.deployments {
-            clear.execute(params!["deployment", d.repository, d.id])?;
+            keys.push(vals!["deployment", &d.repository, &d.id].to_vec());
         }
         for i in &data.incidents {
-            clear.execute(params!["incident", i.source, i.id])?;
+            keys.push(vals!["incident", &i.source, &i.id].to_vec());
         }
+        delete_keys(
+            tx,
+            "DELETE FROM skipped_events WHERE (kind, scope, item_id) IN",
+            &keys,
+        )?;
     }
     let mut counts: BTreeMap<(&str, &str, &str, &str), (&str, i64)> = BTreeMap::new();
     for e in &notes.skipped {
@@ -651,210 +996,283 @@ fn upsert_notes(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Res
         );
         counts.entry(key).or_insert((e.detail.as_str(), 0)).1 += 1;
     }
-    let mut s = tx.prepare_cached(
-        "INSERT INTO skipped_events (kind, scope, item_id, reason, detail, n, seen_at) VALUES (?1,?2,?3,?4,?5,?6,?7)
-         ON CONFLICT (kind, scope, item_id, reason) DO UPDATE SET detail = excluded.detail, n = excluded.n, seen_at = excluded.seen_at",
-    )?;
     for ((kind, scope, id, reason), (detail, n)) in counts {
-        s.execute(params![kind, scope, id, reason, detail, n, ts(Utc::now())])?;
+        tx.exec(
+            "INSERT INTO skipped_events (kind, scope, item_id, reason, detail, n, seen_at) VALUES (?1,?2,?3,?4,?5,?6,?7)
+             ON CONFLICT (kind, scope, item_id, reason) DO UPDATE SET detail = excluded.detail, n = excluded.n, seen_at = excluded.seen_at",
+            vals![kind, scope, id, reason, detail, n, ts(Utc::now())],
+        )?;
     }
     let gaps: HashSet<(&str, u64)> = notes
         .history_truncated
         .iter()
         .map(|g| (g.repository.as_str(), g.pull_request))
         .collect();
-    let any_gaps: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM history_gaps)", [], |r| {
-        r.get(0)
-    })?;
+    let any_gaps = !tx
+        .rows("SELECT 1 FROM history_gaps LIMIT 1", &[])?
+        .is_empty();
     if any_gaps {
-        let mut clear = tx.prepare_cached(
-            "DELETE FROM history_gaps WHERE repository = ?1 AND pull_request = ?2",
+        let keys: Vec<Vec<SqlValue>> = data
+            .pull_requests
+            .iter()
+            .filter(|p| !gaps.contains(&(p.repository.as_str(), p.id)))
+            .map(|p| vals![&p.repository, p.id as i64].to_vec())
+            .collect();
+        delete_keys(
+            tx,
+            "DELETE FROM history_gaps WHERE (repository, pull_request) IN",
+            &keys,
         )?;
-        for p in &data.pull_requests {
-            if !gaps.contains(&(p.repository.as_str(), p.id)) {
-                clear.execute(params![p.repository, p.id as i64])?;
-            }
-        }
     }
-    let mut s = tx.prepare_cached(
-        "INSERT INTO history_gaps (repository, pull_request, remedy) VALUES (?1, ?2, ?3)
-         ON CONFLICT (repository, pull_request) DO UPDATE SET remedy = excluded.remedy",
-    )?;
     for g in &notes.history_truncated {
-        s.execute(params![g.repository, g.pull_request as i64, g.remedy])?;
+        tx.exec(
+            "INSERT INTO history_gaps (repository, pull_request, remedy) VALUES (?1, ?2, ?3)
+             ON CONFLICT (repository, pull_request) DO UPDATE SET remedy = excluded.remedy",
+            vals![&g.repository, g.pull_request as i64, &g.remedy],
+        )?;
     }
     if notes.service_mapping {
-        tx.execute(
+        tx.exec(
             "INSERT INTO store_flags (name, value) VALUES ('service_mapping', 'true')
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            [],
+            &[],
         )?;
     }
     Ok(())
 }
 
-fn upsert(tx: &rusqlite::Transaction<'_>, data: &Dataset) -> rusqlite::Result<()> {
-    upsert_notes(tx, data)?;
-    let mut s = tx.prepare_cached(
-        "INSERT INTO repositories (slug, main_branch, url) VALUES (?1, ?2, ?3)
-         ON CONFLICT (slug) DO UPDATE SET main_branch = COALESCE(excluded.main_branch, repositories.main_branch),
-           url = COALESCE(excluded.url, repositories.url)",
-    )?;
-    for r in &data.repositories {
-        s.execute(params![r.slug, r.main_branch, r.url])?;
-    }
-    let mut s = tx.prepare_cached(
-        "INSERT INTO commits (repository, sha, parents, authored_at, committed_at, author_id, author_name, author_kind, message)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)
-         ON CONFLICT (repository, sha) DO UPDATE SET parents = excluded.parents, authored_at = excluded.authored_at,
-           committed_at = excluded.committed_at, author_id = excluded.author_id, author_name = excluded.author_name,
-           author_kind = excluded.author_kind, message = excluded.message",
-    )?;
-    for c in &data.commits {
-        s.execute(params![
-            c.repository,
-            c.sha,
-            json_array(&c.parents),
-            ts(c.authored_at),
-            ts(c.committed_at),
-            c.author.as_ref().map(|a| a.id.clone()),
-            c.author.as_ref().map(|a| a.display_name.clone()),
-            c.author.as_ref().map(|a| enum_text(&a.kind)),
-            c.message
-        ])?;
-    }
-    let mut s = tx.prepare_cached(
-        "INSERT INTO pull_requests (repository, id, title, author_id, author_name, author_kind, source_branch,
-           destination_branch, state, created_at, first_review_at, merged_at, merge_commit, commits, url)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)
-         ON CONFLICT (repository, id) DO UPDATE SET title = excluded.title, author_id = excluded.author_id,
-           author_name = excluded.author_name, author_kind = excluded.author_kind, source_branch = excluded.source_branch,
-           destination_branch = excluded.destination_branch, state = excluded.state, created_at = excluded.created_at,
-           first_review_at = excluded.first_review_at, merged_at = excluded.merged_at,
-           merge_commit = excluded.merge_commit, commits = excluded.commits, url = excluded.url",
-    )?;
-    for p in &data.pull_requests {
-        s.execute(params![
-            p.repository,
-            p.id as i64,
-            p.title,
-            p.author.id,
-            p.author.display_name,
-            enum_text(&p.author.kind),
-            p.source_branch,
-            p.destination_branch,
-            enum_text(&p.state),
-            ts(p.created_at),
-            opt_ts(p.first_review_at),
-            opt_ts(p.merged_at),
-            p.merge_commit,
-            json_array(&p.commits),
-            p.url
-        ])?;
-    }
-    let mut s = tx.prepare_cached(
-        "INSERT INTO environments (repository, name, kind) VALUES (?1, ?2, ?3)
-         ON CONFLICT (repository, name) DO UPDATE SET kind = excluded.kind",
-    )?;
-    for e in &data.environments {
-        s.execute(params![e.repository, e.name, enum_text(&e.kind)])?;
-    }
-    let mut s = tx.prepare_cached(
-        "INSERT INTO deployments (repository, id, environment, environment_kind, commit_sha, started_at, finished_at, status, release, url)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)
-         ON CONFLICT (repository, id) DO UPDATE SET environment = excluded.environment,
-           environment_kind = excluded.environment_kind, commit_sha = excluded.commit_sha,
-           started_at = excluded.started_at, finished_at = excluded.finished_at, status = excluded.status,
-           release = excluded.release, url = excluded.url",
-    )?;
-    for d in &data.deployments {
-        s.execute(params![
-            d.repository,
-            d.id,
-            d.environment,
-            enum_text(&d.environment_kind),
-            d.commit,
-            opt_ts(d.started_at),
-            opt_ts(d.finished_at),
-            enum_text(&d.status),
-            d.release,
-            d.url
-        ])?;
-    }
-    let mut s = tx.prepare_cached(
-        "INSERT INTO incidents (source, id, title, service, severity, raw_severity, opened_at, resolved_at, status, repositories, url)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)
-         ON CONFLICT (source, id) DO UPDATE SET title = excluded.title, service = excluded.service,
-           severity = excluded.severity, raw_severity = excluded.raw_severity, opened_at = excluded.opened_at,
-           resolved_at = excluded.resolved_at, status = excluded.status, repositories = excluded.repositories,
-           url = excluded.url",
-    )?;
-    for i in &data.incidents {
-        s.execute(params![
-            i.source,
-            i.id,
-            i.title,
-            i.service,
-            i.severity.map(|s| s.to_string()),
-            i.raw_severity,
-            ts(i.opened_at),
-            opt_ts(i.resolved_at),
-            enum_text(&i.status),
-            json_array(&i.repositories),
-            i.url
-        ])?;
+/// Delete the rows whose key tuple is one of `keys`: `delete` ends with
+/// `WHERE (k1, …) IN`; a `VALUES` list follows (chunks of 300 keys).
+fn delete_keys(tx: &mut dyn Exec, delete: &str, keys: &[Vec<SqlValue>]) -> Result<(), DbError> {
+    for part in keys.chunks(300) {
+        let mut sql = format!("{delete} (VALUES ");
+        let mut params = Vec::new();
+        for (r, key) in part.iter().enumerate() {
+            if r > 0 {
+                sql.push(',');
+            }
+            let cols: Vec<String> = key
+                .iter()
+                .map(|v| {
+                    params.push(v.clone());
+                    // A VALUES list does not type its parameters from the
+                    // compared columns in PostgreSQL: integers say so.
+                    match v {
+                        SqlValue::Int(_) => format!("CAST(?{} AS BIGINT)", params.len()),
+                        _ => format!("?{}", params.len()),
+                    }
+                })
+                .collect();
+            sql.push_str(&format!("({})", cols.join(",")));
+        }
+        sql.push(')');
+        tx.exec(&sql, &params)?;
     }
     Ok(())
 }
 
-fn insert_report(tx: &rusqlite::Transaction<'_>, report: &Report) -> rusqlite::Result<i64> {
-    tx.execute(
-        "INSERT INTO report_runs (computed_at, window_start, window_end, report) VALUES (?1, ?2, ?3, ?4)",
-        params![ts(Utc::now()), ts(report.window.start), ts(report.window.end), report.to_json()],
+fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
+    upsert_notes(tx, data)?;
+    for r in &data.repositories {
+        tx.exec(
+            "INSERT INTO repositories (slug, main_branch, url) VALUES (?1, ?2, ?3)
+             ON CONFLICT (slug) DO UPDATE SET main_branch = COALESCE(excluded.main_branch, repositories.main_branch),
+               url = COALESCE(excluded.url, repositories.url)",
+            vals![&r.slug, r.main_branch.as_ref(), r.url.as_ref()],
+        )?;
+    }
+    let rows: Vec<Vec<SqlValue>> = data
+        .commits
+        .iter()
+        .map(|c| {
+            vals![
+                &c.repository,
+                &c.sha,
+                json_array(&c.parents),
+                ts(c.authored_at),
+                ts(c.committed_at),
+                c.author.as_ref().map(|a| a.id.clone()),
+                c.author.as_ref().map(|a| a.display_name.clone()),
+                c.author.as_ref().map(|a| enum_text(&a.kind)),
+                &c.message
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO commits (repository, sha, parents, authored_at, committed_at, author_id, author_name, author_kind, message)",
+        "ON CONFLICT (repository, sha) DO UPDATE SET parents = excluded.parents, authored_at = excluded.authored_at,
+               committed_at = excluded.committed_at, author_id = excluded.author_id, author_name = excluded.author_name,
+               author_kind = excluded.author_kind, message = excluded.message",
+        2,
+        &rows,
     )?;
-    let run = tx.last_insert_rowid();
-    {
-        let mut s = tx
-            .prepare_cached(
-                "INSERT INTO report_changes (run_id, repository, pull_request, title, author, first_commit_at, created_at,
-                 first_review_at, merged_at, deployed_at, deployment, lead_time_seconds, coding_seconds, pickup_seconds,
-                 review_seconds, deploy_seconds, hotfix) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
-            )?;
-        for c in &report.changes {
-            s.execute(params![
+    let rows: Vec<Vec<SqlValue>> = data
+        .pull_requests
+        .iter()
+        .map(|p| {
+            vals![
+                &p.repository,
+                p.id as i64,
+                &p.title,
+                &p.author.id,
+                &p.author.display_name,
+                enum_text(&p.author.kind),
+                &p.source_branch,
+                &p.destination_branch,
+                enum_text(&p.state),
+                ts(p.created_at),
+                opt_ts(p.first_review_at),
+                opt_ts(p.merged_at),
+                p.merge_commit.as_ref(),
+                json_array(&p.commits),
+                p.url.as_ref()
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO pull_requests (repository, id, title, author_id, author_name, author_kind, source_branch,
+               destination_branch, state, created_at, first_review_at, merged_at, merge_commit, commits, url)",
+        "ON CONFLICT (repository, id) DO UPDATE SET title = excluded.title, author_id = excluded.author_id,
+               author_name = excluded.author_name, author_kind = excluded.author_kind, source_branch = excluded.source_branch,
+               destination_branch = excluded.destination_branch, state = excluded.state, created_at = excluded.created_at,
+               first_review_at = excluded.first_review_at, merged_at = excluded.merged_at,
+               merge_commit = excluded.merge_commit, commits = excluded.commits, url = excluded.url",
+        2,
+        &rows,
+    )?;
+    let rows: Vec<Vec<SqlValue>> = data
+        .environments
+        .iter()
+        .map(|e| vals![&e.repository, &e.name, enum_text(&e.kind)].to_vec())
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO environments (repository, name, kind)",
+        "ON CONFLICT (repository, name) DO UPDATE SET kind = excluded.kind",
+        2,
+        &rows,
+    )?;
+    let rows: Vec<Vec<SqlValue>> = data
+        .deployments
+        .iter()
+        .map(|d| {
+            vals![
+                &d.repository,
+                &d.id,
+                &d.environment,
+                enum_text(&d.environment_kind),
+                &d.commit,
+                opt_ts(d.started_at),
+                opt_ts(d.finished_at),
+                enum_text(&d.status),
+                d.release.as_ref(),
+                d.url.as_ref()
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO deployments (repository, id, environment, environment_kind, commit_sha, started_at, finished_at, status, release, url)",
+        "ON CONFLICT (repository, id) DO UPDATE SET environment = excluded.environment,
+               environment_kind = excluded.environment_kind, commit_sha = excluded.commit_sha,
+               started_at = excluded.started_at, finished_at = excluded.finished_at, status = excluded.status,
+               release = excluded.release, url = excluded.url",
+        2,
+        &rows,
+    )?;
+    let rows: Vec<Vec<SqlValue>> = data
+        .incidents
+        .iter()
+        .map(|i| {
+            vals![
+                &i.source,
+                &i.id,
+                &i.title,
+                i.service.as_ref(),
+                i.severity.map(|s| s.to_string()),
+                i.raw_severity.as_ref(),
+                ts(i.opened_at),
+                opt_ts(i.resolved_at),
+                enum_text(&i.status),
+                json_array(&i.repositories),
+                i.url.as_ref()
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO incidents (source, id, title, service, severity, raw_severity, opened_at, resolved_at, status, repositories, url)",
+        "ON CONFLICT (source, id) DO UPDATE SET title = excluded.title, service = excluded.service,
+               severity = excluded.severity, raw_severity = excluded.raw_severity, opened_at = excluded.opened_at,
+               resolved_at = excluded.resolved_at, status = excluded.status, repositories = excluded.repositories,
+               url = excluded.url",
+        2,
+        &rows,
+    )?;
+    Ok(())
+}
+
+fn insert_report(tx: &mut dyn Exec, report: &Report) -> Result<i64, DbError> {
+    let rows = tx.rows(
+        "INSERT INTO report_runs (computed_at, window_start, window_end, report) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        vals![
+            ts(Utc::now()),
+            ts(report.window.start),
+            ts(report.window.end),
+            report.to_json()
+        ],
+    )?;
+    let run = rows
+        .first()
+        .map(|r| int(r, 0))
+        .transpose()?
+        .ok_or_else(|| DbError::Decode("inserting a report run returned no id".into()))?;
+    let rows: Vec<Vec<SqlValue>> = report
+        .changes
+        .iter()
+        .map(|c| {
+            vals![
                 run,
-                c.repository,
+                &c.repository,
                 c.pull_request as i64,
-                c.title,
-                c.author,
+                &c.title,
+                &c.author,
                 ts(c.first_commit_at),
                 ts(c.created_at),
                 opt_ts(c.first_review_at),
                 ts(c.merged_at),
                 ts(c.deployed_at),
-                c.deployment,
+                &c.deployment,
                 c.lead_time_seconds,
                 c.coding_seconds,
                 c.pickup_seconds,
                 c.review_seconds,
                 c.deploy_seconds,
                 c.hotfix
-            ])?;
-        }
-        let mut s = tx
-            .prepare_cached(
-                "INSERT INTO report_deployments (run_id, repository, id, environment, commit_sha, deployed_at, status,
-                 changes, failed, signals, excused_rerun, rework, recovery_seconds, from_merge)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-            )?;
-        for d in &report.deployments {
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO report_changes (run_id, repository, pull_request, title, author, first_commit_at, created_at,
+             first_review_at, merged_at, deployed_at, deployment, lead_time_seconds, coding_seconds, pickup_seconds,
+             review_seconds, deploy_seconds, hotfix)",
+        "",
+        0,
+        &rows,
+    )?;
+    let rows: Vec<Vec<SqlValue>> = report
+        .deployments
+        .iter()
+        .map(|d| {
             let signals: Vec<String> = d.failures.iter().map(|f| enum_text(&f.signal)).collect();
-            s.execute(params![
+            vals![
                 run,
-                d.repository,
-                d.id,
-                d.environment,
-                d.commit,
+                &d.repository,
+                &d.id,
+                &d.environment,
+                &d.commit,
                 ts(d.deployed_at),
                 enum_text(&d.status),
                 d.changes as i64,
@@ -864,28 +1282,43 @@ fn insert_report(tx: &rusqlite::Transaction<'_>, report: &Report) -> rusqlite::R
                 d.rework,
                 d.recovery_seconds,
                 d.from_merge
-            ])?;
-        }
-        let mut s = tx
-            .prepare_cached(
-                "INSERT INTO report_incidents (run_id, source, id, title, service, severity, opened_at, resolved_at,
-                 recovery_seconds, counted, deployment) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-            )?;
-        for i in &report.incidents {
-            s.execute(params![
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO report_deployments (run_id, repository, id, environment, commit_sha, deployed_at, status,
+             changes, failed, signals, excused_rerun, rework, recovery_seconds, from_merge)",
+        "",
+        0,
+        &rows,
+    )?;
+    let rows: Vec<Vec<SqlValue>> = report
+        .incidents
+        .iter()
+        .map(|i| {
+            vals![
                 run,
-                i.source,
-                i.id,
-                i.title,
-                i.service,
+                &i.source,
+                &i.id,
+                &i.title,
+                i.service.as_ref(),
                 i.severity.map(|s| s.to_string()),
                 ts(i.opened_at),
                 opt_ts(i.resolved_at),
                 i.recovery_seconds,
                 i.counted,
-                i.deployment
-            ])?;
-        }
-    }
+                i.deployment.as_ref()
+            ]
+            .to_vec()
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO report_incidents (run_id, source, id, title, service, severity, opened_at, resolved_at,
+             recovery_seconds, counted, deployment)",
+        "",
+        0,
+        &rows,
+    )?;
     Ok(run)
 }

@@ -1,6 +1,16 @@
 //! Incremental sync drivers: fetch what changed, store it atomically per scope.
+//!
+//! On PostgreSQL, any number of processes (on any machines) syncing the same
+//! scopes cooperate: each claims one scope at a time through a lease in
+//! `sync_leases` (`FOR UPDATE SKIP LOCKED`, so a scope is synced by one worker
+//! at a time), renews it while fetching, and stores the scope's events, cursor
+//! and "done" mark in one transaction. A worker that dies leaves its lease to
+//! expire, then another takes the scope over. A round ends when every scope is
+//! done; each worker returns then. A worker starting when no round is under way
+//! starts one (all scopes pending again, `sync_progress` reset); otherwise it
+//! joins the round under way, over the scopes both know.
 
-use crate::{INCIDENT_SCOPE, Store, StoreError, SyncBatch};
+use crate::{Backend, INCIDENT_SCOPE, Store, StoreError, SyncBatch, pg};
 use chrono::{DateTime, Duration, Utc};
 use dora_core::{IncidentRequest, IncidentSource, IncrementalSource, SourceError, TimeRange};
 
@@ -25,8 +35,16 @@ pub enum SyncError {
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncSummary {
-    /// Scopes synced.
+    /// Scopes synced (by this process).
     pub scopes: usize,
+    /// The scopes this process synced, in order (with cooperating workers, the
+    /// ones it took).
+    pub taken: Vec<String>,
+    /// Scopes of the round (this process's and other workers').
+    pub round_scopes: usize,
+    /// Whether this process started the round (false: it joined another
+    /// worker's round; always true on SQLite).
+    pub started_round: bool,
     /// Requests the source reported.
     pub requests: u64,
     /// Events upserted (all kinds).
@@ -45,18 +63,92 @@ fn event_count(data: &dora_core::Dataset) -> usize {
 /// Sync every scope of `source` into `store`, each scope's events and cursor in
 /// one transaction: an interruption keeps the scopes already done, and the next
 /// run resumes from their cursors.
+///
+/// On PostgreSQL this is [`sync_delivery_with`] with default [`WorkerOptions`]:
+/// concurrent processes split the scopes.
 pub async fn sync_delivery(
     store: &mut Store,
     source: &dyn IncrementalSource,
     range: TimeRange,
 ) -> Result<SyncSummary, SyncError> {
+    sync_delivery_with(store, source, range, &WorkerOptions::default()).await
+}
+
+/// How a cooperating sync worker behaves (PostgreSQL stores).
+pub struct WorkerOptions<'a> {
+    /// Names this worker in leases and logs (default: `host-pid`).
+    pub worker_id: String,
+    /// How long a claimed lease lasts without renewal; a dead worker's scopes
+    /// are taken over after this long (default 60 s).
+    pub lease: std::time::Duration,
+    /// How often the lease is renewed while a scope is fetched (default: a
+    /// third of the lease).
+    pub renew_every: std::time::Duration,
+    /// How long to wait before looking again when every pending scope is
+    /// leased by another worker (default 500 ms).
+    pub poll: std::time::Duration,
+    /// Called with each scope this worker takes, before fetching it.
+    pub on_take: Option<&'a (dyn Fn(&str) + Send + Sync)>,
+}
+
+impl Default for WorkerOptions<'_> {
+    fn default() -> Self {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .or_else(|| {
+                std::fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_string())
+                    .filter(|h| !h.is_empty())
+            })
+            .unwrap_or_else(|| "worker".into());
+        Self {
+            worker_id: format!("{host}-{}", std::process::id()),
+            lease: std::time::Duration::from_secs(60),
+            renew_every: std::time::Duration::from_secs(20),
+            poll: std::time::Duration::from_millis(500),
+            on_take: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for WorkerOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerOptions")
+            .field("worker_id", &self.worker_id)
+            .field("lease", &self.lease)
+            .field("renew_every", &self.renew_every)
+            .field("poll", &self.poll)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`sync_delivery`] with explicit worker options. SQLite stores sync every
+/// scope in this process, in order (the options' `on_take` is still called).
+pub async fn sync_delivery_with(
+    store: &mut Store,
+    source: &dyn IncrementalSource,
+    range: TimeRange,
+    options: &WorkerOptions<'_>,
+) -> Result<SyncSummary, SyncError> {
     let scopes = source.scopes().await.map_err(|source| SyncError::Source {
         completed_scopes: 0,
         source,
     })?;
+    if store.backend() == Backend::Postgres {
+        return cooperate(store, source, range, scopes, options).await;
+    }
     store.begin_sync(source.name(), &scopes)?;
-    let mut summary = SyncSummary::default();
+    let mut summary = SyncSummary {
+        round_scopes: scopes.len(),
+        started_round: true,
+        ..SyncSummary::default()
+    };
     for scope in scopes {
+        if let Some(on_take) = options.on_take {
+            on_take(&scope);
+        }
         let cursor = store.cursor(source.name(), &scope)?;
         let delta = source
             .sync_scope(&scope, range, cursor.as_deref())
@@ -71,6 +163,87 @@ pub async fn sync_delivery(
         summary.events += event_count(&data);
         store.apply(&SyncBatch::new(data).with_cursor(source.name(), &scope, delta.cursor))?;
         summary.scopes += 1;
+        summary.taken.push(scope);
+    }
+    Ok(summary)
+}
+
+fn pg_call<T: Send>(
+    store: &Store,
+    f: impl FnOnce(&mut postgres::Client) -> Result<T, crate::backend::DbError> + Send,
+) -> Result<T, StoreError> {
+    store.with_postgres(f).unwrap_or_else(|| {
+        Err(StoreError::Data {
+            path: store.name().to_string(),
+            message: "leases need a PostgreSQL store".into(),
+        })
+    })
+}
+
+/// The cooperating worker loop (PostgreSQL).
+async fn cooperate(
+    store: &mut Store,
+    source: &dyn IncrementalSource,
+    range: TimeRange,
+    scopes: Vec<String>,
+    options: &WorkerOptions<'_>,
+) -> Result<SyncSummary, SyncError> {
+    let name = source.name().to_string();
+    let worker = options.worker_id.as_str();
+    let lease_secs = i64::try_from(options.lease.as_secs().max(1)).unwrap_or(60);
+    let start = pg_call(store, |c| pg::start_or_join_round(c, &name, &scopes))?;
+    let mut summary = SyncSummary {
+        round_scopes: scopes.len(),
+        started_round: start == pg::RoundStart::Started,
+        ..SyncSummary::default()
+    };
+    loop {
+        let claim = pg_call(store, |c| pg::claim(c, &name, &scopes, worker, lease_secs))?;
+        let scope = match claim {
+            pg::Claim::Scope(scope) => scope,
+            pg::Claim::Wait => {
+                tokio::time::sleep(options.poll).await;
+                continue;
+            }
+            pg::Claim::Done => break,
+        };
+        if let Some(on_take) = options.on_take {
+            on_take(&scope);
+        }
+        let cursor = store.cursor(&name, &scope)?;
+        let fetch = source.sync_scope(&scope, range, cursor.as_deref());
+        tokio::pin!(fetch);
+        let delta = loop {
+            tokio::select! {
+                delta = &mut fetch => break delta,
+                () = tokio::time::sleep(options.renew_every) => {
+                    // A lost lease (expired while this worker stalled) is not an
+                    // error: the other worker's writes and ours are the same upserts.
+                    pg_call(store, |c| pg::renew(c, &name, &scope, worker, lease_secs))?;
+                }
+            }
+        };
+        let delta = match delta {
+            Ok(delta) => delta,
+            Err(e) => {
+                // Best effort: an unreleased lease expires anyway.
+                let _ = pg_call(store, |c| pg::release(c, &name, &scope, worker));
+                return Err(SyncError::Source {
+                    completed_scopes: summary.scopes,
+                    source: e,
+                });
+            }
+        };
+        summary.requests += delta.requests;
+        let mut data = delta.data;
+        data.dedup();
+        summary.events += event_count(&data);
+        store.apply_with_lease(
+            &SyncBatch::new(data).with_cursor(&name, &scope, delta.cursor),
+            Some(worker),
+        )?;
+        summary.scopes += 1;
+        summary.taken.push(scope.clone());
     }
     Ok(summary)
 }
@@ -118,6 +291,9 @@ pub async fn sync_incidents(
     store.apply(&SyncBatch::new(data).with_cursor(&name, INCIDENT_SCOPE, cursor))?;
     Ok(SyncSummary {
         scopes: 1,
+        taken: vec![INCIDENT_SCOPE.to_string()],
+        round_scopes: 1,
+        started_round: true,
         requests: 0,
         events,
     })

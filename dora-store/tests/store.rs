@@ -107,7 +107,7 @@ fn round_trip_and_report_equality() {
     let dir = tempfile::tempdir().unwrap();
     let data = sample();
     let mut store = Store::open(dir.path().join("dora.db")).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     store.save(&data).unwrap();
     let back = store.load().unwrap();
     assert_eq!(back.commits.len(), data.commits.len());
@@ -164,6 +164,7 @@ fn a_failed_batch_leaves_nothing_behind_and_cursors_move_with_data() {
     let mut store = Store::open_in_memory().unwrap();
     store
         .connection()
+        .expect("a SQLite store")
         .execute_batch("CREATE TRIGGER boom BEFORE INSERT ON incidents BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;")
         .unwrap();
     let batch = SyncBatch::new(sample()).with_cursor("bitbucket", "acme/api", "{\"prs\":\"x\"}");
@@ -178,6 +179,7 @@ fn a_failed_batch_leaves_nothing_behind_and_cursors_move_with_data() {
 
     store
         .connection()
+        .expect("a SQLite store")
         .execute_batch("DROP TRIGGER boom;")
         .unwrap();
     store.apply(&batch).unwrap();
@@ -234,6 +236,7 @@ fn two_writers_on_one_file_do_not_corrupt_it() {
     assert_eq!(store.cursor("src", "w1").unwrap().as_deref(), Some("19"));
     let ok: String = store
         .connection()
+        .expect("a SQLite store")
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(ok, "ok");
@@ -248,7 +251,7 @@ fn report_rows_are_readable_through_views() {
     store.save_report(&report).unwrap();
     let run2 = store.save_report(&report).unwrap();
     assert_eq!(run2, 2);
-    let conn = store.connection();
+    let conn = store.connection().expect("a SQLite store");
     let n: i64 = conn
         .query_row("SELECT COUNT(*) FROM v_changes", [], |r| r.get(0))
         .unwrap();

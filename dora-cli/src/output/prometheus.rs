@@ -1,26 +1,30 @@
 //! OpenMetrics text exposition (Prometheus), for a textfile collector or a
 //! Pushgateway.
 //!
-//! Metric names are stable. Workspace-level samples carry no `repository`
-//! label; per-repository samples (reports over several repositories) carry
-//! `repository="<slug>"`. Durations are in seconds, rates are ratios in [0, 1].
-//! Undefined values (no samples) are left out rather than written as NaN.
+//! Metric names are stable and pass `promtool check metrics`. Workspace-level
+//! samples are the `dora_*` families below, without a `repository` label;
+//! per-repository samples (reports over several repositories) are the same
+//! figures in `dora_repository_*` families (`dora_deployments` →
+//! `dora_repository_deployments`) with `repository="<slug>"`. The two never
+//! share a family, so `sum(dora_repository_deployments)` adds repositories and
+//! nothing is counted twice. Durations are in seconds, rates are ratios in
+//! [0, 1]. Undefined values (no samples) are left out rather than written as NaN.
 //!
-//! | family | type | labels |
+//! | family (workspace) | type | labels (besides `repository` in `dora_repository_*`) |
 //! |---|---|---|
 //! | `dora_window_start_timestamp_seconds`, `dora_window_end_timestamp_seconds` | gauge | |
-//! | `dora_deployments` | gauge | `repository` |
-//! | `dora_deployment_frequency_per_week` | gauge | `repository` |
-//! | `dora_deploy_days` | gauge | `repository` |
-//! | `dora_lead_time_seconds` | summary (`quantile` 0.5, 0.9; `_sum`, `_count`) | `repository` |
-//! | `dora_lead_time_phase_seconds` | summary | `phase`, `repository` |
-//! | `dora_change_failure_rate` | gauge | `repository` |
-//! | `dora_production_deployments`, `dora_failed_deployments` | gauge | `repository` |
-//! | `dora_failed_deployments_by_signal` | gauge | `signal`, `repository` |
-//! | `dora_recovery_time_seconds` | summary | `measure` (`deployments`, `incidents`), `repository` |
-//! | `dora_unresolved_incidents` | gauge | `repository` |
-//! | `dora_rework_rate` | gauge | `repository` |
-//! | `dora_tier` | gauge: 0 low, 1 medium, 2 high, 3 elite | `metric`, `repository` |
+//! | `dora_deployments` | gauge | |
+//! | `dora_deployment_frequency_per_week` | gauge | |
+//! | `dora_deploy_dates` | gauge (distinct UTC dates with a deployment; was `dora_deploy_days`) | |
+//! | `dora_lead_time_seconds` | summary (`quantile` 0.5, 0.9; `_sum`, `_count`) | |
+//! | `dora_lead_time_phase_seconds` | summary | `phase` |
+//! | `dora_change_failure_rate` | gauge | |
+//! | `dora_production_deployments`, `dora_failed_deployments` | gauge | |
+//! | `dora_failed_deployments_by_signal` | gauge | `signal` |
+//! | `dora_recovery_time_seconds` | summary | `measure` (`deployments`, `incidents`) |
+//! | `dora_unresolved_incidents` | gauge | |
+//! | `dora_rework_rate` | gauge | |
+//! | `dora_tier` | gauge: 0 low, 1 medium, 2 high, 3 elite | `metric` |
 //! | `dora_diagnostics` | gauge (count) | `code`, `severity` |
 
 use dora_core::report::{DurationStats, Metrics};
@@ -37,7 +41,7 @@ struct Family {
 
 #[derive(Default)]
 struct Exposition {
-    families: Vec<(&'static str, Family)>,
+    families: Vec<(String, Family)>,
 }
 
 fn escape(value: &str) -> String {
@@ -69,7 +73,7 @@ fn number(x: f64) -> String {
 impl Exposition {
     fn family(
         &mut self,
-        name: &'static str,
+        name: &str,
         kind: &'static str,
         unit: Option<&'static str>,
         help: &'static str,
@@ -78,7 +82,7 @@ impl Exposition {
             return &mut self.families[pos].1;
         }
         self.families.push((
-            name,
+            name.to_string(),
             Family {
                 kind,
                 unit,
@@ -92,7 +96,7 @@ impl Exposition {
 
     fn gauge(
         &mut self,
-        name: &'static str,
+        name: &str,
         help: &'static str,
         unit: Option<&'static str>,
         l: &[(&str, &str)],
@@ -106,7 +110,7 @@ impl Exposition {
 
     fn summary(
         &mut self,
-        name: &'static str,
+        name: &str,
         help: &'static str,
         l: &[(&str, &str)],
         stats: &DurationStats,
@@ -151,6 +155,13 @@ fn tier_value(t: Option<Tier>) -> Option<f64> {
 
 fn metrics(e: &mut Exposition, m: &Metrics, repo: Option<&str>) {
     let base: Vec<(&str, &str)> = repo.map(|r| vec![("repository", r)]).unwrap_or_default();
+    // Per-repository figures live in their own families (see the module docs).
+    let family = |name: &str| -> String {
+        match (repo, name.strip_prefix("dora_")) {
+            (Some(_), Some(rest)) => format!("dora_repository_{rest}"),
+            _ => name.to_string(),
+        }
+    };
     let with = |k: &'static str, v: &'static str| {
         let mut l = vec![(k, v)];
         l.extend(base.iter().copied());
@@ -158,22 +169,22 @@ fn metrics(e: &mut Exposition, m: &Metrics, repo: Option<&str>) {
     };
     let df = &m.deployment_frequency;
     e.gauge(
-        "dora_deployments",
+        &family("dora_deployments"),
         "Successful production deployments in the window (merges under the merge fallback).",
         None,
         &base,
         Some(df.count as f64),
     );
     e.gauge(
-        "dora_deployment_frequency_per_week",
+        &family("dora_deployment_frequency_per_week"),
         "Successful production deployments per week.",
         None,
         &base,
         Some(df.per_week),
     );
     e.gauge(
-        "dora_deploy_days",
-        "Distinct UTC days with a successful production deployment.",
+        &family("dora_deploy_dates"),
+        "Distinct UTC dates with a successful production deployment in the window.",
         None,
         &base,
         Some(df.deploy_days as f64),
@@ -186,7 +197,7 @@ fn metrics(e: &mut Exposition, m: &Metrics, repo: Option<&str>) {
         mean_seconds: lt.mean_seconds,
     };
     e.summary(
-        "dora_lead_time_seconds",
+        &family("dora_lead_time_seconds"),
         "Lead time for changes: first commit to production.",
         &base,
         &total,
@@ -198,7 +209,7 @@ fn metrics(e: &mut Exposition, m: &Metrics, repo: Option<&str>) {
         ("deploy", &lt.phases.deploy),
     ] {
         e.summary(
-            "dora_lead_time_phase_seconds",
+            &family("dora_lead_time_phase_seconds"),
             "Lead time phases: coding, pickup, review, deploy.",
             &with("phase", phase),
             stats,
@@ -206,21 +217,21 @@ fn metrics(e: &mut Exposition, m: &Metrics, repo: Option<&str>) {
     }
     let cfr = &m.change_failure_rate;
     e.gauge(
-        "dora_change_failure_rate",
+        &family("dora_change_failure_rate"),
         "Failed production deployments / all production deployments in the window.",
         None,
         &base,
         cfr.rate,
     );
     e.gauge(
-        "dora_production_deployments",
+        &family("dora_production_deployments"),
         "Production deployment attempts in the window (successful and failed).",
         None,
         &base,
         Some(cfr.deployments as f64),
     );
     e.gauge(
-        "dora_failed_deployments",
+        &family("dora_failed_deployments"),
         "Failed production deployments in the window (any signal).",
         None,
         &base,
@@ -235,7 +246,7 @@ fn metrics(e: &mut Exposition, m: &Metrics, repo: Option<&str>) {
         ("incident", s.incident),
     ] {
         e.gauge(
-            "dora_failed_deployments_by_signal",
+            &family("dora_failed_deployments_by_signal"),
             "Failed production deployments per failure signal (a deployment may fire several).",
             None,
             &with("signal", signal),
@@ -256,26 +267,26 @@ fn metrics(e: &mut Exposition, m: &Metrics, repo: Option<&str>) {
         mean_seconds: rt.incidents.mean_seconds,
     };
     e.summary(
-        "dora_recovery_time_seconds",
+        &family("dora_recovery_time_seconds"),
         "Recovery time: failed deployment to restoring deployment, or incident opened to resolved.",
         &with("measure", "deployments"),
         &by_deploy,
     );
     e.summary(
-        "dora_recovery_time_seconds",
+        &family("dora_recovery_time_seconds"),
         "Recovery time: failed deployment to restoring deployment, or incident opened to resolved.",
         &with("measure", "incidents"),
         &by_incident,
     );
     e.gauge(
-        "dora_unresolved_incidents",
+        &family("dora_unresolved_incidents"),
         "Severity-filtered incidents opened in the window and not resolved.",
         None,
         &base,
         Some(rt.incidents.unresolved as f64),
     );
     e.gauge(
-        "dora_rework_rate",
+        &family("dora_rework_rate"),
         "Share of production deployments that were unplanned remediation.",
         None,
         &base,
@@ -289,7 +300,7 @@ fn metrics(e: &mut Exposition, m: &Metrics, repo: Option<&str>) {
         ("overall", m.overall_tier),
     ] {
         e.gauge(
-            "dora_tier",
+            &family("dora_tier"),
             "DORA performance tier: 0 low, 1 medium, 2 high, 3 elite.",
             None,
             &with("metric", metric),

@@ -63,7 +63,7 @@ class DatasetError(DoraError):
     """A dataset (JSON, records or frames) could not be read."""
 
 class StoreError(DoraError):
-    """The event store (a SQLite file) could not be opened, read or written."""
+    """The event store (a SQLite file or a PostgreSQL database) could not be opened, read or written."""
 
 @final
 class Config:
@@ -237,6 +237,8 @@ class Store:
     def __new__(cls, path: str | None = None) -> Store: ...
     @property
     def path(self) -> str: ...
+    @property
+    def backend(self) -> str: ...
     @property
     def closed(self) -> bool: ...
     def sync(

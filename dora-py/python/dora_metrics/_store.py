@@ -1,4 +1,4 @@
-"""`Store`: the embedded SQLite event store (the Rust crate `dora-store`)."""
+"""`Store`: the event store (the Rust crate `dora-store`): a SQLite file or a PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -13,15 +13,19 @@ from ._report import Report
 
 
 class Store:
-    """An event store: a SQLite file holding normalised events, per-source
-    sync cursors and stored reports, the same database the ``dora sync`` and
-    ``dora report --store`` commands use::
+    """An event store: a SQLite file (or a PostgreSQL database) holding
+    normalised events, per-source sync cursors and stored reports, the same
+    database the ``dora sync`` and ``dora report --store`` commands use::
 
         store = dm.Store("acme.db")
         store.sync(dm.Bitbucket("acme", ["payments-api"]), dm.PagerDuty(), days=90)
         report = dm.compute(store.load(), dm.Config(days=90))
         store.save_report(report)          # rows for dashboards: v_changes, v_deployments, ...
 
+    ``path`` may be a ``postgres://user@host:port/db`` (or ``postgresql://``)
+    URL: the store then lives in PostgreSQL, password from the URL or the
+    ``PGPASSWORD`` environment variable (never shown: `path` and ``repr()``
+    redact it), and several processes syncing it split the repositories.
     ``path`` None or ``":memory:"`` opens an in-memory store. Opening creates
     the file if needed and migrates its schema; a file that is not a dora
     store raises `StoreError` naming it. Every write is one transaction, and
@@ -36,8 +40,14 @@ class Store:
 
     @property
     def path(self) -> str:
-        """The database file (as given), or ``":memory:"``."""
+        """The database file (as given), ``":memory:"``, or the URL with its
+        password replaced by ``***``."""
         return self._native.path
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgres"``."""
+        return self._native.backend
 
     @property
     def closed(self) -> bool:
