@@ -112,6 +112,25 @@ pub enum Error {
         /// The limit, in bytes.
         limit: u64,
     },
+    /// The next wait (for a 429, a 5xx or a transport failure) would take the
+    /// time spent waiting past the total wait budget (see
+    /// `HttpClientBuilder::max_total_wait` / `wait_budget`): the request gives
+    /// up instead of waiting.
+    #[error("{endpoint}: gave up{}: the total wait budget of {} is spent ({} waited already, {} needs {} more); raise it with --max-wait or `[http] max_wait_seconds` in dora.toml (Python: max_wait_seconds=; Rust: HttpClientBuilder::max_total_wait)", attempts_suffix(*attempts), secs_text(*budget), secs_text(*spent), cause_text(*status), secs_text(*wait))]
+    WaitBudgetExhausted {
+        /// Endpoint label.
+        endpoint: String,
+        /// The status of the last answer, `None` after a transport failure.
+        status: Option<StatusCode>,
+        /// The wait that did not fit.
+        wait: Duration,
+        /// Time already spent waiting.
+        spent: Duration,
+        /// The budget.
+        budget: Duration,
+        /// Attempts made.
+        attempts: usize,
+    },
     /// The client could not be configured.
     #[error("invalid HTTP client configuration: {0}")]
     Config(String),
@@ -126,6 +145,27 @@ fn size_text(bytes: u64) -> String {
         format!("{} KiB", bytes / 1024)
     } else {
         format!("{bytes} bytes")
+    }
+}
+
+/// `90s`, `10m`, `2m 30s`, `1.5s`.
+fn secs_text(d: Duration) -> String {
+    let secs = d.as_secs();
+    if d.subsec_millis() != 0 && secs < 60 {
+        return format!("{:.1}s", d.as_secs_f64());
+    }
+    match (secs / 60, secs % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m {s}s"),
+    }
+}
+
+/// What a wait was for: `HTTP 429 Too Many Requests`, else `the retry`.
+fn cause_text(status: Option<StatusCode>) -> String {
+    match status {
+        Some(s) => format!("HTTP {s}"),
+        None => "the retry after a failed connection".to_owned(),
     }
 }
 
@@ -219,6 +259,21 @@ impl Error {
                 endpoint: scrub(&endpoint),
                 limit,
             },
+            Self::WaitBudgetExhausted {
+                endpoint,
+                status,
+                wait,
+                spent,
+                budget,
+                attempts,
+            } => Self::WaitBudgetExhausted {
+                endpoint: scrub(&endpoint),
+                status,
+                wait,
+                spent,
+                budget,
+                attempts,
+            },
             Self::Config(message) => Self::Config(scrub(&message)),
         }
     }
@@ -234,7 +289,8 @@ impl Error {
             | Self::Pagination { endpoint, .. }
             | Self::Url { endpoint, .. }
             | Self::Redirect { endpoint, .. }
-            | Self::TooLarge { endpoint, .. } => Some(endpoint),
+            | Self::TooLarge { endpoint, .. }
+            | Self::WaitBudgetExhausted { endpoint, .. } => Some(endpoint),
             Self::Config(_) => None,
         }
     }

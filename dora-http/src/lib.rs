@@ -63,7 +63,9 @@ pub use auth::Auth;
 pub use client::{HttpClient, HttpClientBuilder, Request, Response, decode_value};
 pub use error::{Error, extract_message};
 pub use paginate::{Page, Pager, Pagination};
-pub use retry::{InstantSleeper, RetryPolicy, Sleeper, TokioSleeper, WaitSource, requested_wait};
+pub use retry::{
+    InstantSleeper, RetryPolicy, Sleeper, TokioSleeper, WaitBudget, WaitSource, requested_wait,
+};
 pub use secret::Secret;
 pub use stats::{EndpointStats, HttpStats, ProgressEvent, ProgressHook, RateLimitWait};
 
