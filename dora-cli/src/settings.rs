@@ -23,6 +23,9 @@
 //!
 //! [sources.opsgenie]
 //! api = "incidents"                           # or "alerts" (the default)
+//!
+//! [http]
+//! max_wait_seconds = 600                      # total wait budget per run (as --max-wait)
 //! ```
 //!
 //! Credentials are never read from the file or from flags: only from the
@@ -116,6 +119,15 @@ pub struct OpsgenieSettings {
     pub api: Option<OpsgenieApiChoice>,
 }
 
+/// `[http]`: how the HTTP clients of a run behave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// The total time a run may spend waiting on rate limits and retries
+    /// (every source together), in seconds; default 600. `--max-wait` wins.
+    pub max_wait_seconds: Option<u64>,
+}
+
 /// Everything `dora.toml` holds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileSettings {
@@ -123,6 +135,32 @@ pub struct FileSettings {
     pub config: Config,
     /// Where the data comes from.
     pub sources: Sources,
+    /// `[http]`: the wait budget.
+    pub http: HttpSettings,
+}
+
+/// Parse a wait: seconds (`600`, `600s`), minutes (`10m`) or hours (`1h`).
+pub fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let scale = match unit.trim() {
+        "s" | "sec" | "secs" | "seconds" => 1,
+        "m" | "min" | "mins" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        _ => 0,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|_| scale > 0)
+        .and_then(|n| n.checked_mul(scale))
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| {
+            format!("invalid wait {t:?}: use seconds (600, 600s), minutes (10m) or hours (1h)")
+        })
 }
 
 /// Why a settings value was rejected.
@@ -172,6 +210,10 @@ impl FileSettings {
             Some(v) => Sources::deserialize(v).map_err(|e| err(format!("[sources]: {e}")))?,
             None => Sources::default(),
         };
+        let http = match table.remove("http") {
+            Some(v) => HttpSettings::deserialize(v).map_err(|e| err(format!("[http]: {e}")))?,
+            None => HttpSettings::default(),
+        };
         // `until` may be a TOML datetime, a date or an RFC 3339 string.
         if let Some(until) = table.remove("until") {
             let text = match &until {
@@ -190,7 +232,11 @@ impl FileSettings {
         let config =
             Config::deserialize(toml::Value::Table(table)).map_err(|e| err(e.to_string()))?;
         config.validate().map_err(|e| err(e.to_string()))?;
-        Ok(Self { config, sources })
+        Ok(Self {
+            config,
+            sources,
+            http,
+        })
     }
 }
 
@@ -275,6 +321,34 @@ mod tests {
                     && s.sources.mapping.services.len() == 2),
             "{s:?}"
         );
+    }
+
+    #[test]
+    fn http_section_and_wait_values() {
+        let s = FileSettings::parse("days = 7\n[http]\nmax_wait_seconds = 90\n", "dora.toml")
+            .map_err(|e| e.to_string());
+        assert!(
+            s.as_ref()
+                .is_ok_and(|s| s.http.max_wait_seconds == Some(90) && s.config.days == 7),
+            "{s:?}"
+        );
+        let e = FileSettings::parse("[http]\nmax_wait = 90\n", "x.toml")
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(e.is_err_and(|m| m.contains("[http]") && m.contains("max_wait")));
+        let e = FileSettings::parse("[http]\nmax_wait_seconds = -1\n", "x.toml")
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(e.is_err_and(|m| m.contains("[http]")));
+        let secs = |t: &str| parse_wait(t).map(|d| d.as_secs());
+        assert_eq!(secs("600"), Ok(600));
+        assert_eq!(secs("45s"), Ok(45));
+        assert_eq!(secs("10m"), Ok(600));
+        assert_eq!(secs(" 2h "), Ok(7200));
+        assert_eq!(secs("0"), Ok(0));
+        for bad in ["", "m", "ten", "10x", "-5", "1.5m", "99999999999999999999h"] {
+            assert!(parse_wait(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
