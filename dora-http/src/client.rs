@@ -377,13 +377,13 @@ pub(crate) fn decode<T: DeserializeOwned>(
         endpoint: endpoint.to_owned(),
         page,
         path: clean_path(&e.path().to_string()),
-        message: e.inner().to_string(),
+        message: crate::error::shorten(e.inner().to_string()),
     })?;
     de.end().map_err(|e| Error::Decode {
         endpoint: endpoint.to_owned(),
         page,
         path: String::new(),
-        message: e.to_string(),
+        message: crate::error::shorten(e.to_string()),
     })?;
     Ok(value)
 }
@@ -402,7 +402,7 @@ pub fn decode_value<T: DeserializeOwned>(
         endpoint: endpoint.to_owned(),
         page,
         path: clean_path(&e.path().to_string()),
-        message: e.into_inner().to_string(),
+        message: crate::error::shorten(e.into_inner().to_string()),
     })
 }
 

@@ -136,6 +136,23 @@ pub enum Error {
     Config(String),
 }
 
+/// The longest decode message kept whole, in characters.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// A decode message cut to [`MAX_MESSAGE_CHARS`]: serde quotes the whole
+/// offending value (`invalid type: string "<a whole page>"`), which would
+/// flood a terminal or a log and echo the server's data. The start (what was
+/// wrong) and the end (`expected …`, the line and column) are kept.
+pub(crate) fn shorten(message: String) -> String {
+    let count = message.chars().count();
+    if count <= MAX_MESSAGE_CHARS {
+        return message;
+    }
+    let head: String = message.chars().take(180).collect();
+    let tail: String = message.chars().skip(count - 100).collect();
+    format!("{head} … ({} characters left out) … {tail}", count - 280)
+}
+
 /// `64 MiB`, `1 KiB`, else `1000 bytes`.
 fn size_text(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
@@ -451,6 +468,24 @@ mod tests {
             Some("<html>Bad Gateway</html>")
         );
         assert_eq!(extract_message(b"  "), None);
+    }
+
+    #[test]
+    fn long_decode_messages_keep_their_start_and_end() {
+        let short = "invalid type: null, expected a string".to_owned();
+        assert_eq!(shorten(short.clone()), short);
+        let long = format!(
+            "invalid type: string \"{}\", expected a sequence at line 1 column 9999",
+            "é".repeat(10_000)
+        );
+        let cut = shorten(long);
+        assert!(cut.chars().count() < 360, "{cut}");
+        assert!(cut.starts_with("invalid type: string \"éé"), "{cut}");
+        assert!(
+            cut.ends_with("expected a sequence at line 1 column 9999"),
+            "{cut}"
+        );
+        assert!(cut.contains("characters left out"), "{cut}");
     }
 
     #[test]
