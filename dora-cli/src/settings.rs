@@ -139,6 +139,31 @@ pub struct FileSettings {
     pub http: HttpSettings,
 }
 
+/// Deserialize the `[name]` section, naming the key at fault in an error.
+fn section<T: serde::de::DeserializeOwned>(name: &str, value: toml::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| at_key(Some(name), &e))
+}
+
+/// `[sources] workspace: invalid type …`: the section and the dotted key of
+/// a value that did not deserialize (a `toml::Value` carries no positions, so
+/// the key is the only way to say where).
+fn at_key(section: Option<&str>, e: &serde_path_to_error::Error<toml::de::Error>) -> String {
+    let path = e.path().to_string();
+    let key = if path == "." { String::new() } else { path };
+    let message = e.inner().to_string();
+    // toml may add its own `in \`key\`` line: the prefix says it already.
+    let message = match message.split_once("\nin `") {
+        Some((m, _)) if !key.is_empty() => m.trim(),
+        _ => message.trim(),
+    };
+    match (section, key.is_empty()) {
+        (Some(s), true) => format!("[{s}]: {message}"),
+        (Some(s), false) => format!("[{s}] {key}: {message}"),
+        (None, true) => message.to_string(),
+        (None, false) => format!("{key}: {message}"),
+    }
+}
+
 /// Parse a wait: seconds (`600`, `600s`), minutes (`10m`) or hours (`1h`).
 pub fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
     let t = text.trim();
@@ -207,11 +232,11 @@ impl FileSettings {
         };
         let mut table: toml::Table = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         let sources = match table.remove("sources") {
-            Some(v) => Sources::deserialize(v).map_err(|e| err(format!("[sources]: {e}")))?,
+            Some(v) => section::<Sources>("sources", v).map_err(err)?,
             None => Sources::default(),
         };
         let http = match table.remove("http") {
-            Some(v) => HttpSettings::deserialize(v).map_err(|e| err(format!("[http]: {e}")))?,
+            Some(v) => section::<HttpSettings>("http", v).map_err(err)?,
             None => HttpSettings::default(),
         };
         // `until` may be a TOML datetime, a date or an RFC 3339 string.
@@ -229,8 +254,8 @@ impl FileSettings {
             let t = parse_date(&text).map_err(|e| err(format!("until: {e}")))?;
             table.insert("until".into(), toml::Value::String(t.to_rfc3339()));
         }
-        let config =
-            Config::deserialize(toml::Value::Table(table)).map_err(|e| err(e.to_string()))?;
+        let config = serde_path_to_error::deserialize::<_, Config>(toml::Value::Table(table))
+            .map_err(|e| err(at_key(None, &e)))?;
         config.validate().map_err(|e| err(e.to_string()))?;
         Ok(Self {
             config,
@@ -348,6 +373,42 @@ mod tests {
         assert_eq!(secs("0"), Ok(0));
         for bad in ["", "m", "ten", "10x", "-5", "1.5m", "99999999999999999999h"] {
             assert!(parse_wait(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn type_errors_name_the_key() {
+        for (text, expected) in [
+            (
+                "[sources]\nworkspace = 5\n",
+                "x.toml: [sources] workspace: invalid type",
+            ),
+            (
+                "[sources]\nrepos = [\"a\", 5]\n",
+                "x.toml: [sources] repos[1]: invalid type",
+            ),
+            (
+                "[http]\nmax_wait_seconds = -5\n",
+                "x.toml: [http] max_wait_seconds: invalid value: integer `-5`, expected u64",
+            ),
+            (
+                "[sources.bitbucket]\nmax_commit_pages = \"x\"\n",
+                "x.toml: [sources] bitbucket.max_commit_pages: invalid type",
+            ),
+            ("days = \"x\"\n", "x.toml: days: invalid type"),
+            (
+                "[hotfix]\nprefixes = [1]\n",
+                "x.toml: hotfix.prefixes[0]: invalid type",
+            ),
+        ] {
+            let e = FileSettings::parse(text, "x.toml")
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            assert!(
+                e.as_ref()
+                    .is_err_and(|m| m.starts_with(expected) && !m.contains("\nin `")),
+                "{text:?}: {e:?}"
+            );
         }
     }
 
