@@ -46,10 +46,13 @@ const PAGES: [(&str, Option<&str>, &str); 15] = [
 const REPO: &str = "/2.0/repositories/acme/web";
 
 /// Serves the fixtures, the page named in `spoiled` replaced by its bytes.
+/// The page to spoil (its index in `PAGES`) and its bytes.
+type Spoiled = Arc<Mutex<Option<(usize, Vec<u8>)>>>;
+
 #[derive(Clone, Default)]
 struct Fixtures {
     pages: Arc<Vec<Value>>,
-    spoiled: Arc<Mutex<Option<(usize, Vec<u8>)>>>,
+    spoiled: Spoiled,
 }
 
 impl Respond for Fixtures {
@@ -63,8 +66,9 @@ impl Respond for Fixtures {
             request.url.path() == format!("{REPO}{suffix}") && p.map(str::to_owned) == page
         });
         let Some(index) = found else {
-            return ResponseTemplate::new(404)
-                .set_body_json(serde_json::json!({"type": "error", "error": {"message": "Resource not found"}}));
+            return ResponseTemplate::new(404).set_body_json(
+                serde_json::json!({"type": "error", "error": {"message": "Resource not found"}}),
+            );
         };
         if let Ok(spoiled) = self.spoiled.lock()
             && let Some((i, bytes)) = &*spoiled
@@ -161,7 +165,10 @@ fn collect_with(index: usize, body: Vec<u8>) -> TestResult {
             if mutate::names_a_place(&text) || text.contains("not found") {
                 TestResult::passed()
             } else {
-                TestResult::error(format!("{}: the error names no place: {text}", PAGES[index].2))
+                TestResult::error(format!(
+                    "{}: the error names no place: {text}",
+                    PAGES[index].2
+                ))
             }
         }
     }
@@ -207,7 +214,7 @@ fn random_bytes_never_panic_and_errors_say_where() {
 /// spread over the page.
 #[test]
 fn every_mutation_kind_on_every_page() {
-    for index in 0..PAGES.len() {
+    for (index, page) in PAGES.iter().enumerate() {
         for kind in 0..9u8 {
             let target = (kind as u32 * 37 + index as u32 * 11) % 97;
             let ops = vec![
@@ -215,7 +222,12 @@ fn every_mutation_kind_on_every_page() {
                 (kind + 9, target * 3 + 1, 0, "\u{202e}".to_owned(), i64::MIN),
             ];
             let result = mutated_page(index as u8, ops, None);
-            assert!(!result.is_failure(), "{}: kinds {kind}, {}: {result:?}", PAGES[index].2, kind + 9);
+            assert!(
+                !result.is_failure(),
+                "{}: kinds {kind}, {}: {result:?}",
+                page.2,
+                kind + 9
+            );
         }
     }
 }

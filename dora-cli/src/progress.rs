@@ -278,7 +278,6 @@ mod tests {
         let first = client.request("pullrequests", &["a"]);
         let _ = runtime.block_on(client.send(&first));
         let _ = server.join();
-        let got = events.lock().expect("lock").clone();
-        got
+        events.lock().expect("lock").clone()
     }
 }

@@ -55,7 +55,8 @@ fn check_revert(message: &str) -> TestResult {
         Some(info) => {
             let hex = info.shas.iter().all(|s| {
                 (7..=40).contains(&s.len())
-                    && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+                    && s.chars()
+                        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
             });
             TestResult::from_bool(hex && info.shas == shas && info.subject == subject)
         }
@@ -97,7 +98,10 @@ fn revert_parser_on_mutated_real_messages() {
 #[test]
 fn revert_parser_round_trips_what_git_writes() {
     fn prop(subject: String, sha: Vec<u8>) -> TestResult {
-        let subject: String = subject.chars().filter(|c| *c != '\n' && *c != '\r').collect();
+        let subject: String = subject
+            .chars()
+            .filter(|c| *c != '\n' && *c != '\r')
+            .collect();
         let sha: String = sha.iter().map(|b| format!("{b:02x}")).collect();
         if !(7..=40).contains(&sha.len()) {
             return TestResult::discard();
@@ -144,7 +148,11 @@ fn hotfix_rule_is_a_case_insensitive_prefix_test() {
         };
         let expected = prefixes.iter().any(|p| {
             branch.len() >= p.len()
-                && branch.as_bytes()[..p.len()].to_ascii_lowercase() == p.as_bytes().to_ascii_lowercase()
+                && branch
+                    .bytes()
+                    .take(p.len())
+                    .map(|b| b.to_ascii_lowercase())
+                    .eq(p.bytes().map(|b| b.to_ascii_lowercase()))
         });
         rules.is_hotfix(&pr(&branch, Actor::user("u", "U"))) == expected
     }
@@ -163,7 +171,13 @@ fn hotfix_rule_is_a_case_insensitive_prefix_test() {
 
 #[test]
 fn bot_rule_never_panics_and_matches_patterns() {
-    fn prop(name: String, id: String, patterns: Vec<String>, bot: bool, minutes: Option<i32>) -> bool {
+    fn prop(
+        name: String,
+        id: String,
+        patterns: Vec<String>,
+        bot: bool,
+        minutes: Option<i32>,
+    ) -> bool {
         let mut config = Config::default();
         config.bots.name_patterns = patterns.clone();
         config.bots.min_pr_seconds = minutes.map(i64::from);

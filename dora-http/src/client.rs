@@ -513,7 +513,7 @@ impl HttpClient {
     pub(crate) fn check_url(&self, endpoint: &str, url: &str) -> Result<Url, Error> {
         let parsed = Url::parse(url).map_err(|e| Error::Url {
             endpoint: endpoint.to_owned(),
-            message: format!("`{url}`: {e}"),
+            message: format!("`{}`: {e}", crate::error::shorten_text(url, 200)),
         })?;
         let base = &self.inner.base;
         let same_origin = parsed.scheme() == base.scheme()
@@ -524,7 +524,8 @@ impl HttpClient {
             return Err(Error::Url {
                 endpoint: endpoint.to_owned(),
                 message: format!(
-                    "`{parsed}` is outside the API base `{base}`; refusing to send credentials there"
+                    "`{}` is outside the API base `{base}`; refusing to send credentials there",
+                    crate::error::shorten_text(parsed.as_str(), 200)
                 ),
             });
         }

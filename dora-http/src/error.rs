@@ -153,6 +153,17 @@ pub(crate) fn shorten(message: String) -> String {
     format!("{head} … ({} characters left out) … {tail}", count - 280)
 }
 
+/// `text` cut to its first `max` characters (a link a server handed out may
+/// be any length).
+pub(crate) fn shorten_text(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(max).collect();
+    format!("{head}… ({} more characters)", count - max)
+}
+
 /// `64 MiB`, `1 KiB`, else `1000 bytes`.
 fn size_text(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;

@@ -222,6 +222,26 @@ fn pagination_fields_of_the_wrong_type_are_errors_naming_the_field() {
     assert!(err.to_string().contains("bad `next` link"), "{err}");
 }
 
+/// Before: a `next` link of any length was quoted whole in the error (10 kB
+/// of `xxx…` on stderr). Now it is cut.
+#[test]
+fn bad_links_are_quoted_short() {
+    let long = "x".repeat(10_000);
+    let body = serde_json::to_vec(&json!({"values": [], "next": long})).expect("json");
+    let text = list(0, body).expect_err("bad link").to_string();
+    assert!(
+        text.contains("bad `next` link") && text.chars().count() < 400,
+        "{text}"
+    );
+    let elsewhere = format!("https://elsewhere.example/{long}");
+    let body = serde_json::to_vec(&json!({"values": [], "next": elsewhere})).expect("json");
+    let text = list(0, body).expect_err("another origin").to_string();
+    assert!(
+        text.contains("outside the API base") && text.chars().count() < 500,
+        "{text}"
+    );
+}
+
 /// Before: serde quoted the whole offending value, so one bad field could put
 /// a whole page (or a 10 MB string) into an error. Now the message keeps its
 /// start and its end (expected type, line and column).

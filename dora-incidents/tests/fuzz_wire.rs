@@ -13,7 +13,9 @@ mod mutate;
 
 use chrono::{TimeZone, Utc};
 use dora_core::{IncidentRequest, IncidentSource, TimeRange};
-use dora_incidents::{IncidentIoBuilder, OpsgenieApi, OpsgenieBuilder, PagerDutyBuilder, RetryPolicy};
+use dora_incidents::{
+    IncidentIoBuilder, OpsgenieApi, OpsgenieBuilder, PagerDutyBuilder, RetryPolicy,
+};
 use mutate::Op;
 use quickcheck::{QuickCheck, TestResult};
 use serde_json::Value;
@@ -32,10 +34,13 @@ const PAGES: [(usize, &str, &str); 6] = [
     (3, "/v1/severities", "incidentio/severities.json"),
 ];
 
+/// The page to spoil (its index in `PAGES`) and its bytes.
+type Spoiled = Arc<Mutex<Option<(usize, Vec<u8>)>>>;
+
 #[derive(Clone, Default)]
 struct Fixtures {
     pages: Arc<Vec<Value>>,
-    spoiled: Arc<Mutex<Option<(usize, Vec<u8>)>>>,
+    spoiled: Spoiled,
 }
 
 impl Respond for Fixtures {
@@ -45,7 +50,8 @@ impl Respond for Fixtures {
             path == *p || (*p == "/log_entries" && path.ends_with("/log_entries"))
         });
         let Some(index) = found else {
-            return ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "not found"}));
+            return ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"message": "not found"}));
         };
         if let Ok(spoiled) = self.spoiled.lock()
             && let Some((i, bytes)) = &*spoiled
@@ -77,7 +83,10 @@ fn world() -> &'static World {
                 let text = std::fs::read_to_string(&path).expect("fixture");
                 let mut doc: Value = serde_json::from_str(&text).expect("fixture JSON");
                 // One page each: no cursor to a second page.
-                if let Some(meta) = doc.get_mut("pagination_meta").and_then(Value::as_object_mut) {
+                if let Some(meta) = doc
+                    .get_mut("pagination_meta")
+                    .and_then(Value::as_object_mut)
+                {
                     meta.remove("after");
                 }
                 doc
@@ -158,7 +167,9 @@ fn list_with(index: usize, body: Vec<u8>) -> TestResult {
         Ok(batch) => {
             for skipped in &batch.skipped {
                 if skipped.reason.is_empty() || skipped.detail.is_empty() {
-                    return TestResult::error(format!("{file}: a skipped item without a reason: {skipped:?}"));
+                    return TestResult::error(format!(
+                        "{file}: a skipped item without a reason: {skipped:?}"
+                    ));
                 }
             }
             TestResult::passed()
@@ -216,12 +227,16 @@ fn random_bytes_never_panic_and_errors_say_where() {
 
 #[test]
 fn every_mutation_kind_on_every_page() {
-    for index in 0..PAGES.len() {
+    for (index, page) in PAGES.iter().enumerate() {
         for kind in 0..18u8 {
             for target in [0u32, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89] {
                 let op = (kind, target, 0, "ü\u{0}💥".to_owned(), -7);
                 let result = mutated_page(index as u8, vec![op], None);
-                assert!(!result.is_failure(), "{}: kind {kind}, node {target}: {result:?}", PAGES[index].2);
+                assert!(
+                    !result.is_failure(),
+                    "{}: kind {kind}, node {target}: {result:?}",
+                    page.2
+                );
             }
         }
     }
