@@ -406,9 +406,15 @@ pub fn decode_value<T: DeserializeOwned>(
     })
 }
 
-/// serde_path_to_error prints `.` for the root.
+/// serde_path_to_error prints `.` for the root, and `?` for a segment it
+/// could not name (the text broke off inside a key): both are left out, so
+/// `values[0].?` reads `values[0]` (the message then gives line and column).
 pub(crate) fn clean_path(path: &str) -> String {
-    if path == "." {
+    let mut path = path;
+    while let Some(rest) = path.strip_suffix(".?") {
+        path = rest;
+    }
+    if path == "." || path == "?" {
         String::new()
     } else {
         path.to_owned()
@@ -932,4 +938,22 @@ fn error_chain(err: &reqwest::Error, in_body: bool) -> String {
         cause = c.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_leave_out_the_root_and_unnamed_segments() {
+        assert_eq!(clean_path("."), "");
+        assert_eq!(clean_path("?"), "");
+        assert_eq!(clean_path("values[0].?"), "values[0]");
+        assert_eq!(
+            clean_path("incidents[1].updated_at"),
+            "incidents[1].updated_at"
+        );
+        // An unnamed segment inside a path is kept: it still says where.
+        assert_eq!(clean_path("a.?.b"), "a.?.b");
+    }
 }
