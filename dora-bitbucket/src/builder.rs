@@ -196,6 +196,19 @@ impl BitbucketBuilder {
         self
     }
 
+    /// The most time all waits together may take (429 waits, 5xx and
+    /// transport-error backoff; default 10 minutes). A wait that would go past
+    /// it fails the collection with a message saying so.
+    pub fn max_wait(self, limit: Duration) -> Self {
+        self.wait_budget(dora_http::WaitBudget::new(limit))
+    }
+
+    /// Charge waits to `budget`, shared with other sources (one budget per run).
+    pub fn wait_budget(mut self, budget: dora_http::WaitBudget) -> Self {
+        self.http.push(Box::new(move |b| b.wait_budget(budget)));
+        self
+    }
+
     /// Adjust the HTTP client further (progress hook, sleeper, user agent).
     pub fn configure_http(
         mut self,

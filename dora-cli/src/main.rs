@@ -184,6 +184,11 @@ struct SourceArgs {
     /// incidents (`/v1/incidents`, Standard and Enterprise plans).
     #[arg(long, value_enum, value_name = "API")]
     opsgenie_api: Option<OpsgenieApiChoice>,
+    /// The most time the run may spend waiting on rate limits and retries,
+    /// every source together: seconds (600), minutes (10m) or hours (1h).
+    /// Default 10m (or `[http] max_wait_seconds` in dora.toml); 0 never waits.
+    #[arg(long, value_name = "DURATION", value_parser = dora_cli::settings::parse_wait)]
+    max_wait: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +295,16 @@ impl Failure {
             }
             SourceError::RateLimited { .. } => {
                 "wait for the rate limit to reset and run again".to_string()
+            }
+            SourceError::Other {
+                source: Some(cause),
+                ..
+            } if matches!(
+                cause.downcast_ref::<dora_http::Error>(),
+                Some(dora_http::Error::WaitBudgetExhausted { .. })
+            ) =>
+            {
+                "run again later, or allow more waiting with --max-wait (e.g. --max-wait 30m) or `[http] max_wait_seconds` in dora.toml".to_string()
             }
             SourceError::Config { .. } => String::new(),
             _ => "check the base URL and network, then run again".to_string(),
@@ -441,6 +456,10 @@ fn plan_from(args: &SourceArgs, file: &FileSettings) -> Result<sources::Plan, Fa
             .and_then(|n| usize::try_from(n).ok())
             .or(s.bitbucket.max_commit_pages),
         opsgenie_api: args.opsgenie_api.or(s.opsgenie.api).unwrap_or_default(),
+        max_wait: args.max_wait.or(file
+            .http
+            .max_wait_seconds
+            .map(std::time::Duration::from_secs)),
     })
 }
 
@@ -727,6 +746,7 @@ fn run_demo(args: DemoArgs) -> Result<(), Failure> {
                     |m, (service, slug)| m.service(service, [slug]),
                 ),
             max_commit_pages: None,
+            max_wait: None,
             opsgenie_api: OpsgenieApiChoice::Alerts,
             jsm: dora_cli::settings::JsmSettings::default(),
         };

@@ -26,6 +26,8 @@
 //!
 //! [sources.jsm]                               # Jira Service Management Operations
 //! site = "acme.atlassian.net"                 # or cloud_id = "…", or url = "…/jsm/ops/api/<cloud-id>"
+//! [http]
+//! max_wait_seconds = 600                      # total wait budget per run (as --max-wait)
 //! ```
 //!
 //! Credentials are never read from the file or from flags: only from the
@@ -142,6 +144,15 @@ pub struct OpsgenieSettings {
     pub api: Option<OpsgenieApiChoice>,
 }
 
+/// `[http]`: how the HTTP clients of a run behave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// The total time a run may spend waiting on rate limits and retries
+    /// (every source together), in seconds; default 600. `--max-wait` wins.
+    pub max_wait_seconds: Option<u64>,
+}
+
 /// Everything `dora.toml` holds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileSettings {
@@ -149,6 +160,57 @@ pub struct FileSettings {
     pub config: Config,
     /// Where the data comes from.
     pub sources: Sources,
+    /// `[http]`: the wait budget.
+    pub http: HttpSettings,
+}
+
+/// Deserialize the `[name]` section, naming the key at fault in an error.
+fn section<T: serde::de::DeserializeOwned>(name: &str, value: toml::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| at_key(Some(name), &e))
+}
+
+/// `[sources] workspace: invalid type …`: the section and the dotted key of
+/// a value that did not deserialize (a `toml::Value` carries no positions, so
+/// the key is the only way to say where).
+fn at_key(section: Option<&str>, e: &serde_path_to_error::Error<toml::de::Error>) -> String {
+    let path = e.path().to_string();
+    let key = if path == "." { String::new() } else { path };
+    let message = e.inner().to_string();
+    // toml may add its own `in \`key\`` line: the prefix says it already.
+    let message = match message.split_once("\nin `") {
+        Some((m, _)) if !key.is_empty() => m.trim(),
+        _ => message.trim(),
+    };
+    match (section, key.is_empty()) {
+        (Some(s), true) => format!("[{s}]: {message}"),
+        (Some(s), false) => format!("[{s}] {key}: {message}"),
+        (None, true) => message.to_string(),
+        (None, false) => format!("{key}: {message}"),
+    }
+}
+
+/// Parse a wait: seconds (`600`, `600s`), minutes (`10m`) or hours (`1h`).
+pub fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let scale = match unit.trim() {
+        "s" | "sec" | "secs" | "seconds" => 1,
+        "m" | "min" | "mins" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        _ => 0,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|_| scale > 0)
+        .and_then(|n| n.checked_mul(scale))
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| {
+            format!("invalid wait {t:?}: use seconds (600, 600s), minutes (10m) or hours (1h)")
+        })
 }
 
 /// Why a settings value was rejected.
@@ -195,8 +257,12 @@ impl FileSettings {
         };
         let mut table: toml::Table = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         let sources = match table.remove("sources") {
-            Some(v) => Sources::deserialize(v).map_err(|e| err(format!("[sources]: {e}")))?,
+            Some(v) => section::<Sources>("sources", v).map_err(err)?,
             None => Sources::default(),
+        };
+        let http = match table.remove("http") {
+            Some(v) => section::<HttpSettings>("http", v).map_err(err)?,
+            None => HttpSettings::default(),
         };
         // `until` may be a TOML datetime, a date or an RFC 3339 string.
         if let Some(until) = table.remove("until") {
@@ -213,10 +279,14 @@ impl FileSettings {
             let t = parse_date(&text).map_err(|e| err(format!("until: {e}")))?;
             table.insert("until".into(), toml::Value::String(t.to_rfc3339()));
         }
-        let config =
-            Config::deserialize(toml::Value::Table(table)).map_err(|e| err(e.to_string()))?;
+        let config = serde_path_to_error::deserialize::<_, Config>(toml::Value::Table(table))
+            .map_err(|e| err(at_key(None, &e)))?;
         config.validate().map_err(|e| err(e.to_string()))?;
-        Ok(Self { config, sources })
+        Ok(Self {
+            config,
+            sources,
+            http,
+        })
     }
 }
 
@@ -321,6 +391,70 @@ mod tests {
                     && s.sources.mapping.services.len() == 2),
             "{s:?}"
         );
+    }
+
+    #[test]
+    fn http_section_and_wait_values() {
+        let s = FileSettings::parse("days = 7\n[http]\nmax_wait_seconds = 90\n", "dora.toml")
+            .map_err(|e| e.to_string());
+        assert!(
+            s.as_ref()
+                .is_ok_and(|s| s.http.max_wait_seconds == Some(90) && s.config.days == 7),
+            "{s:?}"
+        );
+        let e = FileSettings::parse("[http]\nmax_wait = 90\n", "x.toml")
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(e.is_err_and(|m| m.contains("[http]") && m.contains("max_wait")));
+        let e = FileSettings::parse("[http]\nmax_wait_seconds = -1\n", "x.toml")
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(e.is_err_and(|m| m.contains("[http]")));
+        let secs = |t: &str| parse_wait(t).map(|d| d.as_secs());
+        assert_eq!(secs("600"), Ok(600));
+        assert_eq!(secs("45s"), Ok(45));
+        assert_eq!(secs("10m"), Ok(600));
+        assert_eq!(secs(" 2h "), Ok(7200));
+        assert_eq!(secs("0"), Ok(0));
+        for bad in ["", "m", "ten", "10x", "-5", "1.5m", "99999999999999999999h"] {
+            assert!(parse_wait(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn type_errors_name_the_key() {
+        for (text, expected) in [
+            (
+                "[sources]\nworkspace = 5\n",
+                "x.toml: [sources] workspace: invalid type",
+            ),
+            (
+                "[sources]\nrepos = [\"a\", 5]\n",
+                "x.toml: [sources] repos[1]: invalid type",
+            ),
+            (
+                "[http]\nmax_wait_seconds = -5\n",
+                "x.toml: [http] max_wait_seconds: invalid value: integer `-5`, expected u64",
+            ),
+            (
+                "[sources.bitbucket]\nmax_commit_pages = \"x\"\n",
+                "x.toml: [sources] bitbucket.max_commit_pages: invalid type",
+            ),
+            ("days = \"x\"\n", "x.toml: days: invalid type"),
+            (
+                "[hotfix]\nprefixes = [1]\n",
+                "x.toml: hotfix.prefixes[0]: invalid type",
+            ),
+        ] {
+            let e = FileSettings::parse(text, "x.toml")
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            assert!(
+                e.as_ref()
+                    .is_err_and(|m| m.starts_with(expected) && !m.contains("\nin `")),
+                "{text:?}: {e:?}"
+            );
+        }
     }
 
     #[test]

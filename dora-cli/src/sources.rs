@@ -26,6 +26,8 @@ pub struct Plan {
     pub opsgenie_api: OpsgenieApiChoice,
     /// `[sources.jsm]`: cloud id or site from the file (the URL is `incident_url`).
     pub jsm: JsmSettings,
+    /// The run's total wait budget (default dora-http's, 10 minutes).
+    pub max_wait: Option<std::time::Duration>,
 }
 
 /// Reads a credential by environment-variable name.
@@ -257,7 +259,13 @@ pub fn build(
     progress: &Progress,
 ) -> Result<Built, Failure> {
     let hook = progress.hook();
+    // One wait budget for the whole run, every source together.
+    let budget = dora_http::WaitBudget::new(
+        plan.max_wait
+            .unwrap_or(dora_http::WaitBudget::DEFAULT_LIMIT),
+    );
     let mut builder = Bitbucket::builder(plan.workspace.clone())
+        .wait_budget(budget.clone())
         .repos(plan.repos.clone())
         .credentials_from(|name| (credentials.lookup)(name))
         .configure_http(move |http| http.on_progress(move |e| hook(e)));
@@ -276,6 +284,7 @@ pub fn build(
             (Some(IncidentTool::Jsm), _) => match &credentials.jsm {
                 Some(b) => {
                     let jsm = jsm_builder(b.clone(), plan, &*credentials.lookup)
+                        .with_wait_budget(budget.clone())
                         .build()
                         .map_err(Failure::source)?;
                     jsm_source = Some(jsm.clone());
@@ -291,7 +300,8 @@ pub fn build(
                 let inner: Box<dyn IncidentSource> = match tool {
                     IncidentTool::Pagerduty => {
                         let mut b = PagerDuty::builder(token.clone())
-                            .with_repository_mapping(plan.mapping.clone());
+                            .with_repository_mapping(plan.mapping.clone())
+                            .with_wait_budget(budget.clone());
                         if let Some(u) = url {
                             b = b.with_base_url(u);
                         }
@@ -299,7 +309,8 @@ pub fn build(
                     }
                     IncidentTool::Opsgenie => {
                         let mut b = Opsgenie::builder(token.clone())
-                            .with_repository_mapping(plan.mapping.clone());
+                            .with_repository_mapping(plan.mapping.clone())
+                            .with_wait_budget(budget.clone());
                         if plan.opsgenie_api == OpsgenieApiChoice::Incidents {
                             b = b.with_incidents_api();
                         }
@@ -310,7 +321,8 @@ pub fn build(
                     }
                     IncidentTool::Incidentio => {
                         let mut b = IncidentIo::builder(token.clone())
-                            .with_repository_mapping(plan.mapping.clone());
+                            .with_repository_mapping(plan.mapping.clone())
+                            .with_wait_budget(budget.clone());
                         if let Some(u) = url {
                             b = b.with_base_url(u);
                         }

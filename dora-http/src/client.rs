@@ -3,9 +3,9 @@
 use crate::auth::Auth;
 use crate::error::{Error, extract_message};
 use crate::paginate::{Pager, Pagination};
-use crate::retry::{RetryPolicy, Sleeper, TokioSleeper, WaitSource, requested_wait};
+use crate::retry::{RetryPolicy, Sleeper, TokioSleeper, WaitBudget, WaitSource, requested_wait};
 use crate::secret::{Secret, redact};
-use crate::stats::{HttpStats, ProgressHook, Recorder};
+use crate::stats::{HttpStats, ProgressHook, Recorder, Wait};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use reqwest::StatusCode;
@@ -31,6 +31,7 @@ pub struct HttpClientBuilder {
     headers: Vec<(String, String)>,
     user_agent: String,
     max_response_size: u64,
+    wait_budget: Option<WaitBudget>,
 }
 
 impl fmt::Debug for HttpClientBuilder {
@@ -42,11 +43,28 @@ impl fmt::Debug for HttpClientBuilder {
             .field("concurrency", &self.concurrency)
             .field("policy", &self.policy)
             .field("max_response_size", &self.max_response_size)
+            .field("wait_budget", &self.wait_budget)
             .finish_non_exhaustive()
     }
 }
 
 impl HttpClientBuilder {
+    /// The most time all the client's requests together may spend waiting
+    /// (429 waits, 5xx and transport-error backoff alike; overlapping waits
+    /// counted once). A wait that would go past it is not started: the
+    /// request fails with [`Error::WaitBudgetExhausted`]. Default
+    /// [`WaitBudget::DEFAULT_LIMIT`] (10 minutes) per client; zero never waits.
+    pub fn max_total_wait(self, limit: Duration) -> Self {
+        self.wait_budget(WaitBudget::new(limit))
+    }
+
+    /// Charge waits to `budget`, which other clients may share (one budget
+    /// for a whole run). Replaces [`HttpClientBuilder::max_total_wait`].
+    pub fn wait_budget(mut self, budget: WaitBudget) -> Self {
+        self.wait_budget = Some(budget);
+        self
+    }
+
     /// The largest response body accepted, in bytes, counted after
     /// decompression and checked while the body streams in (a gzip bomb fails
     /// as soon as it inflates past the limit, with bounded memory). A larger
@@ -184,6 +202,7 @@ impl HttpClientBuilder {
                 sleeper: self.sleeper,
                 seeds: Mutex::new(rng),
                 max_response_size: self.max_response_size,
+                budget: self.wait_budget.unwrap_or_default(),
             }),
             recorder: Arc::new(Recorder::new(self.hook)),
         })
@@ -202,6 +221,7 @@ struct Inner {
     sleeper: Arc<dyn Sleeper>,
     seeds: Mutex<StdRng>,
     max_response_size: u64,
+    budget: WaitBudget,
 }
 
 /// An API client shared by all requests of an adapter.
@@ -213,9 +233,13 @@ struct Inner {
 /// Retries: a 5xx answer, a connection error, a body cut short or a time-out
 /// is retried up to
 /// [`RetryPolicy::max_retries`] times with jittered exponential backoff; HTTP
-/// 429 waits as `Retry-After` / the rate-limit reset header says (or backs
-/// off) up to [`RetryPolicy::max_rate_limit_retries`] times; other 4xx answers
-/// fail at once.
+/// 429 is retried up to [`RetryPolicy::max_rate_limit_retries`] times; other
+/// 4xx answers fail at once. A 429 or a 5xx that names a wait
+/// (`Retry-After`, a rate-limit reset header) is waited for as it says when
+/// that is at most [`RetryPolicy::max_rate_limit_wait`], and fails at once
+/// when it is longer (one rule for both). Every wait is charged to the
+/// client's [`WaitBudget`]; one that does not fit fails the request with
+/// [`Error::WaitBudgetExhausted`].
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Arc<Inner>,
@@ -356,13 +380,13 @@ pub(crate) fn decode<T: DeserializeOwned>(
         endpoint: endpoint.to_owned(),
         page,
         path: clean_path(&e.path().to_string()),
-        message: e.inner().to_string(),
+        message: crate::error::shorten(e.inner().to_string()),
     })?;
     de.end().map_err(|e| Error::Decode {
         endpoint: endpoint.to_owned(),
         page,
         path: String::new(),
-        message: e.to_string(),
+        message: crate::error::shorten(e.to_string()),
     })?;
     Ok(value)
 }
@@ -381,13 +405,19 @@ pub fn decode_value<T: DeserializeOwned>(
         endpoint: endpoint.to_owned(),
         page,
         path: clean_path(&e.path().to_string()),
-        message: e.into_inner().to_string(),
+        message: crate::error::shorten(e.into_inner().to_string()),
     })
 }
 
-/// serde_path_to_error prints `.` for the root.
+/// serde_path_to_error prints `.` for the root, and `?` for a segment it
+/// could not name (the text broke off inside a key): both are left out, so
+/// `values[0].?` reads `values[0]` (the message then gives line and column).
 pub(crate) fn clean_path(path: &str) -> String {
-    if path == "." {
+    let mut path = path;
+    while let Some(rest) = path.strip_suffix(".?") {
+        path = rest;
+    }
+    if path == "." || path == "?" {
         String::new()
     } else {
         path.to_owned()
@@ -419,7 +449,14 @@ impl HttpClient {
             headers: Vec::new(),
             user_agent: concat!("dora-metrics/", env!("CARGO_PKG_VERSION")).to_owned(),
             max_response_size: Self::DEFAULT_MAX_RESPONSE_SIZE,
+            wait_budget: None,
         }
+    }
+
+    /// The budget this client's waits are charged to (shared with its clones
+    /// and with any client built with the same [`WaitBudget`]).
+    pub fn wait_budget(&self) -> &WaitBudget {
+        &self.inner.budget
     }
 
     /// The base URL.
@@ -485,7 +522,7 @@ impl HttpClient {
     pub(crate) fn check_url(&self, endpoint: &str, url: &str) -> Result<Url, Error> {
         let parsed = Url::parse(url).map_err(|e| Error::Url {
             endpoint: endpoint.to_owned(),
-            message: format!("`{url}`: {e}"),
+            message: format!("`{}`: {e}", crate::error::shorten_text(url, 200)),
         })?;
         let base = &self.inner.base;
         let same_origin = parsed.scheme() == base.scheme()
@@ -496,7 +533,8 @@ impl HttpClient {
             return Err(Error::Url {
                 endpoint: endpoint.to_owned(),
                 message: format!(
-                    "`{parsed}` is outside the API base `{base}`; refusing to send credentials there"
+                    "`{}` is outside the API base `{base}`; refusing to send credentials there",
+                    crate::error::shorten_text(parsed.as_str(), 200)
                 ),
             });
         }
@@ -644,6 +682,11 @@ impl HttpClient {
                     || err.is_request()
                     || err.is_body();
                 if retryable && let Some(delay) = error_backoff.next() {
+                    let wait =
+                        match self.charge(endpoint, None, delay, WaitSource::Backoff, attempts) {
+                            Ok(wait) => wait,
+                            Err(error) => return Outcome::Fail(error),
+                        };
                     tracing::debug!(
                         endpoint,
                         attempt = attempts,
@@ -651,7 +694,7 @@ impl HttpClient {
                         "request failed, retrying: {}",
                         self.redact(&err.without_url().to_string())
                     );
-                    self.recorder.retry(endpoint, attempts, delay);
+                    self.recorder.retry(endpoint, attempts, &wait);
                     return Outcome::Retry { delay };
                 }
                 if err.is_timeout() {
@@ -685,46 +728,87 @@ impl HttpClient {
         let text = self.redact(&String::from_utf8_lossy(&body));
         let message = extract_message(text.as_bytes()).map(|m| self.redact(&m));
         let asked = requested_wait(&headers, SystemTime::now());
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            *limit_hits += 1;
-            let fail = |retry_after| {
+        let limited = status == StatusCode::TOO_MANY_REQUESTS;
+        let retryable =
+            limited || status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT;
+        let fail = |retry_after: Option<Duration>, message: Option<String>| {
+            if limited {
                 Outcome::Fail(Error::RateLimited {
                     endpoint: endpoint.to_owned(),
                     retry_after,
-                    message: message.clone(),
+                    message,
                     attempts,
                 })
-            };
-            if let Some((wait, _)) = asked
-                && wait > self.inner.policy.max_rate_limit_wait
-            {
-                // Waiting that long would stall the sync; report it instead.
-                self.recorder.rate_limited(endpoint, None);
-                return fail(Some(wait));
+            } else {
+                Outcome::Fail(Error::Status {
+                    endpoint: endpoint.to_owned(),
+                    status,
+                    message,
+                    attempts,
+                })
             }
+        };
+        if !retryable {
+            return fail(None, message);
+        }
+        if limited {
+            *limit_hits += 1;
+        }
+        // One rule for a 429 and a 5xx: a server asking for a longer wait than
+        // one wait may last is not waited for (it would stall the sync).
+        let cap = self.inner.policy.max_rate_limit_wait;
+        if let Some((wait, _)) = asked
+            && wait > cap
+        {
+            if limited {
+                self.recorder.rate_limited(endpoint, None);
+                return fail(Some(wait), message);
+            }
+            let asks = format!(
+                "the server asks to wait {}s, longer than the {}s accepted for one wait",
+                wait.as_secs(),
+                cap.as_secs()
+            );
+            let message = Some(match message {
+                Some(m) => format!("{m} ({asks})"),
+                None => asks,
+            });
+            return fail(Some(wait), message);
+        }
+        // The attempt budgets: 429s and other failures are counted apart.
+        let backoff = if limited {
             if *limit_hits > self.inner.policy.max_rate_limit_retries {
                 self.recorder.rate_limited(endpoint, None);
-                return fail(asked.map(|(d, _)| d));
+                return fail(asked.map(|(d, _)| d), message);
             }
-            let wait = match asked {
-                Some(wait) => Some(wait),
-                None => limit_backoff.next().map(|d| (d, WaitSource::Backoff)),
+            limit_backoff.next()
+        } else {
+            let Some(backoff) = error_backoff.next() else {
+                return fail(None, message);
             };
-            let Some((delay, source)) = wait else {
+            Some(backoff)
+        };
+        let (delay, source) = match (asked, backoff) {
+            (Some(asked), _) => asked,
+            (None, Some(backoff)) => (backoff, WaitSource::Backoff),
+            (None, None) => {
                 self.recorder.rate_limited(endpoint, None);
-                return fail(None);
-            };
+                return fail(None, message);
+            }
+        };
+        let wait = match self.charge(endpoint, Some(status), delay, source, attempts) {
+            Ok(wait) => wait,
+            Err(error) => {
+                if limited {
+                    self.recorder.rate_limited(endpoint, None);
+                }
+                return Outcome::Fail(error);
+            }
+        };
+        if limited {
             tracing::info!(endpoint, ?delay, ?source, "rate limited, waiting");
-            self.recorder.rate_limited(endpoint, Some((delay, source)));
-            return Outcome::Retry { delay };
-        }
-        let retryable = status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT;
-        if retryable && let Some(backoff) = error_backoff.next() {
-            // A 503 may say when to come back; honour it within the cap.
-            let delay = match asked {
-                Some((wait, _)) => wait.min(self.inner.policy.max_rate_limit_wait),
-                None => backoff,
-            };
+            self.recorder.rate_limited(endpoint, Some(&wait));
+        } else {
             tracing::debug!(
                 endpoint,
                 attempt = attempts,
@@ -732,15 +816,41 @@ impl HttpClient {
                 ?delay,
                 "server error, retrying"
             );
-            self.recorder.retry(endpoint, attempts, delay);
-            return Outcome::Retry { delay };
+            self.recorder.retry(endpoint, attempts, &wait);
         }
-        Outcome::Fail(Error::Status {
-            endpoint: endpoint.to_owned(),
-            status,
-            message,
-            attempts,
-        })
+        Outcome::Retry { delay }
+    }
+
+    /// Charge a wait to the budget, or the error saying it ran out.
+    fn charge(
+        &self,
+        endpoint: &str,
+        status: Option<StatusCode>,
+        delay: Duration,
+        source: WaitSource,
+        attempts: usize,
+    ) -> Result<Wait, Error> {
+        let budget = &self.inner.budget;
+        match budget.charge(self.inner.sleeper.now(), delay) {
+            Ok(waited) => Ok(Wait {
+                delay,
+                source,
+                status: status.map(|s| s.as_u16()),
+                waited,
+                budget: budget.limit(),
+            }),
+            Err(spent) => {
+                tracing::warn!(endpoint, ?delay, ?spent, "wait budget spent; giving up");
+                Err(Error::WaitBudgetExhausted {
+                    endpoint: endpoint.to_owned(),
+                    status,
+                    wait: delay,
+                    spent,
+                    budget: budget.limit(),
+                    attempts,
+                })
+            }
+        }
     }
 }
 
@@ -831,4 +941,22 @@ fn error_chain(err: &reqwest::Error, in_body: bool) -> String {
         cause = c.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_leave_out_the_root_and_unnamed_segments() {
+        assert_eq!(clean_path("."), "");
+        assert_eq!(clean_path("?"), "");
+        assert_eq!(clean_path("values[0].?"), "values[0]");
+        assert_eq!(
+            clean_path("incidents[1].updated_at"),
+            "incidents[1].updated_at"
+        );
+        // An unnamed segment inside a path is kept: it still says where.
+        assert_eq!(clean_path("a.?.b"), "a.?.b");
+    }
 }

@@ -112,6 +112,25 @@ pub enum Error {
         /// The limit, in bytes.
         limit: u64,
     },
+    /// The next wait (for a 429, a 5xx or a transport failure) would take the
+    /// time spent waiting past the total wait budget (see
+    /// `HttpClientBuilder::max_total_wait` / `wait_budget`): the request gives
+    /// up instead of waiting.
+    #[error("{endpoint}: gave up{}: the total wait budget of {} is spent ({} waited already, {} needs {} more); raise it with --max-wait or `[http] max_wait_seconds` in dora.toml (Python: max_wait_seconds=; Rust: HttpClientBuilder::max_total_wait)", attempts_suffix(*attempts), secs_text(*budget), secs_text(*spent), cause_text(*status), secs_text(*wait))]
+    WaitBudgetExhausted {
+        /// Endpoint label.
+        endpoint: String,
+        /// The status of the last answer, `None` after a transport failure.
+        status: Option<StatusCode>,
+        /// The wait that did not fit.
+        wait: Duration,
+        /// Time already spent waiting.
+        spent: Duration,
+        /// The budget.
+        budget: Duration,
+        /// Attempts made.
+        attempts: usize,
+    },
     /// The client could not be configured.
     #[error("invalid HTTP client configuration: {0}")]
     Config(String),
@@ -119,6 +138,34 @@ pub enum Error {
     /// pasted into the environment). The message never holds the secret.
     #[error("{0}")]
     Credentials(String),
+}
+
+/// The longest decode message kept whole, in characters.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// A decode message cut to [`MAX_MESSAGE_CHARS`]: serde quotes the whole
+/// offending value (`invalid type: string "<a whole page>"`), which would
+/// flood a terminal or a log and echo the server's data. The start (what was
+/// wrong) and the end (`expected …`, the line and column) are kept.
+pub(crate) fn shorten(message: String) -> String {
+    let count = message.chars().count();
+    if count <= MAX_MESSAGE_CHARS {
+        return message;
+    }
+    let head: String = message.chars().take(180).collect();
+    let tail: String = message.chars().skip(count - 100).collect();
+    format!("{head} … ({} characters left out) … {tail}", count - 280)
+}
+
+/// `text` cut to its first `max` characters (a link a server handed out may
+/// be any length).
+pub(crate) fn shorten_text(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(max).collect();
+    format!("{head}… ({} more characters)", count - max)
 }
 
 /// `64 MiB`, `1 KiB`, else `1000 bytes`.
@@ -130,6 +177,27 @@ fn size_text(bytes: u64) -> String {
         format!("{} KiB", bytes / 1024)
     } else {
         format!("{bytes} bytes")
+    }
+}
+
+/// `90s`, `10m`, `2m 30s`, `1.5s`.
+fn secs_text(d: Duration) -> String {
+    let secs = d.as_secs();
+    if d.subsec_millis() != 0 && secs < 60 {
+        return format!("{:.1}s", d.as_secs_f64());
+    }
+    match (secs / 60, secs % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m {s}s"),
+    }
+}
+
+/// What a wait was for: `HTTP 429 Too Many Requests`, else `the retry`.
+fn cause_text(status: Option<StatusCode>) -> String {
+    match status {
+        Some(s) => format!("HTTP {s}"),
+        None => "the retry after a failed connection".to_owned(),
     }
 }
 
@@ -223,6 +291,21 @@ impl Error {
                 endpoint: scrub(&endpoint),
                 limit,
             },
+            Self::WaitBudgetExhausted {
+                endpoint,
+                status,
+                wait,
+                spent,
+                budget,
+                attempts,
+            } => Self::WaitBudgetExhausted {
+                endpoint: scrub(&endpoint),
+                status,
+                wait,
+                spent,
+                budget,
+                attempts,
+            },
             Self::Config(message) => Self::Config(scrub(&message)),
             Self::Credentials(message) => Self::Credentials(scrub(&message)),
         }
@@ -239,7 +322,8 @@ impl Error {
             | Self::Pagination { endpoint, .. }
             | Self::Url { endpoint, .. }
             | Self::Redirect { endpoint, .. }
-            | Self::TooLarge { endpoint, .. } => Some(endpoint),
+            | Self::TooLarge { endpoint, .. }
+            | Self::WaitBudgetExhausted { endpoint, .. } => Some(endpoint),
             Self::Config(_) | Self::Credentials(_) => None,
         }
     }
@@ -400,6 +484,24 @@ mod tests {
             Some("<html>Bad Gateway</html>")
         );
         assert_eq!(extract_message(b"  "), None);
+    }
+
+    #[test]
+    fn long_decode_messages_keep_their_start_and_end() {
+        let short = "invalid type: null, expected a string".to_owned();
+        assert_eq!(shorten(short.clone()), short);
+        let long = format!(
+            "invalid type: string \"{}\", expected a sequence at line 1 column 9999",
+            "é".repeat(10_000)
+        );
+        let cut = shorten(long);
+        assert!(cut.chars().count() < 360, "{cut}");
+        assert!(cut.starts_with("invalid type: string \"éé"), "{cut}");
+        assert!(
+            cut.ends_with("expected a sequence at line 1 column 9999"),
+            "{cut}"
+        );
+        assert!(cut.contains("characters left out"), "{cut}");
     }
 
     #[test]

@@ -11,7 +11,12 @@
 //!   date) or a rate-limit reset header, capped; otherwise jittered exponential
 //!   backoff with an injectable seed; 5xx / connection errors / bodies cut
 //!   short / time-outs are retried a bounded number of times (one budget);
-//!   other 4xx fail at once.
+//!   other 4xx fail at once. A 429 and a 5xx naming a wait are treated alike:
+//!   waited for up to [`RetryPolicy::max_rate_limit_wait`], refused beyond.
+//! - A total wait budget ([`WaitBudget`], default 10 minutes, shareable by
+//!   every client of a run): a wait that would go past it is not started and
+//!   the request fails with [`Error::WaitBudgetExhausted`], which says how to
+//!   raise it; progress events say what is waited for and the budget used.
 //! - A response body is capped (default 64 MiB, counted after decompression
 //!   and checked while it streams in, so a gzip bomb fails fast with bounded
 //!   memory): [`HttpClientBuilder::max_response_size`], [`Error::TooLarge`].
@@ -63,7 +68,9 @@ pub use auth::Auth;
 pub use client::{HttpClient, HttpClientBuilder, Request, Response, decode_value};
 pub use error::{Error, extract_message};
 pub use paginate::{Page, Pager, Pagination};
-pub use retry::{InstantSleeper, RetryPolicy, Sleeper, TokioSleeper, WaitSource, requested_wait};
+pub use retry::{
+    InstantSleeper, RetryPolicy, Sleeper, TokioSleeper, WaitBudget, WaitSource, requested_wait,
+};
 pub use secret::Secret;
 pub use stats::{EndpointStats, HttpStats, ProgressEvent, ProgressHook, RateLimitWait};
 

@@ -229,7 +229,7 @@ impl<T: DeserializeOwned> Pager<T> {
                             } else {
                                 format!("{field}[{i}].{inner}")
                             },
-                            message: e.into_inner().to_string(),
+                            message: crate::error::shorten(e.into_inner().to_string()),
                         }
                     })?;
                     items.push(decoded);
@@ -246,23 +246,24 @@ impl<T: DeserializeOwned> Pager<T> {
             }
         };
         let next = match &self.pagination {
-            Pagination::NextLink { next, .. } => match non_empty_str(&value, next) {
+            Pagination::NextLink { next, .. } => match link_at(&value, next, &endpoint, number)? {
                 None => None,
                 Some(link) => {
+                    let field = dotted(next);
                     let url = self
                         .client
                         .check_url(&endpoint, link)
-                        .map_err(|e| pagination_error(format!("bad next link: {e}")))?;
+                        .map_err(|e| pagination_error(format!("bad `{field}` link: {e}")))?;
                     if self.seen.contains(url.as_str()) {
                         return Err(pagination_error(format!(
-                            "next link `{url}` repeats an earlier page"
+                            "`{field}` link `{url}` repeats an earlier page"
                         )));
                     }
                     if let (Some(now), Some(then)) = (position(request.url()), position(&url))
                         && then.1 <= now.1
                     {
                         return Err(pagination_error(format!(
-                            "next link goes backwards ({} {} → {})",
+                            "`{field}` link goes backwards ({} {} → {})",
                             now.0, now.1, then.1
                         )));
                     }
@@ -272,15 +273,25 @@ impl<T: DeserializeOwned> Pager<T> {
             Pagination::Offset {
                 offset_param, more, ..
             } => {
-                let more = value
-                    .pointer(more)
-                    .and_then(serde_json::Value::as_bool)
-                    .unwrap_or(false);
-                if more {
+                let has_more = match value.pointer(more) {
+                    None | Some(serde_json::Value::Null) => false,
+                    Some(serde_json::Value::Bool(b)) => *b,
+                    Some(other) => {
+                        return Err(Error::Decode {
+                            endpoint,
+                            page: Some(number),
+                            path: dotted(more),
+                            message: format!("invalid type: {}, expected a boolean", kind(other)),
+                        });
+                    }
+                };
+                if has_more {
                     if items.is_empty() {
-                        return Err(pagination_error(
-                            "the server says there is more but sent an empty page".into(),
-                        ));
+                        return Err(pagination_error(format!(
+                            "`{}` is true but `{}` is empty: the server says there is more but sent an empty page",
+                            dotted(more),
+                            dotted(self.pagination.items_pointer())
+                        )));
                     }
                     // Advance by what the server actually sent, never by the
                     // limit we asked for: a server may cap the page size (its
@@ -302,18 +313,21 @@ impl<T: DeserializeOwned> Pager<T> {
                     None
                 }
             }
-            Pagination::Cursor { param, cursor, .. } => match non_empty_str(&value, cursor) {
-                None => None,
-                Some(cursor) => {
-                    let next = request.clone().set_query(param, cursor);
-                    if self.seen.contains(next.url().as_str()) {
-                        return Err(pagination_error(format!(
-                            "cursor `{cursor}` repeats an earlier page"
-                        )));
+            Pagination::Cursor { param, cursor, .. } => {
+                match link_at(&value, cursor, &endpoint, number)? {
+                    None => None,
+                    Some(text) => {
+                        let next = request.clone().set_query(param, text);
+                        if self.seen.contains(next.url().as_str()) {
+                            return Err(pagination_error(format!(
+                                "`{}` cursor `{text}` repeats an earlier page",
+                                dotted(cursor)
+                            )));
+                        }
+                        Some(next)
                     }
-                    Some(next)
                 }
-            },
+            }
         };
         self.client.record_page(&endpoint, number, items.len());
         let has_next = next.is_some();
@@ -335,12 +349,42 @@ impl<T: DeserializeOwned> Pager<T> {
     }
 }
 
-fn non_empty_str<'a>(value: &'a serde_json::Value, pointer: &str) -> Option<&'a str> {
-    value
-        .pointer(pointer)
-        .and_then(serde_json::Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+/// The link or cursor at `pointer`: absent, null or empty means the last
+/// page; anything but a string is an error naming the field (a `next` of
+/// the wrong type must not end the listing silently).
+fn link_at<'a>(
+    value: &'a serde_json::Value,
+    pointer: &str,
+    endpoint: &str,
+    page: usize,
+) -> Result<Option<&'a str>, Error> {
+    match value.pointer(pointer) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.trim()).filter(|s| !s.is_empty())),
+        Some(other) => Err(Error::Decode {
+            endpoint: endpoint.to_owned(),
+            page: Some(page),
+            path: dotted(pointer),
+            message: format!("invalid type: {}, expected a string", kind(other)),
+        }),
+    }
+}
+
+/// `/paging/next` → `paging.next`.
+fn dotted(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', ".")
+}
+
+/// The JSON type of a value, as serde names it.
+fn kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "sequence",
+        serde_json::Value::Object(_) => "map",
+    }
 }
 
 /// The numeric `page` or `offset` parameter of a URL, if any.

@@ -6,7 +6,10 @@
 //! so 429 handling lives here: the server's `Retry-After` (seconds or HTTP date)
 //! or rate-limit reset header wins, capped by [`RetryPolicy::max_rate_limit_wait`];
 //! without one, the same jittered exponential schedule is used with a longer
-//! minimum delay.
+//! minimum delay. A 5xx that names a wait is treated exactly like a 429: the
+//! wait is honoured within the same cap, and a longer one fails at once. Every
+//! wait, whatever caused it, is charged to one [`WaitBudget`] per client (or
+//! per run, when clients share one).
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::header::HeaderMap;
@@ -14,7 +17,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// When and how often to retry.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,9 +34,11 @@ pub struct RetryPolicy {
     pub max_rate_limit_retries: usize,
     /// First backoff delay after a 429 that names no wait.
     pub rate_limit_min_delay: Duration,
-    /// The longest wait we accept from `Retry-After` or a reset header. A server
-    /// asking for longer makes the request fail at once with the wait in the
-    /// error, rather than blocking a sync for an hour.
+    /// The longest single wait we accept from `Retry-After` or a reset header,
+    /// on a 429 and a 5xx alike. A server asking for longer makes the request
+    /// fail at once with the wait in the error, rather than blocking a sync
+    /// for an hour. (All waits together are bounded by the client's
+    /// [`WaitBudget`].)
     pub max_rate_limit_wait: Duration,
     /// Add jitter to backoff delays (spreads concurrent retries).
     pub jitter: bool,
@@ -211,12 +216,96 @@ fn parse_seconds(value: &str) -> Option<Duration> {
         .then(|| Duration::from_secs_f64(secs))
 }
 
+/// The total time one or more clients may spend waiting (429 waits, 5xx and
+/// transport-error backoff alike) before a request gives up.
+///
+/// Clones share the account, so one budget can bound a whole run across every
+/// client of it (`HttpClientBuilder::wait_budget`). Waits that overlap in time
+/// (several requests in flight, limited together) are counted once: the
+/// budget measures the time during which something was waiting, on the
+/// [`Sleeper`]'s clock. A wait that would take the total past the limit is not
+/// started: the request fails at once with [`crate::Error::WaitBudgetExhausted`].
+#[derive(Debug, Clone)]
+pub struct WaitBudget {
+    limit: Duration,
+    state: Arc<Mutex<BudgetState>>,
+}
+
+#[derive(Debug, Default)]
+struct BudgetState {
+    spent: Duration,
+    covered_until: Option<Instant>,
+}
+
+impl Default for WaitBudget {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_LIMIT)
+    }
+}
+
+impl WaitBudget {
+    /// The default limit: 10 minutes.
+    pub const DEFAULT_LIMIT: Duration = Duration::from_secs(600);
+
+    /// A fresh budget of `limit` (zero: never wait at all).
+    pub fn new(limit: Duration) -> Self {
+        Self {
+            limit,
+            state: Arc::default(),
+        }
+    }
+
+    /// The limit.
+    pub fn limit(&self) -> Duration {
+        self.limit
+    }
+
+    /// Time spent waiting so far (overlapping waits counted once).
+    pub fn spent(&self) -> Duration {
+        self.lock().spent
+    }
+
+    /// What is left.
+    pub fn remaining(&self) -> Duration {
+        self.limit.saturating_sub(self.spent())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BudgetState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Reserve a wait of `wait` starting at `now`: `Ok(spent after)` when it
+    /// fits, `Err(spent so far)` (nothing reserved) when it does not.
+    pub(crate) fn charge(&self, now: Instant, wait: Duration) -> Result<Duration, Duration> {
+        let mut state = self.lock();
+        let end = now + wait;
+        let start = state.covered_until.map_or(now, |c| c.max(now));
+        let added = end.saturating_duration_since(start);
+        let total = state.spent.saturating_add(added);
+        if total > self.limit {
+            return Err(state.spent);
+        }
+        state.spent = total;
+        state.covered_until = Some(state.covered_until.map_or(end, |c| c.max(end)));
+        Ok(total)
+    }
+}
+
 /// Something that waits. The default sleeps on the tokio timer; tests inject
 /// [`InstantSleeper`] so retry tests finish at once while still recording every
 /// delay the policy chose.
 pub trait Sleeper: Send + Sync + fmt::Debug {
     /// Wait for `duration`.
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    /// The clock the waits run on (the [`WaitBudget`] counts overlapping
+    /// waits once on it). Default: the system's monotonic clock.
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
 }
 
 /// Sleeps with `tokio::time::sleep` (honours paused test time).
@@ -227,12 +316,27 @@ impl Sleeper for TokioSleeper {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(tokio::time::sleep(duration))
     }
+
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
 }
 
-/// Returns at once and records each requested delay (for tests).
-#[derive(Debug, Clone, Default)]
+/// Returns at once and records each requested delay (for tests). Its clock
+/// ([`Sleeper::now`]) advances by each delay, as if it had slept.
+#[derive(Debug, Clone)]
 pub struct InstantSleeper {
     delays: Arc<Mutex<Vec<Duration>>>,
+    start: Instant,
+}
+
+impl Default for InstantSleeper {
+    fn default() -> Self {
+        Self {
+            delays: Arc::default(),
+            start: Instant::now(),
+        }
+    }
 }
 
 impl InstantSleeper {
@@ -253,6 +357,10 @@ impl Sleeper for InstantSleeper {
             delays.push(duration);
         }
         Box::pin(std::future::ready(()))
+    }
+
+    fn now(&self) -> Instant {
+        self.start + self.delays().iter().sum::<Duration>()
     }
 }
 
@@ -352,6 +460,41 @@ mod tests {
         }
         let c: Vec<_> = jittered.error_backoff(43).collect();
         assert_ne!(a, c, "different seed, different jitter");
+    }
+
+    #[test]
+    fn the_budget_counts_overlapping_waits_once() {
+        let budget = WaitBudget::new(Duration::from_secs(100));
+        let t0 = Instant::now();
+        assert_eq!(
+            budget.charge(t0, Duration::from_secs(60)),
+            Ok(Duration::from_secs(60))
+        );
+        // Two more requests limited at the same moment wait alongside: free.
+        assert_eq!(
+            budget.charge(t0, Duration::from_secs(60)),
+            Ok(Duration::from_secs(60))
+        );
+        // Half overlapping: only the part beyond the first wait counts.
+        let t30 = t0 + Duration::from_secs(30);
+        assert_eq!(
+            budget.charge(t30, Duration::from_secs(60)),
+            Ok(Duration::from_secs(90))
+        );
+        // Past the limit: refused, nothing reserved.
+        let t90 = t0 + Duration::from_secs(90);
+        assert_eq!(
+            budget.charge(t90, Duration::from_secs(20)),
+            Err(Duration::from_secs(90))
+        );
+        assert_eq!(budget.spent(), Duration::from_secs(90));
+        assert_eq!(budget.remaining(), Duration::from_secs(10));
+        assert_eq!(
+            budget.charge(t90, Duration::from_secs(10)),
+            Ok(Duration::from_secs(100))
+        );
+        // Clones share the account.
+        assert_eq!(budget.clone().remaining(), Duration::ZERO);
     }
 
     #[test]

@@ -117,6 +117,7 @@ pub enum ProgressEvent {
         items: usize,
     },
     /// A retry is scheduled after a 5xx or transport error.
+    #[non_exhaustive]
     Retry {
         /// Endpoint label.
         endpoint: String,
@@ -124,8 +125,18 @@ pub enum ProgressEvent {
         attempt: usize,
         /// The delay before the next attempt.
         delay: Duration,
+        /// The status that failed, `None` for a transport failure (connection,
+        /// time-out, body cut short).
+        status: Option<u16>,
+        /// Where the delay came from (a 503's `Retry-After`, or our backoff).
+        source: WaitSource,
+        /// Time spent waiting so far, this delay included.
+        waited: Duration,
+        /// The total wait budget.
+        budget: Duration,
     },
     /// Waiting because of a rate limit.
+    #[non_exhaustive]
     RateLimitWait {
         /// Endpoint label.
         endpoint: String,
@@ -133,6 +144,10 @@ pub enum ProgressEvent {
         wait: Duration,
         /// Why that long.
         source: WaitSource,
+        /// Time spent waiting so far, this wait included.
+        waited: Duration,
+        /// The total wait budget.
+        budget: Duration,
     },
 }
 
@@ -213,34 +228,50 @@ impl Recorder {
         });
     }
 
-    pub(crate) fn retry(&self, endpoint: &str, attempt: usize, delay: Duration) {
+    pub(crate) fn retry(&self, endpoint: &str, attempt: usize, wait: &Wait) {
         self.update(|s| s.endpoints.entry(endpoint.to_owned()).or_default().retries += 1);
         self.emit(ProgressEvent::Retry {
             endpoint: endpoint.to_owned(),
             attempt,
-            delay,
+            delay: wait.delay,
+            status: wait.status,
+            source: wait.source,
+            waited: wait.waited,
+            budget: wait.budget,
         });
     }
 
-    pub(crate) fn rate_limited(&self, endpoint: &str, wait: Option<(Duration, WaitSource)>) {
+    pub(crate) fn rate_limited(&self, endpoint: &str, wait: Option<&Wait>) {
         self.update(|s| {
             let e = s.endpoints.entry(endpoint.to_owned()).or_default();
             e.rate_limited += 1;
-            if let Some((d, source)) = wait {
-                e.rate_limit_wait += d;
+            if let Some(w) = wait {
+                e.rate_limit_wait += w.delay;
                 s.rate_limit_waits.push(RateLimitWait {
                     endpoint: endpoint.to_owned(),
-                    wait: d,
-                    source,
+                    wait: w.delay,
+                    source: w.source,
                 });
             }
         });
-        if let Some((wait, source)) = wait {
+        if let Some(w) = wait {
             self.emit(ProgressEvent::RateLimitWait {
                 endpoint: endpoint.to_owned(),
-                wait,
-                source,
+                wait: w.delay,
+                source: w.source,
+                waited: w.waited,
+                budget: w.budget,
             });
         }
     }
+}
+
+/// One wait the client is about to make, as recorded and reported.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wait {
+    pub delay: Duration,
+    pub source: WaitSource,
+    pub status: Option<u16>,
+    pub waited: Duration,
+    pub budget: Duration,
 }

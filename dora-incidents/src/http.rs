@@ -3,7 +3,7 @@
 //! where the credential came from.
 
 use dora_core::{SourceError, TimeRange};
-use dora_http::{Auth, HttpClient, RetryPolicy, Secret};
+use dora_http::{Auth, HttpClient, RetryPolicy, Secret, WaitBudget};
 use std::time::Duration;
 
 /// Transport settings every builder carries.
@@ -13,6 +13,8 @@ pub(crate) struct Transport {
     pub retry: Option<RetryPolicy>,
     pub timeout: Option<Duration>,
     pub max_response_size: Option<u64>,
+    /// The total wait budget (default: dora-http's, 10 minutes per client).
+    pub wait_budget: Option<WaitBudget>,
 }
 
 impl Transport {
@@ -22,6 +24,7 @@ impl Transport {
             retry: None,
             timeout: None,
             max_response_size: None,
+            wait_budget: None,
         }
     }
 
@@ -44,6 +47,9 @@ impl Transport {
         }
         if let Some(bytes) = self.max_response_size {
             builder = builder.max_response_size(bytes);
+        }
+        if let Some(budget) = &self.wait_budget {
+            builder = builder.wait_budget(budget.clone());
         }
         builder.build().map_err(|e| match e {
             dora_http::Error::Credentials(message) => SourceError::Auth {

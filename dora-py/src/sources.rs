@@ -38,8 +38,12 @@ impl PyBitbucket {
     /// `max_commit_pages` caps the production-branch commit walk (pages of
     /// 100 commits per repository, default 50); pull requests whose history
     /// lies beyond it are counted in `lead_time.excluded.history_truncated`.
+    ///
+    /// `max_wait_seconds` bounds the total time spent waiting on rate limits
+    /// and retries (default 600; 0 never waits); past it, collection fails
+    /// with a message saying so.
     #[new]
-    #[pyo3(signature = (workspace, repos = None, *, base_url = None, email = None, api_token = None, access_token = None, max_commit_pages = None))]
+    #[pyo3(signature = (workspace, repos = None, *, base_url = None, email = None, api_token = None, access_token = None, max_commit_pages = None, max_wait_seconds = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         workspace: String,
@@ -49,9 +53,13 @@ impl PyBitbucket {
         api_token: Option<String>,
         access_token: Option<String>,
         max_commit_pages: Option<usize>,
+        max_wait_seconds: Option<f64>,
     ) -> DoraResult<Self> {
         let repos = repos.unwrap_or_default();
         let mut builder = Bitbucket::builder(workspace.clone()).repos(repos.clone());
+        if let Some(limit) = wait_limit("bitbucket", max_wait_seconds)? {
+            builder = builder.max_wait(limit);
+        }
         if let Some(pages) = max_commit_pages {
             if pages == 0 {
                 return Err(DoraErr::Config(
@@ -146,6 +154,21 @@ fn normalization(
     Ok(norm)
 }
 
+/// The `max_wait_seconds=` keyword argument: a finite, non-negative number
+/// of seconds.
+fn wait_limit(source: &str, seconds: Option<f64>) -> DoraResult<Option<std::time::Duration>> {
+    match seconds {
+        None => Ok(None),
+        Some(s) => std::time::Duration::try_from_secs_f64(s)
+            .map(Some)
+            .map_err(|_| {
+                DoraErr::Config(format!(
+                    "{source}: max_wait_seconds must be a non-negative number of seconds, got {s}"
+                ))
+            }),
+    }
+}
+
 /// Common parts of the three incident sources, for `__repr__`.
 struct IncidentInfo {
     name: &'static str,
@@ -174,18 +197,22 @@ impl PyPagerDuty {
     /// maps PagerDuty service names to repository slugs; `severity_overrides`
     /// maps raw priority/urgency names to `P1`..`P5`.
     #[new]
-    #[pyo3(signature = (token = None, *, base_url = None, service_ids = None, services = None, severity_overrides = None))]
+    #[pyo3(signature = (token = None, *, base_url = None, service_ids = None, services = None, severity_overrides = None, max_wait_seconds = None))]
     fn new(
         token: Option<String>,
         base_url: Option<String>,
         service_ids: Option<Vec<String>>,
         services: Option<BTreeMap<String, Vec<String>>>,
         severity_overrides: Option<BTreeMap<String, String>>,
+        max_wait_seconds: Option<f64>,
     ) -> DoraResult<Self> {
         let mut b = match token {
             Some(t) => PagerDutyBuilder::new(t),
             None => PagerDutyBuilder::from_env()?,
         };
+        if let Some(limit) = wait_limit("pagerduty", max_wait_seconds)? {
+            b = b.with_max_wait(limit);
+        }
         if let Some(url) = &base_url {
             b = b.with_base_url(url.clone());
         }
@@ -220,7 +247,8 @@ impl PyOpsgenie {
     /// `"eu"`; `incidents_api=True` reads `/v1/incidents` (Standard and
     /// Enterprise plans) instead of `/v2/alerts`.
     #[new]
-    #[pyo3(signature = (token = None, *, base_url = None, region = "us", incidents_api = false, services = None, severity_overrides = None))]
+    #[pyo3(signature = (token = None, *, base_url = None, region = "us", incidents_api = false, services = None, severity_overrides = None, max_wait_seconds = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         token: Option<String>,
         base_url: Option<String>,
@@ -228,11 +256,15 @@ impl PyOpsgenie {
         incidents_api: bool,
         services: Option<BTreeMap<String, Vec<String>>>,
         severity_overrides: Option<BTreeMap<String, String>>,
+        max_wait_seconds: Option<f64>,
     ) -> DoraResult<Self> {
         let mut b = match token {
             Some(t) => OpsgenieBuilder::new(t),
             None => OpsgenieBuilder::from_env()?,
         };
+        if let Some(limit) = wait_limit("opsgenie", max_wait_seconds)? {
+            b = b.with_max_wait(limit);
+        }
         b = match region.to_ascii_lowercase().as_str() {
             "us" => b.with_region(OpsgenieRegion::Us),
             "eu" => b.with_region(OpsgenieRegion::Eu),
@@ -275,17 +307,21 @@ impl PyIncidentIo {
     /// incident.io. `token` defaults to `INCIDENTIO_API_KEY`; severities map
     /// by rank among the organisation's severities unless overridden.
     #[new]
-    #[pyo3(signature = (token = None, *, base_url = None, services = None, severity_overrides = None))]
+    #[pyo3(signature = (token = None, *, base_url = None, services = None, severity_overrides = None, max_wait_seconds = None))]
     fn new(
         token: Option<String>,
         base_url: Option<String>,
         services: Option<BTreeMap<String, Vec<String>>>,
         severity_overrides: Option<BTreeMap<String, String>>,
+        max_wait_seconds: Option<f64>,
     ) -> DoraResult<Self> {
         let mut b = match token {
             Some(t) => IncidentIoBuilder::new(t),
             None => IncidentIoBuilder::from_env()?,
         };
+        if let Some(limit) = wait_limit("incidentio", max_wait_seconds)? {
+            b = b.with_max_wait(limit);
+        }
         if let Some(url) = &base_url {
             b = b.with_base_url(url.clone());
         }

@@ -207,6 +207,7 @@ pub struct JsmBuilder {
     page_size: usize,
     result_window: usize,
     fetch_missing_close_times: bool,
+    wait_budget: Option<dora_http::WaitBudget>,
 }
 
 impl fmt::Debug for JsmBuilder {
@@ -251,6 +252,7 @@ impl JsmBuilder {
             page_size: 100,
             result_window: JSM_RESULT_WINDOW,
             fetch_missing_close_times: true,
+            wait_budget: None,
         }
     }
 
@@ -372,10 +374,18 @@ impl JsmBuilder {
         self
     }
 
+    /// Share a total wait budget (rate limits and retries) with other sources
+    /// of the run (default: this source's own, dora-http's 10 minutes).
+    pub fn with_wait_budget(mut self, budget: dora_http::WaitBudget) -> Self {
+        self.wait_budget = Some(budget);
+        self
+    }
+
     fn transport(&self, base_url: &str) -> Transport {
         let mut t = Transport::new(base_url);
         t.retry.clone_from(&self.retry);
         t.timeout = self.timeout;
+        t.wait_budget.clone_from(&self.wait_budget);
         t
     }
 

@@ -230,6 +230,19 @@ impl OpsgenieBuilder {
         self
     }
 
+    /// The most time all waits together may take (429 waits, 5xx and
+    /// transport-error backoff; default: dora-http's, 10 minutes). A wait
+    /// that would go past it fails the listing with a message saying so.
+    pub fn with_max_wait(self, limit: std::time::Duration) -> Self {
+        self.with_wait_budget(dora_http::WaitBudget::new(limit))
+    }
+
+    /// Charge waits to `budget`, shared with other sources (one budget per run).
+    pub fn with_wait_budget(mut self, budget: dora_http::WaitBudget) -> Self {
+        self.transport.wait_budget = Some(budget);
+        self
+    }
+
     /// Check the settings and build the source.
     pub fn build(self) -> Result<Opsgenie, SourceError> {
         require_token(SOURCE, &self.token, ENV)?;

@@ -163,6 +163,7 @@ class Bitbucket:
         api_token: str | None = None,
         access_token: str | None = None,
         max_commit_pages: int | None = None,
+        max_wait_seconds: float | None = None,
     ) -> Bitbucket: ...
     @property
     def workspace(self) -> str: ...
@@ -183,6 +184,7 @@ class PagerDuty:
         service_ids: list[str] | None = None,
         services: Mapping[str, list[str]] | None = None,
         severity_overrides: Mapping[str, str] | None = None,
+        max_wait_seconds: float | None = None,
     ) -> PagerDuty: ...
 
 @final
@@ -198,6 +200,7 @@ class Opsgenie:
         incidents_api: bool = False,
         services: Mapping[str, list[str]] | None = None,
         severity_overrides: Mapping[str, str] | None = None,
+        max_wait_seconds: float | None = None,
     ) -> Opsgenie: ...
 
 @final
@@ -228,6 +231,7 @@ class IncidentIo:
         base_url: str | None = None,
         services: Mapping[str, list[str]] | None = None,
         severity_overrides: Mapping[str, str] | None = None,
+        max_wait_seconds: float | None = None,
     ) -> IncidentIo: ...
 
 @final

@@ -1,0 +1,2 @@
+//! Helpers shared by this crate's test binaries.
+pub mod mutate;
