@@ -331,19 +331,47 @@ impl Store {
             source,
         };
         conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+        // Refuse what is not ours before anything is written to it (switching
+        // to WAL already writes): another program's database, a file that is
+        // not SQLite at all, or a store from a newer dora.
+        schema::check_foreign_sqlite(&conn).map_err(|message| StoreError::Migration {
+            path: path.clone(),
+            message,
+        })?;
         // WAL lets readers (dashboards) work while a sync writes; in-memory
         // databases answer "memory", which is fine.
-        let _mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(sql)?;
+        // Several processes opening a fresh file at once: switching the journal
+        // mode and migrating take locks SQLite may refuse at once (`database
+        // is locked`, without calling the busy handler); retry those for as
+        // long as the busy timeout.
+        let _mode: String = retry_busy(|| {
+            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+        })
+        .map_err(sql)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql)?;
-        schema::migrate_sqlite(&mut conn).map_err(|message| StoreError::Migration {
-            path: path.clone(),
-            message,
-        })?;
+        let started = std::time::Instant::now();
+        let mut delay = Duration::from_millis(10);
+        loop {
+            match schema::migrate_sqlite(&mut conn) {
+                Err(message)
+                    if message.contains("database is locked")
+                        && started.elapsed() < Duration::from_secs(30) =>
+                {
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_millis(500));
+                }
+                Err(message) => {
+                    return Err(StoreError::Migration {
+                        path: path.clone(),
+                        message,
+                    });
+                }
+                Ok(()) => break,
+            }
+        }
         Ok(Self {
             db: Db::Sqlite(conn),
             path,
@@ -758,6 +786,26 @@ fn actor_cols(r: &[SqlValue], col: usize) -> Result<Option<Actor>, DbError> {
 
 fn json_array(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+/// Run `f` again while SQLite answers "busy" (up to 30 s, backing off).
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(10);
+    loop {
+        match f() {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && started.elapsed() < Duration::from_secs(30) =>
+            {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_millis(500));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The scope name incident syncs use in `sync_cursors` and `sync_progress`.

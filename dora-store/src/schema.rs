@@ -218,6 +218,47 @@ pub(crate) fn postgres_sql(sqlite: &str) -> String {
         .replace(" TEXT", " TEXT COLLATE \"C\"")
 }
 
+/// Whether `conn` may be used as a dora store, checked without writing: a new
+/// (empty) database, or one holding dora's tables at a schema version this
+/// program knows. Another program's database, a file that is not SQLite, or a
+/// store from a newer dora is refused with a message saying which.
+pub(crate) fn check_foreign_sqlite(conn: &rusqlite::Connection) -> Result<(), String> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| {
+        if matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::NotADatabase)) {
+            "the file is not a SQLite database (nor a dora store): pass a new path or an existing dora store".to_string()
+        } else {
+            e.to_string()
+        }
+    })?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(format!(
+            "the store has schema version {version}, newer than this program's {known}: upgrade dora (nothing was changed)"
+        ));
+    }
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .map_err(|e| e.to_string())?;
+    let tables: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(|e| e.to_string())?
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let ours =
+        tables.iter().any(|t| t == "repositories") && tables.iter().any(|t| t == "sync_cursors");
+    // (Our tables with version 0 are another process migrating this very
+    // moment: the migration re-reads the version under its lock.)
+    if !tables.is_empty() && !ours {
+        let shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+        return Err(format!(
+            "not a dora store: the database holds other tables ({}{}); pass a new path (nothing was changed)",
+            shown.join(", "),
+            if tables.len() > 5 { ", …" } else { "" }
+        ));
+    }
+    Ok(())
+}
+
 /// Apply the missing migrations to a SQLite database, all in one immediate
 /// (write-locking) transaction: several processes opening a fresh file at the
 /// same moment wait for each other (busy timeout) and only the first migrates.

@@ -430,3 +430,47 @@ fn repeated_items_count_once_on_both_paths() {
         .tests(60)
         .quickcheck(prop as fn(Vec<(u8, u16)>) -> bool);
 }
+
+/// A file that is not ours is refused before anything is written to it.
+#[test]
+fn foreign_and_future_files_are_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    // Another program's SQLite database.
+    let foreign = dir.path().join("app.db");
+    {
+        let conn = rusqlite::Connection::open(&foreign).unwrap();
+        conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);")
+            .unwrap();
+    }
+    let before = std::fs::read(&foreign).unwrap();
+    let err = Store::open(&foreign).map(|_| ()).unwrap_err().to_string();
+    assert!(
+        err.contains("not a dora store") && err.contains("users"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&foreign).unwrap(), before, "not modified");
+    assert!(
+        !dir.path().join("app.db-wal").exists(),
+        "not switched to WAL"
+    );
+
+    // Not SQLite at all.
+    let text = dir.path().join("notes.txt");
+    std::fs::write(
+        &text,
+        "just some notes, long enough to look like a file header\n".repeat(20),
+    )
+    .unwrap();
+    let err = Store::open(&text).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("not a SQLite database"), "{err}");
+
+    // A store from a newer dora.
+    let future = dir.path().join("future.db");
+    Store::open(&future).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&future).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let err = Store::open(&future).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("newer than this program"), "{err}");
+}
