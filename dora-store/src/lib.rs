@@ -123,6 +123,15 @@ pub enum StoreError {
         /// What failed.
         message: String,
     },
+    /// The file is not a dora store (another program's database, not SQLite,
+    /// or a newer dora's store); nothing was written to it.
+    #[error("store {path}: {message}")]
+    NotAStore {
+        /// The database file.
+        path: String,
+        /// What it is instead, and what to do.
+        message: String,
+    },
     /// A stored value could not be read back.
     #[error("store {path}: {message}")]
     Data {
@@ -334,7 +343,7 @@ impl Store {
         // Refuse what is not ours before anything is written to it (switching
         // to WAL already writes): another program's database, a file that is
         // not SQLite at all, or a store from a newer dora.
-        schema::check_foreign_sqlite(&conn).map_err(|message| StoreError::Migration {
+        schema::check_foreign_sqlite(&conn).map_err(|message| StoreError::NotAStore {
             path: path.clone(),
             message,
         })?;

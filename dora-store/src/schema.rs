@@ -225,7 +225,7 @@ pub(crate) fn postgres_sql(sqlite: &str) -> String {
 pub(crate) fn check_foreign_sqlite(conn: &rusqlite::Connection) -> Result<(), String> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| {
         if matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::NotADatabase)) {
-            "the file is not a SQLite database (nor a dora store): pass a new path or an existing dora store".to_string()
+            "the file is not a database (neither SQLite nor a dora store): pass a new path or an existing dora store".to_string()
         } else {
             e.to_string()
         }
