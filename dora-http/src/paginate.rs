@@ -131,6 +131,9 @@ pub struct Pager<T> {
     page: usize,
     max_pages: usize,
     seen: HashSet<String>,
+    /// A digest of the previous page's items: a server that ignores the
+    /// offset serves the same page forever.
+    last_items: Option<u64>,
     _items: PhantomData<fn() -> T>,
 }
 
@@ -163,6 +166,7 @@ impl<T: DeserializeOwned> Pager<T> {
             page: 0,
             max_pages: 10_000,
             seen: HashSet::new(),
+            last_items: None,
             _items: PhantomData,
         }
     }
@@ -286,6 +290,22 @@ impl<T: DeserializeOwned> Pager<T> {
                     }
                 };
                 if has_more {
+                    let digest = {
+                        use std::hash::{Hash, Hasher};
+                        let mut h = std::collections::hash_map::DefaultHasher::new();
+                        value
+                            .pointer(items_pointer)
+                            .map(|v| v.to_string())
+                            .hash(&mut h);
+                        h.finish()
+                    };
+                    if !items.is_empty() && self.last_items == Some(digest) {
+                        return Err(pagination_error(format!(
+                            "the server sent the same page again although `{}` asked for the next one: it seems to ignore `{offset_param}`; stopping instead of looping",
+                            dotted(more),
+                        )));
+                    }
+                    self.last_items = Some(digest);
                     if items.is_empty() {
                         return Err(pagination_error(format!(
                             "`{}` is true but `{}` is empty: the server says there is more but sent an empty page",

@@ -563,3 +563,29 @@ async fn pagerduty_offset_advances_by_items_received() {
         "the limit asked for stays the same"
     );
 }
+
+/// A server that ignores `offset` and always answers the same page with
+/// `more: true` would be paged 10,000 times: the pager stops at the first
+/// repeat with an error that says why.
+#[tokio::test]
+async fn an_offset_server_that_ignores_the_offset_is_caught_at_once() {
+    let server = MockServer::start().await;
+    Mock::given(path("/incidents"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "incidents": [{"id": 1}, {"id": 2}], "limit": 2, "offset": 0, "more": true
+        })))
+        .mount(&server)
+        .await;
+    let client = HttpClient::builder(server.uri()).build().expect("client");
+    let err = client
+        .pages::<Item>(
+            client.request("incidents", &["incidents"]),
+            Pagination::pagerduty("incidents", 2),
+        )
+        .collect_all()
+        .await
+        .expect_err("a loop");
+    assert!(err.to_string().contains("same page again"), "{err}");
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 2, "stopped at the first repeat");
+}

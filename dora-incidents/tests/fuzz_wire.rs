@@ -150,6 +150,10 @@ fn march() -> TimeRange {
 }
 
 fn list_with(index: usize, body: Vec<u8>) -> TestResult {
+    // The tests of this binary share one server and its spoiled-page slot:
+    // one listing at a time, or a test would read another's spoiled page
+    // (as the Bitbucket fuzz tests already do).
+    let _serial = mutate::serial();
     let w = world();
     let (source, _, file) = PAGES[index];
     let panics = mutate::count_panics();
