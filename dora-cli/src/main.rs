@@ -396,9 +396,7 @@ async fn collect_and_compute(
             .incidents_with_notes(&dora_core::IncidentRequest::new(range))
             .await
             .map_err(Failure::source)?;
-        data.incidents = batch.incidents;
-        data.collection.skipped.extend(batch.skipped);
-        data.collection.service_mapping |= batch.service_mapping;
+        batch.apply_to(&mut data);
     }
     // Items listed twice (a list that shifted between pages) count once, as
     // in the store.

@@ -185,6 +185,16 @@ pub trait IncidentSource: Send + Sync {
     }
 }
 
+impl IncidentBatch {
+    /// Put the batch into `data`: its incidents replace `data`'s, its skipped
+    /// items join the collection notes, and the mapping flag carries over.
+    pub fn apply_to(self, data: &mut Dataset) {
+        data.incidents = self.incidents;
+        data.collection.skipped.extend(self.skipped);
+        data.collection.service_mapping |= self.service_mapping;
+    }
+}
+
 /// What an [`IncidentSource`] returns from
 /// [`incidents_with_notes`](IncidentSource::incidents_with_notes).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -212,9 +222,7 @@ pub trait SourceExt: DeliverySource {
             let batch = source
                 .incidents_with_notes(&IncidentRequest::new(range))
                 .await?;
-            data.incidents = batch.incidents;
-            data.collection.skipped.extend(batch.skipped);
-            data.collection.service_mapping |= batch.service_mapping;
+            batch.apply_to(&mut data);
         }
         data.dedup();
         Ok(data)

@@ -361,26 +361,14 @@ impl Store {
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql)?;
-        let started = std::time::Instant::now();
-        let mut delay = Duration::from_millis(10);
-        loop {
-            match schema::migrate_sqlite(&mut conn) {
-                Err(message)
-                    if message.contains("database is locked")
-                        && started.elapsed() < Duration::from_secs(30) =>
-                {
-                    std::thread::sleep(delay);
-                    delay = (delay * 2).min(Duration::from_millis(500));
-                }
-                Err(message) => {
-                    return Err(StoreError::Migration {
-                        path: path.clone(),
-                        message,
-                    });
-                }
-                Ok(()) => break,
-            }
-        }
+        retry_while(
+            |message: &String| message.contains("database is locked"),
+            || schema::migrate_sqlite(&mut conn),
+        )
+        .map_err(|message| StoreError::Migration {
+            path: path.clone(),
+            message,
+        })?;
         Ok(Self {
             db: Db::Sqlite(conn),
             path,
@@ -797,24 +785,35 @@ fn json_array(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
-/// Run `f` again while SQLite answers "busy" (up to 30 s, backing off).
-fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+/// Run `f` again while its error is `retryable` (up to 30 s, backing off).
+fn retry_while<T, E>(
+    retryable: impl Fn(&E) -> bool,
+    mut f: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
     let started = std::time::Instant::now();
     let mut delay = Duration::from_millis(10);
     loop {
         match f() {
-            Err(e)
-                if matches!(
-                    e.sqlite_error_code(),
-                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-                ) && started.elapsed() < Duration::from_secs(30) =>
-            {
+            Err(e) if retryable(&e) && started.elapsed() < Duration::from_secs(30) => {
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_millis(500));
             }
             other => return other,
         }
     }
+}
+
+/// Run `f` again while SQLite answers "busy" (see [`retry_while`]).
+fn retry_busy<T>(f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    retry_while(
+        |e: &rusqlite::Error| {
+            matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            )
+        },
+        f,
+    )
 }
 
 /// The scope name incident syncs use in `sync_cursors` and `sync_progress`.

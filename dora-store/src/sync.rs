@@ -277,13 +277,11 @@ pub async fn sync_incidents(
             source,
         })?;
     let events = batch.incidents.len();
-    let mut data = dora_core::Dataset {
-        incidents: batch.incidents,
-        ..Default::default()
-    };
-    data.collection.skipped = batch.skipped;
-    data.dedup();
+    // Written explicitly every run (true or false), so removing a mapping clears it.
     store.set_service_mapping(batch.service_mapping)?;
+    let mut data = dora_core::Dataset::default();
+    batch.apply_to(&mut data);
+    data.dedup();
     let cursor = format!(
         "\"{}\"",
         range.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
