@@ -558,7 +558,12 @@ async fn first_sync_is_the_full_collect_of_the_repository() {
     let cursor: Value = serde_json::from_str(&delta.cursor).expect("JSON cursor");
     assert_eq!(cursor["head"], HEAD47);
     assert_eq!(cursor["main_branch"], "main");
-    assert_eq!(cursor["in_progress"], json!([dep_id(192)]));
+    // Re-checked next time: the queued #195 (unreadable until it runs), the
+    // planned #193 (UNDEPLOYED keeps its uuid when it runs) and the running #192.
+    assert_eq!(
+        cursor["in_progress"],
+        json!([dep_id(195), dep_id(193), dep_id(192)])
+    );
     assert_eq!(
         cursor["open_prs"]["48"]["first_review"],
         "2024-03-21T10:00:00Z"
@@ -627,14 +632,15 @@ async fn a_sync_without_changes_makes_at_most_one_request_per_endpoint() {
     }
     assert_eq!(stats.total_requests(), 4);
     assert!(delta.data.pull_requests.is_empty() && delta.data.commits.is_empty());
-    // Only the deployment still in progress is returned again.
+    // Only the deployments that can still change are returned again (the
+    // planned #193, the running #192; the queued #195 is noted unreadable).
     let ids: Vec<&str> = delta
         .data
         .deployments
         .iter()
         .map(|d| d.id.as_str())
         .collect();
-    assert_eq!(ids, [dep_id(192)]);
+    assert_eq!(ids, [dep_id(193), dep_id(192)]);
     assert_eq!(Some(delta.cursor), cursor);
 }
 
@@ -707,7 +713,10 @@ async fn new_pr_new_deployment_and_completed_deployment_are_picked_up() {
         .await
         .expect("third sync");
     assert_eq!(quiet.requests, 4);
-    assert_eq!(quiet.events, 1, "only the repository row");
+    assert_eq!(
+        quiet.events, 2,
+        "the repository row and the planned #193, re-checked"
+    );
     assert_eq!(requests(&server).await.len() - before, 4);
     assert_eq!(load(&store), data);
 }
@@ -757,8 +766,9 @@ async fn a_review_from_an_earlier_sync_survives_the_merge() {
         .await
         .expect("first sync");
 
-    // A comment on the merged #47 (final: not fetched again) and one by
-    // #48's own author.
+    // A comment on the merged #47 (an edit to a closed pull request: read
+    // again, its activity in full, as it precedes the stream's reach) and one
+    // by #48's own author.
     live.repo("web", |r| {
         r.activity
             .insert(0, comment(47, SAM, "2024-03-22T12:00:00.000000+00:00"));
@@ -777,7 +787,7 @@ async fn a_review_from_an_earlier_sync_survives_the_merge() {
         .await
         .expect("second sync");
     let counts = per_endpoint(&requests(&server).await[before..]);
-    assert_eq!(counts.get("pullrequest/activity"), None, "{counts:?}");
+    assert_eq!(counts.get("pullrequest/activity"), Some(&1), "{counts:?}");
 
     // #48 is squash-merged.
     const S48: &str = "4800000000000000000000000000000000000048";
@@ -968,8 +978,8 @@ async fn an_unusable_cursor_or_an_earlier_window_backfills_and_bad_scopes_are_re
 
 #[tokio::test]
 async fn an_in_progress_deployment_past_the_first_page_is_re_checked_on_its_own() {
-    // Two deployments per page: #192 (in progress) is on page 2, the known
-    // #194 on page 1.
+    // Two deployments per page: the planned #193 and the running #192 are on
+    // page 2, the queued #195 and the known #194 on page 1.
     let pages = PageSizes {
         deployments: 2,
         ..PageSizes::default()
@@ -986,8 +996,13 @@ async fn an_in_progress_deployment_past_the_first_page_is_re_checked_on_its_own(
         .expect("still in progress");
     let counts = per_endpoint(&requests(&server).await[before..]);
     assert_eq!(counts.get("deployments"), Some(&1), "{counts:?}");
-    assert_eq!(counts.get("deployment"), Some(&1), "{counts:?}");
-    assert!(counts.values().all(|n| *n <= 1), "{counts:?}");
+    assert_eq!(counts.get("deployment"), Some(&2), "#193 and #192: {counts:?}");
+    assert!(
+        counts
+            .iter()
+            .all(|(endpoint, n)| endpoint == "deployment" || *n <= 1),
+        "{counts:?}"
+    );
     assert_eq!(
         store.deployments_in_progress("web").expect("query"),
         [dep_id(192)]
@@ -1019,13 +1034,13 @@ async fn an_in_progress_deployment_past_the_first_page_is_re_checked_on_its_own(
             .expect("query")
             .is_empty()
     );
-    // No longer in progress: not re-checked.
+    // No longer in progress: not re-checked (the planned #193 still is).
     let before = requests(&server).await.len();
     sync_delivery(&mut store, &source, window())
         .await
         .expect("quiet");
     let counts = per_endpoint(&requests(&server).await[before..]);
-    assert_eq!(counts.get("deployment"), None, "{counts:?}");
+    assert_eq!(counts.get("deployment"), Some(&1), "{counts:?}");
 }
 
 #[tokio::test]

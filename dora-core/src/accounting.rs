@@ -385,3 +385,90 @@ mod tests {
         assert!(l.balances());
     }
 }
+
+/// `store_span`: the report's window reaches outside the span a store's syncs
+/// covered, per source and scope (events of the uncovered part are missing).
+pub(crate) fn store_span(notes: &CollectionNotes, window: crate::TimeRange) -> Option<Diagnostic> {
+    // A sync's window ends at its own clock; allow the report a day past it.
+    let slack = chrono::Duration::days(1);
+    let mut short: Vec<String> = notes
+        .coverage
+        .iter()
+        .filter(|c| window.start < c.start || window.end > c.end + slack)
+        .map(|c| {
+            format!(
+                "{} {} covers {} to {}",
+                c.source,
+                c.scope,
+                c.start.format("%Y-%m-%d %H:%M"),
+                c.end.format("%Y-%m-%d %H:%M")
+            )
+        })
+        .collect();
+    if short.is_empty() {
+        return None;
+    }
+    short.sort();
+    let n = short.len();
+    if n > 5 {
+        short.truncate(5);
+        short.push(format!("and {} more", n - 5));
+    }
+    Some(Diagnostic::new(
+        codes::STORE_SPAN,
+        Sev::Warning,
+        format!(
+            "the report's window ({} to {}) reaches outside what the store's syncs covered: {}; events outside are missing — run `dora sync` over this window first",
+            window.start.format("%Y-%m-%d %H:%M"),
+            window.end.format("%Y-%m-%d %H:%M"),
+            short.join("; ")
+        ),
+    ))
+}
+
+/// `repositories_departed`: repositories that left the workspace since they
+/// were stored (kept in the store, left out of the report).
+pub(crate) fn repositories_departed(notes: &CollectionNotes) -> Option<Diagnostic> {
+    (!notes.departed.is_empty()).then(|| {
+        let mut slugs = notes.departed.clone();
+        slugs.sort();
+        slugs.dedup();
+        Diagnostic::new(
+            codes::REPOSITORIES_DEPARTED,
+            Sev::Info,
+            format!(
+                "{} repositor{} left the workspace (deleted or moved) and {} left out of the report; the store keeps {} events: {}",
+                slugs.len(),
+                if slugs.len() == 1 { "y" } else { "ies" },
+                if slugs.len() == 1 { "is" } else { "are" },
+                if slugs.len() == 1 { "its" } else { "their" },
+                slugs.join(", ")
+            ),
+        )
+    })
+}
+
+/// `clock_skew`: items dated after the collecting machine's clock.
+pub(crate) fn clock_skew(notes: &CollectionNotes) -> Option<Diagnostic> {
+    let first = notes.clock_skew.first()?;
+    let ahead = first.dated - first.observed_at;
+    let mut items: Vec<String> = notes
+        .clock_skew
+        .iter()
+        .take(5)
+        .map(|s| format!("{} {} dated {}", s.scope, s.item, s.dated.to_rfc3339()))
+        .collect();
+    if notes.clock_skew.len() > 5 {
+        items.push(format!("and {} more", notes.clock_skew.len() - 5));
+    }
+    Some(Diagnostic::new(
+        codes::CLOCK_SKEW,
+        Sev::Warning,
+        format!(
+            "{} item(s) are dated after the collecting machine's clock (the first by {} min): the sync cursor was held at the clock so that later changes are still fetched; check the server's or this machine's clock: {}",
+            notes.clock_skew.len(),
+            ahead.num_minutes(),
+            items.join("; ")
+        ),
+    ))
+}
