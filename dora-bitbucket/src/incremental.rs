@@ -71,7 +71,9 @@ const PLANNED_RECHECKS: usize = 10;
 
 /// The deployments to re-check next time, from `(id, status)` newest first:
 /// every running one, and the newest planned ones.
-fn to_recheck<'a>(deployments: impl IntoIterator<Item = (&'a str, DeploymentStatus)>) -> Vec<String> {
+fn to_recheck<'a>(
+    deployments: impl IntoIterator<Item = (&'a str, DeploymentStatus)>,
+) -> Vec<String> {
     let mut planned = 0;
     let mut out = Vec::new();
     for (id, status) in deployments {
@@ -88,15 +90,6 @@ fn to_recheck<'a>(deployments: impl IntoIterator<Item = (&'a str, DeploymentStat
         }
     }
     out
-}
-
-/// Whether a deployment can still change: running, or planned and not yet
-/// run (`UNDEPLOYED` keeps its uuid when its step runs later).
-fn can_change(status: DeploymentStatus) -> bool {
-    matches!(
-        status,
-        DeploymentStatus::InProgress | DeploymentStatus::Undeployed
-    )
 }
 
 /// What one repository's next sync resumes from (stored as JSON).
@@ -189,6 +182,11 @@ impl Cursor {
         meta: RepoMeta,
         now: Timestamp,
     ) -> Self {
+        let in_progress = to_recheck(
+            meta.listed_deployments
+                .iter()
+                .filter_map(|(id, s)| Some((id.as_str(), (*s)?))),
+        );
         let pr_watermark = meta
             .pr_updates
             .iter()
@@ -222,15 +220,11 @@ impl Cursor {
             known_deployments: known_deployments(
                 meta.listed_deployments
                     .iter()
-                    .filter(|(_, s)| s.is_none_or(|s| !can_change(s)))
-                    .map(|(id, _)| id.as_str()),
+                    .map(|(id, _)| id.as_str())
+                    .filter(|id| !in_progress.iter().any(|p| p == id)),
                 &[],
             ),
-            in_progress: to_recheck(
-                meta.listed_deployments
-                    .iter()
-                    .filter_map(|(id, s)| Some((id.as_str(), (*s)?))),
-            ),
+            in_progress,
             pr_watermark,
             recent_prs: recent_prs(meta.pr_updates, pr_watermark),
             activity_watermark: meta
@@ -273,7 +267,7 @@ fn clock_cap(now: Timestamp) -> Timestamp {
 /// What a later sync of one repository found.
 enum Changes {
     /// The events that changed, and the next cursor.
-    Found(Box<Dataset>, Cursor),
+    Found(Box<(Dataset, Cursor)>),
     /// The production branch no longer descends from the head of the last
     /// sync (why, in words).
     Rewritten(String),
@@ -378,7 +372,7 @@ impl Bitbucket {
                     .sync_changes(&client, slug, previous, now, &mut stats)
                     .await?
                 {
-                    Changes::Found(data, next) => (*data, next),
+                    Changes::Found(found) => *found,
                     Changes::Rewritten(why) => {
                         // The history the store holds is no longer the
                         // branch's: read the repository again, whole, and say
@@ -512,26 +506,18 @@ impl Bitbucket {
         }
         let environments = cur.environment_map(slug);
         let known: HashSet<&str> = cur.known_deployments.iter().map(String::as_str).collect();
-        let mut listed_final = Vec::new();
         let mut unreadable_pending = Vec::new();
         let mut emitted_ids = HashSet::new();
-        for (i, d) in deps.listed.iter().chain(&deps.rechecked).enumerate() {
+        for d in deps.listed.iter().chain(&deps.rechecked) {
             match convert::deployment(slug, d, &environments) {
                 Ok(d) => {
-                    if i < deps.listed.len() && !can_change(d.status) {
-                        listed_final.push(d.id.clone());
-                    }
                     if !known.contains(d.id.as_str()) && emitted_ids.insert(d.id.clone()) {
                         data.deployments.push(d);
                     }
                 }
                 Err(why) => {
-                    if let Some(uuid) = &d.uuid {
-                        match convert::unreadable_status(d) {
-                            Some(_) => unreadable_pending.push(uuid.clone()),
-                            None if i < deps.listed.len() => listed_final.push(uuid.clone()),
-                            None => {}
-                        }
+                    if let (Some(uuid), Some(_)) = (&d.uuid, convert::unreadable_status(d)) {
+                        unreadable_pending.push(uuid.clone());
                     }
                     self.note_skip(stats, &mut notes, slug, &why);
                 }
@@ -542,10 +528,6 @@ impl Bitbucket {
                 "{ws}/{slug}: deployment {id}, in progress at the last sync, no longer exists"
             ));
         }
-        cur.known_deployments = known_deployments(
-            listed_final.iter().map(String::as_str),
-            &cur.known_deployments,
-        );
         cur.in_progress = to_recheck(
             data.deployments
                 .iter()
@@ -556,6 +538,15 @@ impl Bitbucket {
                         .map(|id| (id.as_str(), DeploymentStatus::InProgress)),
                 ),
         );
+        // Every listed deployment not to re-check is known from now on
+        // (finished, or planned long ago: see PLANNED_RECHECKS).
+        let again: HashSet<&str> = cur.in_progress.iter().map(String::as_str).collect();
+        let listed = deps
+            .listed
+            .iter()
+            .filter_map(|d| d.uuid.as_deref())
+            .filter(|id| !again.contains(id));
+        cur.known_deployments = known_deployments(listed, &cur.known_deployments);
 
         // Production-branch commits.
         let commits = commits.map_err(err)?;
@@ -747,7 +738,7 @@ impl Bitbucket {
             cur.activity_watermark = cur.activity_watermark.max(newest);
         }
         cur.activity_watermark = cur.activity_watermark.min(clock_cap(now));
-        Ok(Changes::Found(Box::new(data), cur))
+        Ok(Changes::Found(Box::new((data, cur))))
     }
 
     /// Deployments newest first until a page holds nothing new (every item a
@@ -814,9 +805,11 @@ impl Bitbucket {
         })
     }
 
-    /// The production-branch commits not reachable from the last head; when
-    /// that walk is impossible (no head, or the branch or head is gone), the
-    /// main branch is looked up again and walked back to the cut-off.
+    /// The production-branch commits not reachable from the last head. When
+    /// the head or the branch is gone (`exclude=` answers 404), an empty
+    /// non-exclusive delta: [`rewritten`] then has the repository read again.
+    /// Without a head (an empty repository at the last sync), the main branch
+    /// is looked up again and walked back to the cut-off.
     async fn new_commits(
         &self,
         client: &HttpClient,
@@ -832,7 +825,15 @@ impl Bitbucket {
                         exclusive: true,
                     });
                 }
-                Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
+                // The old head (or the branch) is gone: the history was
+                // rewritten, and the repository is read again whole.
+                Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
+                    return Ok(CommitDelta {
+                        main_branch: Some(branch.clone()),
+                        walk: BranchWalk::default(),
+                        exclusive: false,
+                    });
+                }
                 Err(e) => return Err(e),
             }
         }

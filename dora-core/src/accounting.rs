@@ -359,33 +359,6 @@ pub(crate) fn unmapped_incidents(services: &BTreeMap<String, usize>) -> Option<D
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn samples_name_three_then_count() {
-        assert_eq!(samples(&["a", "b"]), "a, b");
-        assert_eq!(samples(&["a", "b", "c", "d", "e"]), "a, b, c and 2 more");
-    }
-
-    #[test]
-    fn a_ledger_counts_skipped_items_under_their_reason() {
-        let mut t = Tally::default();
-        t.used();
-        t.exclude(reasons::OUTSIDE_WINDOW);
-        t.exclude_n(reasons::NOT_MERGED, 0);
-        let s = SkippedEvent::new(EventKind::Deployment, None, None, "missing_status", "");
-        let l = ledger(2, &t, &[&s, &s]);
-        assert_eq!(l.fetched, 4);
-        assert_eq!(l.used, 1);
-        assert_eq!(l.excluded_for("missing_status"), 2);
-        assert_eq!(l.excluded_for(reasons::OUTSIDE_WINDOW), 1);
-        assert!(!l.excluded.contains_key(reasons::NOT_MERGED));
-        assert!(l.balances());
-    }
-}
-
 /// `store_span`: the report's window reaches outside the span a store's syncs
 /// covered, per source and scope (events of the uncovered part are missing).
 pub(crate) fn store_span(notes: &CollectionNotes, window: crate::TimeRange) -> Option<Diagnostic> {
@@ -471,4 +444,81 @@ pub(crate) fn clock_skew(notes: &CollectionNotes) -> Option<Diagnostic> {
             items.join("; ")
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_name_three_then_count() {
+        assert_eq!(samples(&["a", "b"]), "a, b");
+        assert_eq!(samples(&["a", "b", "c", "d", "e"]), "a, b, c and 2 more");
+    }
+
+    #[test]
+    fn a_ledger_counts_skipped_items_under_their_reason() {
+        let mut t = Tally::default();
+        t.used();
+        t.exclude(reasons::OUTSIDE_WINDOW);
+        t.exclude_n(reasons::NOT_MERGED, 0);
+        let s = SkippedEvent::new(EventKind::Deployment, None, None, "missing_status", "");
+        let l = ledger(2, &t, &[&s, &s]);
+        assert_eq!(l.fetched, 4);
+        assert_eq!(l.used, 1);
+        assert_eq!(l.excluded_for("missing_status"), 2);
+        assert_eq!(l.excluded_for(reasons::OUTSIDE_WINDOW), 1);
+        assert!(!l.excluded.contains_key(reasons::NOT_MERGED));
+        assert!(l.balances());
+    }
+
+    #[test]
+    fn store_span_warns_outside_the_covered_span_only() {
+        use crate::model::Coverage;
+        let at =
+            |d: u32| chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2024, 3, d, 0, 0, 0).unwrap();
+        let mut notes = CollectionNotes::default();
+        notes.coverage.push(Coverage {
+            source: "bitbucket".into(),
+            scope: "web".into(),
+            start: at(1),
+            end: at(31),
+        });
+        let inside = crate::TimeRange::new(at(2), at(30));
+        assert!(super::store_span(&notes, inside).is_none());
+        let earlier = crate::TimeRange::new(at(1) - chrono::Duration::days(7), at(30));
+        let d = super::store_span(&notes, earlier).expect("warns");
+        assert_eq!(d.code, codes::STORE_SPAN);
+        assert!(
+            d.message.contains("bitbucket web covers 2024-03-01"),
+            "{}",
+            d.message
+        );
+        // A fresh collection records no coverage: nothing to warn about.
+        assert!(super::store_span(&CollectionNotes::default(), earlier).is_none());
+    }
+
+    #[test]
+    fn departed_and_clock_skew_name_what_they_saw() {
+        use crate::model::ClockSkew;
+        let mut notes = CollectionNotes::default();
+        assert!(super::repositories_departed(&notes).is_none());
+        assert!(super::clock_skew(&notes).is_none());
+        notes.departed = vec!["old-api".into()];
+        let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 2, 0, 0, 0).unwrap();
+        notes.clock_skew.push(ClockSkew {
+            scope: "web".into(),
+            item: "pull request #7 updated_on".into(),
+            dated: now + chrono::Duration::hours(2),
+            observed_at: now,
+        });
+        let d = super::repositories_departed(&notes).expect("departed");
+        assert!(d.message.contains("old-api"), "{}", d.message);
+        let d = super::clock_skew(&notes).expect("skew");
+        assert!(
+            d.message.contains("by 120 min") && d.message.contains("#7"),
+            "{}",
+            d.message
+        );
+    }
 }

@@ -266,6 +266,9 @@ pub(crate) fn load_into(db: &mut dyn Exec, data: &mut Dataset) -> Result<(), DbE
     let notes: &mut CollectionNotes = &mut data.collection;
     notes.departed = departed.iter().cloned().collect();
     notes.history_truncated.retain(|g| !gone(&g.repository));
+    notes
+        .skipped
+        .retain(|e| e.scope.as_ref().is_none_or(|scope| !gone(scope)));
     notes.incomplete_sync.retain(|s| !gone(s));
     for r in &db.rows(
         "SELECT source, scope, span_start, span_end FROM sync_spans ORDER BY source, scope",
