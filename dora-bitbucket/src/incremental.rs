@@ -147,17 +147,23 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
+/// Pull requests whose `updated_on` lies within the overlap of `watermark`:
+/// `previous` (the last cursor's) updated by `listed` (this sync's listing,
+/// which wins: a date corrected since replaces the old one; within the
+/// listing, a pull request listed twice keeps its newest date).
 fn recent_prs(
-    updates: impl IntoIterator<Item = (u64, Timestamp)>,
+    previous: BTreeMap<u64, Timestamp>,
+    listed: impl IntoIterator<Item = (u64, Timestamp)>,
     watermark: Timestamp,
 ) -> BTreeMap<u64, Timestamp> {
-    let mut out = BTreeMap::new();
-    for (id, t) in updates {
-        if t >= watermark - overlap() {
-            let slot = out.entry(id).or_insert(t);
-            *slot = (*slot).max(t);
-        }
+    let mut now: BTreeMap<u64, Timestamp> = BTreeMap::new();
+    for (id, t) in listed {
+        let slot = now.entry(id).or_insert(t);
+        *slot = (*slot).max(t);
     }
+    let mut out = previous;
+    out.extend(now);
+    out.retain(|_, t| *t >= watermark - overlap());
     out
 }
 
@@ -226,7 +232,7 @@ impl Cursor {
             ),
             in_progress,
             pr_watermark,
-            recent_prs: recent_prs(meta.pr_updates, pr_watermark),
+            recent_prs: recent_prs(BTreeMap::new(), meta.pr_updates, pr_watermark),
             activity_watermark: meta
                 .newest_activity
                 .unwrap_or(meta.cutoff)
@@ -732,7 +738,7 @@ impl Bitbucket {
             .fold(cur.pr_watermark, Timestamp::max)
             .min(clock_cap(now));
         let previous_recent = std::mem::take(&mut cur.recent_prs);
-        cur.recent_prs = recent_prs(previous_recent.into_iter().chain(updates), watermark);
+        cur.recent_prs = recent_prs(previous_recent, updates, watermark);
         cur.pr_watermark = watermark;
         if let Some(newest) = stream.as_ref().and_then(|s| s.newest) {
             cur.activity_watermark = cur.activity_watermark.max(newest);

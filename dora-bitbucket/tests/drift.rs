@@ -162,6 +162,10 @@ struct World {
     range: TimeRange,
     /// Numbers for new pull requests, deployments, incidents and commits.
     next: AtomicU32,
+    /// Repositories deleted (their stored events leave reports).
+    deleted: Vec<String>,
+    /// Renames of the last change, `(old, new)` slugs.
+    renamed: Vec<(String, String)>,
 }
 
 const REPOS: &[&str] = &["api", "app"];
@@ -188,6 +192,8 @@ impl World {
             options,
             range: window(),
             next: AtomicU32::new(1),
+            deleted: Vec::new(),
+            renamed: Vec::new(),
         }
     }
 
@@ -236,6 +242,7 @@ impl World {
     }
 
     fn apply(&mut self, change: Change) {
+        self.renamed.clear();
         let k = self.next();
         let when = Self::event_time(k);
         let stamp = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string();
@@ -382,7 +389,10 @@ impl World {
             }
             Change::Rename(n) => {
                 if let Some(slug) = self.pick(n) {
-                    self.live.rename(&slug, &format!("{slug}-{k}"));
+                    let new = format!("{slug}-{k}");
+                    self.live.rename(&slug, &new);
+                    self.renamed
+                        .push((format!("acme/{slug}"), format!("acme/{new}")));
                 }
             }
             Change::Delete(n) => {
@@ -390,6 +400,8 @@ impl World {
                     && let Some(slug) = self.pick(n)
                 {
                     self.live.delete(&slug);
+                    // (A repository renamed earlier leaves under its new name.)
+                    self.deleted.push(slug);
                 }
             }
             Change::RaiseIncident(n) => self.incidents.update_scenario(|s| {
@@ -474,6 +486,7 @@ async fn sync(world: &World, store: &mut Store) -> (u64, BTreeMap<(String, Strin
         *counts.entry((repo, label)).or_insert(0) += 1;
     }
     let total: u64 = counts.values().sum();
+    assert_eq!(summary.changes.renamed, world.renamed, "renames followed");
     assert_eq!(
         summary.requests, total,
         "the sync counts every request it made: {counts:?}"
@@ -501,6 +514,45 @@ async fn fresh(world: &World) -> (Dataset, u64) {
 /// Codes only a store's report can carry (they describe the store).
 const STORE_ONLY: &[&str] = &["store_span", "clock_skew", "repositories_departed"];
 
+/// What only the store's report says is true: `clock_skew` while a pull
+/// request is dated in the future, `repositories_departed` naming every
+/// deleted repository, and `store_span` for a window reaching earlier than the
+/// syncs did (not for theirs).
+fn assert_store_notes(world: &World, stored: &Dataset, report: &Report, step: &str) {
+    let has = |r: &Report, code: &str| r.diagnostics.iter().any(|d| d.code == code);
+    let future = world.live.slugs().iter().any(|slug| {
+        world.live.repo(slug, |r| {
+            r.pull_requests.iter().any(|p| {
+                p["updated_on"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("2099"))
+            })
+        })
+    });
+    assert_eq!(has(report, "clock_skew"), future, "{step}: clock_skew");
+    let mut departed = stored.collection.departed.clone();
+    departed.sort();
+    let mut deleted = world.deleted.clone();
+    deleted.sort();
+    assert_eq!(departed, deleted, "{step}: departed repositories");
+    assert_eq!(
+        has(report, "repositories_departed"),
+        !deleted.is_empty(),
+        "{step}: repositories_departed"
+    );
+    assert!(
+        !has(report, "store_span"),
+        "{step}: the synced window is covered"
+    );
+    let mut earlier = world.config();
+    earlier.days += 7;
+    let wider = compute_at(stored, &earlier, world.range.end);
+    assert!(
+        has(&wider, "store_span"),
+        "{step}: a wider window warns store_span"
+    );
+}
+
 /// The store's report equals the fresh collection's. Volatile by nature: the
 /// store may hold older production-branch history (a first sync's walk ends
 /// at a page boundary past the cut-off) and incidents of earlier windows; and
@@ -519,6 +571,7 @@ fn assert_same(world: &World, stored: &Dataset, fresh: &Dataset, step: &str) -> 
     );
     from_store.scope.commits = from_fresh.scope.commits;
     from_store.accounting.commits = from_fresh.accounting.commits.clone();
+    assert_store_notes(world, &stored, &from_store, step);
     from_store
         .diagnostics
         .retain(|d| !STORE_ONLY.contains(&d.code.as_str()));
