@@ -40,12 +40,31 @@
 //! # Ok::<(), dora_store::StoreError>(())
 //! ```
 //!
+//! ## The store equals a fresh collection
+//!
+//! A report from the store gives what a fresh collection would, whatever
+//! changed between syncs, while a re-sync fetches only what changed. Each kind
+//! of change and how it reaches the store (checked by a property test over
+//! random change sequences, `dora-bitbucket/tests/drift.rs`):
+//!
+//! | change between syncs | how the sync sees it |
+//! |---|---|
+//! | a deployment runs, finishes, or a planned (`UNDEPLOYED`) or queued one runs later | every deployment that can still change is re-checked (running and queued ones all; the ten newest planned ones per repository); the listing reads on while a page holds anything new |
+//! | a pull request changes in any state (merged and declined ones included) | BBQL `updated_on >=` the cursor; the branch commits and history gaps stored for an old merged one are kept unless the batch proves otherwise |
+//! | a force-push rewrote the production branch | `exclude=<old head>` answers 404, or the new commits do not descend from it: the repository is read again whole and the commits it no longer holds are marked `unreachable_since` (kept, not loaded) |
+//! | a repository was renamed | repositories are keyed by uuid (`sync_scopes`): the rows move to the new slug |
+//! | a repository was deleted or left the sync's selection | marked departed: kept in the store, out of loads, named by `repositories_departed` |
+//! | a date in the future (a wrong server clock) | cursors are held at this machine's clock less five minutes; the item is named by `clock_skew` |
+//! | an incident is edited (priority raised after resolution, resolve time corrected) | incidents opened within the re-read horizon of the window's end (default 30 days: `--incident-horizon`, `[sync] incident_horizon_days`, Python `incident_horizon_days=`) are read again, as are all unresolved ones. PagerDuty, Opsgenie, incident.io and JSM alike: their list endpoints filter by creation time, and the change feeds (PagerDuty log entries, an `updatedAt` query) are not used yet, so an edit to an incident older than the horizon is not seen |
+//! | a later sync's window starts earlier | Bitbucket reads each repository again from the new start; incidents are read from it |
+//! | a report's window reaches outside what the syncs covered | `sync_spans` records each scope's span; the report warns `store_span` |
+//!
 //! ## Tables
 //!
 //! | table | key | what |
 //! |---|---|---|
 //! | `repositories` | `slug` | repositories in scope and their main branch |
-//! | `commits` | `repository, sha` | commits; `parents` is a JSON array |
+//! | `commits` | `repository, sha` | commits; `parents` is a JSON array; `unreachable_since` set when a force-push removed it from the branch |
 //! | `pull_requests` | `repository, id` | pull requests; `commits` is a JSON array |
 //! | `environments` | `repository, name` | deployment environments and their kind |
 //! | `deployments` | `repository, id` | deployments to every environment |
@@ -55,6 +74,9 @@
 //! | `skipped_events` | `kind, scope, item_id, reason` | items a source fetched but could not convert (`skipped_events` diagnostic, `accounting`) |
 //! | `history_gaps` | `repository, pull_request` | merged PRs whose branch history the commit walk did not reach (`history_truncated`) |
 //! | `store_flags` | `name` | facts about the stored data, e.g. `service_mapping` (incidents were mapped to repositories) |
+//! | `sync_scopes` | `source, scope` | each scope's stable id (a repository's uuid: renames follow it) and when it departed |
+//! | `sync_spans` | `source, scope` | the span each scope's syncs covered (`store_span`) |
+//! | `clock_skews` | `scope, item` | items dated after the syncing machine's clock (`clock_skew`) |
 //! | `sync_leases` | `source, scope` | which sync worker holds which scope of the current round, until when (`expires_at`, seconds since the epoch, server clock) |
 //! | `report_runs` | `id` | each stored report (window, time, full JSON) |
 //! | `report_changes`, `report_deployments`, `report_incidents` | `run_id, …` | the rows behind a report's metrics |
