@@ -511,6 +511,27 @@ fn open_store(location: &str) -> Result<dora_store::Store, Failure> {
     dora_store::Store::open_location(location).map_err(Failure::store)
 }
 
+/// Open a SQLite store to report from: with write access when this user has
+/// it (the report is then saved for dashboards), else read-only (a store on
+/// read-only media or in a directory this user cannot write), saying so.
+fn open_store_for_reading(location: &str, quiet: bool) -> Result<dora_store::Store, Failure> {
+    match dora_store::Store::open_location(location) {
+        Ok(store) => Ok(store),
+        Err(error) => match dora_store::Store::open_read_only(location) {
+            Ok(store) => {
+                if !quiet {
+                    eprintln!(
+                        "note: store {location} is not writable here ({error}); reporting from it read-only, without saving the report into it"
+                    );
+                }
+                Ok(store)
+            }
+            // The first error says what is wrong with the store itself.
+            Err(_) => Err(Failure::store(error)),
+        },
+    }
+}
+
 /// How this process takes part in a sync (PostgreSQL stores share the work).
 struct WorkerArgs {
     worker_id: Option<String>,
@@ -688,7 +709,11 @@ fn run_report_from_store(
             "store {location} does not exist: run `dora sync --store {location}` first"
         )));
     }
-    let mut store = open_store(location)?;
+    let mut store = if args.offline && !dora_store::is_postgres_url(location) {
+        open_store_for_reading(location, args.common.quiet)?
+    } else {
+        open_store(location)?
+    };
     let title = if args.offline {
         store.name().to_string()
     } else {
@@ -708,7 +733,9 @@ fn run_report_from_store(
     };
     let data = store.load().map_err(Failure::store)?;
     let report = dora_core::compute_at(&data, config, Utc::now());
-    store.save_report(&report).map_err(Failure::store)?;
+    if !store.is_read_only() {
+        store.save_report(&report).map_err(Failure::store)?;
+    }
     let ctx = Context { title, note: None };
     write_output(&report, &args.common, &ctx)
 }

@@ -157,6 +157,17 @@ pub enum StoreError {
         /// What it is instead, and what to do.
         message: String,
     },
+    /// The store was opened read-only ([`Store::open_read_only`]) and a write
+    /// was asked of it.
+    #[error(
+        "store {path} is open read-only: {what} needs write access to the file and its directory"
+    )]
+    ReadOnly {
+        /// The database file.
+        path: String,
+        /// What needed to write.
+        what: String,
+    },
     /// A stored value could not be read back.
     #[error("store {path}: {message}")]
     Data {
@@ -268,6 +279,8 @@ pub struct Store {
     db: Db,
     /// The path, or the URL with its password redacted.
     path: String,
+    /// Opened with [`Store::open_read_only`]: every write is refused.
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -358,6 +371,7 @@ impl Store {
         Ok(Self {
             db: Db::Postgres(Box::new(Mutex::new(conn))),
             path,
+            read_only: false,
         })
     }
 
@@ -408,7 +422,81 @@ impl Store {
         Ok(Self {
             db: Db::Sqlite(conn),
             path,
+            read_only: false,
         })
+    }
+
+    /// Open the SQLite store at `path` for reading only: nothing is written to
+    /// the file or its directory, so a store on read-only media, in a directory
+    /// this user cannot write, or shared read-only with dashboards can still be
+    /// reported on. The store must exist at this program's schema version
+    /// (migrating is a write); every write ([`Store::apply`],
+    /// [`Store::save_report`], …) answers [`StoreError::ReadOnly`].
+    ///
+    /// When SQLite cannot open the write-ahead log's shared-memory file
+    /// (`-shm`: a WAL store in a directory this user cannot write), the file
+    /// is opened as immutable: no locks, so a sync writing it at the same
+    /// moment is not seen consistently.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        use rusqlite::OpenFlags;
+        let path_buf: PathBuf = path.as_ref().to_path_buf();
+        let name = path_buf.display().to_string();
+        let sql = |source| StoreError::Sqlite {
+            path: name.clone(),
+            source,
+        };
+        if !path_buf.exists() {
+            return Err(StoreError::NotAStore {
+                path: name.clone(),
+                message: "no such file: run `dora sync --store <path>` first".into(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open = || -> rusqlite::Result<Connection> {
+            let conn = Connection::open_with_flags(&path_buf, flags)?;
+            conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?;
+            Ok(conn)
+        };
+        let conn = match open() {
+            Ok(conn) => conn,
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+                ) =>
+            {
+                let mut uri = url_path(&path_buf);
+                uri.push_str("?immutable=1");
+                Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI).map_err(sql)?
+            }
+            Err(e) => return Err(sql(e)),
+        };
+        schema::check_foreign_sqlite(&conn).map_err(|message| StoreError::NotAStore {
+            path: name.clone(),
+            message,
+        })?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql)?;
+        let known = schema::MIGRATIONS.len() as i64;
+        if version < known {
+            return Err(StoreError::Migration {
+                path: name.clone(),
+                message: format!(
+                    "the store has schema version {version} and this program reads version {known}; migrating writes to it: open it once with write access (e.g. `dora sync --store {name}`)"
+                ),
+            });
+        }
+        Ok(Self {
+            db: Db::Sqlite(conn),
+            path: name,
+            read_only: true,
+        })
+    }
+
+    /// Whether the store was opened read-only ([`Store::open_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Which backend holds the store.
@@ -466,6 +554,12 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut dyn Exec) -> Result<T, DbError> + Send,
     ) -> Result<T, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+                what: "writing".into(),
+            });
+        }
         let out = match &mut self.db {
             Db::Sqlite(conn) => (|| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -1462,4 +1556,20 @@ fn insert_report(tx: &mut dyn Exec, report: &Report) -> Result<i64, DbError> {
         &rows,
     )?;
     Ok(run)
+}
+
+/// `path` as an SQLite `file:` URI (absolute, percent-encoded where a URI
+/// needs it).
+fn url_path(path: &Path) -> String {
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::from("file:");
+    for b in absolute.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b));
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }
