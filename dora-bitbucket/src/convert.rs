@@ -31,6 +31,7 @@ pub(crate) mod reason {
     pub const UNKNOWN_DEPLOYMENT_STATE: &str = "unknown_deployment_state";
     pub const UNKNOWN_DEPLOYMENT_STATUS: &str = "unknown_deployment_status";
     pub const UNKNOWN_PULL_REQUEST_STATE: &str = "unknown_pull_request_state";
+    pub const UNKNOWN_ENVIRONMENT: &str = "unknown_environment";
 }
 
 impl Skip {
@@ -173,19 +174,6 @@ pub(crate) fn deployment(
         })?;
     let env_ref = d.environment.as_ref();
     let env_uuid = env_ref.and_then(|e| e.uuid.clone()).unwrap_or_default();
-    let (environment, kind) = match environments.get(&env_uuid) {
-        Some(e) => (e.name.clone(), e.kind),
-        None => (
-            env_ref
-                .and_then(|e| e.name.clone())
-                .unwrap_or_else(|| env_uuid.clone()),
-            environment_kind(
-                env_ref
-                    .and_then(|e| e.environment_type.as_ref())
-                    .and_then(|t| t.name.as_deref()),
-            ),
-        ),
-    };
     let state = d.state.clone().unwrap_or_default();
     let status = match state.name.as_deref() {
         Some("COMPLETED") => match state.status.as_ref().and_then(|s| s.name.as_deref()) {
@@ -222,6 +210,38 @@ pub(crate) fn deployment(
                 reason::MISSING_STATE,
                 Some(&id),
                 format!("deployment {id}: no `state.name`"),
+            ));
+        }
+    };
+    // The repository's environments by uuid; else what the deployment itself
+    // says (its environment deleted or renamed since); else it cannot be
+    // classified, and is left out under a named reason rather than counted as
+    // another environment.
+    let embedded_type = env_ref
+        .and_then(|e| e.environment_type.as_ref())
+        .and_then(|t| t.name.as_deref())
+        .filter(|t| !t.trim().is_empty());
+    // (Resolved after the state: a deployment of unknown state is skipped as such.)
+    let (environment, kind) = match (environments.get(&env_uuid), embedded_type) {
+        (Some(e), _) => (e.name.clone(), e.kind),
+        (None, Some(type_name)) => (
+            env_ref
+                .and_then(|e| e.name.clone())
+                .unwrap_or_else(|| env_uuid.clone()),
+            environment_kind(Some(type_name)),
+        ),
+        (None, None) => {
+            return Err(skip(
+                reason::UNKNOWN_ENVIRONMENT,
+                Some(&id),
+                format!(
+                    "deployment {id}: environment {} is not among the repository's environments (deleted or renamed?) and the deployment does not say its type",
+                    if env_uuid.is_empty() {
+                        "(none)"
+                    } else {
+                        env_uuid.as_str()
+                    }
+                ),
             ));
         }
     };
@@ -541,7 +561,11 @@ mod tests {
     #[test]
     fn deployment_state_mapping_and_timestamp_fallback() {
         let envs = HashMap::new();
-        let parse = |v: serde_json::Value| {
+        // (An environment typed on the deployment, of a type that is none of
+        // Bitbucket's three: classified `other`.)
+        let parse = |mut v: serde_json::Value| {
+            v["environment"] =
+                serde_json::json!({"uuid": "{x}", "environment_type": {"name": "Canary"}});
             let d: wire::Deployment = serde_json::from_value(v).expect("wire");
             deployment("web", &d, &envs)
         };
@@ -625,6 +649,45 @@ mod tests {
             .author
             .expect("author");
         assert_eq!(author.display_name, "Jane D.");
+    }
+
+    #[test]
+    fn a_deployment_environment_resolves_from_the_list_else_from_itself_else_is_skipped() {
+        let listed = environments(
+            "web",
+            &[
+                serde_json::from_value::<wire::Environment>(serde_json::json!({
+                    "uuid": "{prod}", "name": "prod-eu", "environment_type": {"name": "Production"}
+                }))
+                .expect("wire"),
+            ],
+        );
+        let parse = |env: serde_json::Value| {
+            let d: wire::Deployment = serde_json::from_value(serde_json::json!({
+                "uuid": "{d}", "release": {"commit": {"hash": "abc"}}, "environment": env,
+                "state": {"name": "COMPLETED", "status": {"name": "SUCCESSFUL"},
+                          "completed_on": "2024-03-01T10:05:00Z"}
+            }))
+            .expect("wire");
+            deployment("web", &d, &listed)
+        };
+        let known = parse(serde_json::json!({"uuid": "{prod}"})).expect("listed");
+        assert_eq!(
+            (known.environment.as_str(), known.environment_kind),
+            ("prod-eu", EnvironmentKind::Production)
+        );
+        // Deleted or renamed since: the deployment's own name and type.
+        let gone = parse(serde_json::json!({"uuid": "{old}", "name": "prod-us",
+            "environment_type": {"name": "Production"}}))
+        .expect("typed on the deployment");
+        assert_eq!(
+            (gone.environment.as_str(), gone.environment_kind),
+            ("prod-us", EnvironmentKind::Production)
+        );
+        // Neither: skipped under a named reason, not counted as `other`.
+        let unknown = parse(serde_json::json!({"uuid": "{old}"})).expect_err("unresolvable");
+        assert_eq!(unknown.reason, reason::UNKNOWN_ENVIRONMENT);
+        assert!(unknown.detail.contains("{old}"), "{}", unknown.detail);
     }
 
     #[test]

@@ -69,7 +69,10 @@
 //!   dataset's `collection.skipped` with a stable reason code
 //!   (`missing_id`, `missing_commit`, `missing_state`, `missing_status`,
 //!   `missing_timestamp`, `unknown_deployment_state`,
-//!   `unknown_deployment_status`, `unknown_pull_request_state`).
+//!   `unknown_deployment_status`, `unknown_pull_request_state`, and
+//!   `unknown_environment` for a deployment whose environment is neither
+//!   among the repository's environments nor typed on the deployment itself:
+//!   deleted or renamed since; never counted as another environment).
 //! - Items listed twice (the page-number pagination shifted while new
 //!   deployments or pull requests landed) count once: every path calls
 //!   [`dora_core::Dataset::dedup`].

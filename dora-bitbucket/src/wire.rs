@@ -176,8 +176,8 @@ pub(crate) mod fields {
     pub const REPOSITORIES: &str =
         "next,values.uuid,values.slug,values.full_name,values.mainbranch.name";
     pub const ENVIRONMENTS: &str = "next,values.uuid,values.name,values.environment_type.name";
-    pub const DEPLOYMENTS: &str = "next,values.uuid,values.state,values.environment.uuid,values.release.commit.hash,values.release.name,values.release.url,values.deployable.commit.hash,values.last_update_time";
-    pub const DEPLOYMENT: &str = "uuid,state,environment.uuid,release.commit.hash,release.name,release.url,deployable.commit.hash,last_update_time";
+    pub const DEPLOYMENTS: &str = "next,values.uuid,values.state,values.environment.uuid,values.environment.name,values.environment.environment_type.name,values.release.commit.hash,values.release.name,values.release.url,values.deployable.commit.hash,values.last_update_time";
+    pub const DEPLOYMENT: &str = "uuid,state,environment.uuid,environment.name,environment.environment_type.name,release.commit.hash,release.name,release.url,deployable.commit.hash,last_update_time";
     pub const PULL_REQUESTS: &str = "next,values.id,values.title,values.state,values.author,values.source.branch.name,values.destination.branch.name,values.merge_commit.hash,values.merge_commit.date,values.created_on,values.updated_on,values.links.html.href";
     pub const ACTIVITY: &str = "next,values.pull_request.id,values.update.state,values.update.date,values.approval.date,values.approval.user,values.changes_requested.date,values.changes_requested.user,values.comment.created_on,values.comment.user,values.comment.deleted";
     pub const COMMITS: &str = "next,values.hash,values.date,values.message,values.author.raw,values.author.user,values.parents.hash";

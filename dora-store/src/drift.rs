@@ -290,6 +290,9 @@ pub(crate) fn load_into(db: &mut dyn Exec, data: &mut Dataset) -> Result<(), DbE
         "SELECT scope, item, dated, observed_at FROM clock_skews ORDER BY scope, item",
         &[],
     )? {
+        if gone(&text(r, 0)?) {
+            continue;
+        }
         notes.clock_skew.push(ClockSkew {
             scope: text(r, 0)?,
             item: text(r, 1)?,

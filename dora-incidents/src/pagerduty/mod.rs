@@ -493,7 +493,7 @@ impl IncidentSource for PagerDuty {
                             source_name: SOURCE.into(),
                             endpoint: "incidents".into(),
                             message: format!(
-                                "more than {} incidents created within one second at {}; cannot split the time range further",
+                                "the listing reports more than {} incidents (field `total`, or `more` past the offset ceiling) created within one second at {}; cannot split the time range further",
                                 self.offset_ceiling, window.start
                             ),
                         });
