@@ -118,6 +118,13 @@ struct Cursor {
     activity_watermark: Timestamp,
     /// Open pull requests: what their earlier activity said.
     open_prs: BTreeMap<u64, OpenPr>,
+    /// Whether a production deployment was ever listed (until then, each sync
+    /// looks at the pipelines for `pipelines_without_deployments`).
+    #[serde(default)]
+    production_seen: bool,
+    /// The repository's web page, once known.
+    #[serde(default)]
+    url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -231,6 +238,11 @@ impl Cursor {
                 &[],
             ),
             in_progress,
+            production_seen: data
+                .deployments
+                .iter()
+                .any(|d| d.environment_kind == EnvironmentKind::Production),
+            url: data.repositories.first().and_then(|r| r.url.clone()),
             pr_watermark,
             recent_prs: recent_prs(BTreeMap::new(), meta.pr_updates, pr_watermark),
             activity_watermark: meta
@@ -375,7 +387,7 @@ impl Bitbucket {
             Some(previous) => {
                 let window_start = previous.window_start;
                 match self
-                    .sync_changes(&client, slug, previous, now, &mut stats)
+                    .sync_changes(&client, slug, previous, range, now, &mut stats)
                     .await?
                 {
                     Changes::Found(found) => *found,
@@ -455,6 +467,7 @@ impl Bitbucket {
         client: &HttpClient,
         slug: &str,
         mut cur: Cursor,
+        range: TimeRange,
         now: Timestamp,
         stats: &mut SyncStats,
     ) -> Result<Changes, SourceError> {
@@ -717,10 +730,25 @@ impl Bitbucket {
                 truncation_note(&notes)
             ));
         }
+        // Still no production deployment: the pipelines say whether the
+        // deploy step lacks `deployment: production`.
+        cur.production_seen |= data
+            .deployments
+            .iter()
+            .any(|d| d.environment_kind == EnvironmentKind::Production);
+        let url = convert::repository_url(&data.pull_requests).or_else(|| cur.url.clone());
+        cur.url.clone_from(&url);
+        if !cur.production_seen
+            && let Some(branch) = cur.main_branch.clone()
+            && let Some(runs) = self
+                .pipeline_runs(client, slug, &branch, url.as_deref(), range, stats)
+                .await
+        {
+            notes.pipelines.push(runs);
+        }
         data.commits = commits;
         data.collection = notes;
         data.dedup();
-        let url = convert::repository_url(&data.pull_requests);
         data.repositories.push(Repository {
             slug: slug.to_owned(),
             main_branch: cur.main_branch.clone(),

@@ -37,8 +37,8 @@ use async_trait::async_trait;
 use chrono::SecondsFormat;
 use dora_core::{
     CollectRequest, CollectionNotes, Commit, Dataset, DeliverySource, Deployment, DeploymentStatus,
-    EnvironmentKind, HistoryGap, PullRequest, PullRequestState, Repository, SourceError, TimeRange,
-    Timestamp,
+    EnvironmentKind, HistoryGap, PipelineRuns, PullRequest, PullRequestState, Repository,
+    SourceError, TimeRange, Timestamp,
 };
 use dora_http::{HttpClient, Pagination, StatusCode};
 use std::collections::{HashMap, HashSet};
@@ -57,6 +57,7 @@ pub(crate) mod endpoint {
     pub const PR_COMMITS: &str = "pullrequest/commits";
     pub const COMMITS: &str = "commits";
     pub const DEPLOYMENT: &str = "deployment";
+    pub const PIPELINES: &str = "pipelines";
 }
 
 type RepoFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -452,12 +453,94 @@ impl Bitbucket {
         let mut envs: Vec<_> = environments.into_values().collect();
         envs.sort_by(|a, b| a.name.cmp(&b.name));
         data.environments = envs;
+        // 5. A repository without production deployments: do pipelines run
+        //    on its production branch (the deploy step lacks `deployment:
+        //    production`)? One page, only for such repositories.
+        let production = deployments
+            .iter()
+            .any(|d| d.environment_kind == EnvironmentKind::Production);
+        if !production && let Some(branch) = data.repositories[0].main_branch.clone() {
+            let url = data.repositories[0].url.clone();
+            if let Some(runs) = self
+                .pipeline_runs(client, slug, &branch, url.as_deref(), range, stats)
+                .await
+            {
+                notes.pipelines.push(runs);
+            }
+        }
         data.deployments = deployments;
         data.pull_requests = pull_requests;
         data.commits = commits;
         data.collection = notes;
         data.dedup();
         Ok((data, meta))
+    }
+
+    /// The pipelines that ran on `branch` in `range`, from the newest page of
+    /// `/pipelines` (50 runs); `None` when none did or the listing is not
+    /// available (pipelines disabled, or the token lacks `pipeline` read
+    /// access: said in a warning, not an error — it is evidence for a
+    /// diagnostic, never data).
+    pub(crate) async fn pipeline_runs(
+        &self,
+        client: &HttpClient,
+        slug: &str,
+        branch: &str,
+        repo_url: Option<&str>,
+        range: TimeRange,
+        stats: &mut SyncStats,
+    ) -> Option<PipelineRuns> {
+        let ws = self.workspace.as_str();
+        let req = client
+            .request(
+                endpoint::PIPELINES,
+                &["repositories", ws, slug, "pipelines"],
+            )
+            .query("sort", "-created_on")
+            .query("pagelen", "50")
+            .query("fields", fields::PIPELINES);
+        let page: wire::PipelinesPage = match client.get_json(&req).await {
+            Ok(page) => page,
+            Err(e) => {
+                let why = match e.status() {
+                    Some(StatusCode::FORBIDDEN) => {
+                        "HTTP 403: the token lacks read access to pipelines (scope `read:pipeline:bitbucket`)".to_string()
+                    }
+                    Some(StatusCode::NOT_FOUND) => "HTTP 404: pipelines are not enabled".to_string(),
+                    _ => e.to_string(),
+                };
+                stats.warnings.push(format!(
+                    "{ws}/{slug}: no production deployments, and the pipelines could not be read to say why ({why})"
+                ));
+                return None;
+            }
+        };
+        let on_branch: Vec<(u64, Timestamp)> = page
+            .values
+            .iter()
+            .filter(|p| {
+                p.target.as_ref().is_some_and(|t| {
+                    t.ref_name.as_deref() == Some(branch)
+                        && t.ref_type
+                            .as_deref()
+                            .is_none_or(|k| k == "branch" || k == "named_branch")
+                })
+            })
+            .filter_map(|p| {
+                let at = convert::time(p.created_on.as_deref())?;
+                (at >= range.start && at < range.end).then_some((p.build_number.unwrap_or(0), at))
+            })
+            .collect();
+        let (number, latest_at) = on_branch.iter().max_by_key(|(_, at)| *at).copied()?;
+        Some(PipelineRuns {
+            repository: slug.to_owned(),
+            branch: branch.to_owned(),
+            runs: u32::try_from(on_branch.len()).unwrap_or(u32::MAX),
+            latest_at,
+            latest_url: repo_url
+                .filter(|_| number > 0)
+                .map(|u| format!("{u}/addon/pipelines/home#!/results/{number}")),
+        })
     }
 
     /// PRs updated since the cut-off (BBQL on the server; re-checked here in

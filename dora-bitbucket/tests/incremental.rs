@@ -584,3 +584,102 @@ async fn a_later_sync_notes_what_it_skipped() {
     assert!(second.data.pull_requests.iter().any(|p| p.id == 50));
     assert!(second.data.collection.history_truncated.is_empty());
 }
+
+#[tokio::test]
+async fn pipelines_without_production_deployments_are_diagnosed_fresh_and_from_the_store() {
+    let (server, live) = Live::start(&[], PageSizes::default()).await;
+    live.repo("web", |r| {
+        r.deployments.retain(|d| d["environment"]["uuid"] != PROD);
+        r.pipelines = vec![
+            pipeline(31, "main", "2024-03-20T10:00:00.000000Z"),
+            pipeline(30, "feature/x", "2024-03-19T10:00:00.000000Z"),
+            pipeline(29, "main", "2024-03-18T10:00:00.000000Z"),
+            pipeline(12, "main", "2024-01-05T10:00:00.000000Z"),
+        ];
+    });
+    let source = source_for(&server, &["web"]);
+    let diagnosed = |data: &dora_core::Dataset| {
+        let report = dora_core::compute_at(data, &config(), window().end);
+        let message = report
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "pipelines_without_deployments")
+            .map(|d| d.message.clone());
+        if message.is_some() {
+            assert_eq!(
+                report.metrics.deployment_frequency.source,
+                dora_core::report::DeploymentSource::Merges,
+                "pipeline runs are not deployments"
+            );
+        }
+        message
+    };
+    let fresh = source
+        .collect(&CollectRequest::new(window()))
+        .await
+        .expect("collect");
+    let message = diagnosed(&fresh).expect("diagnosed");
+    assert!(
+        message.contains("2 time(s) on `main`") && message.contains("deployment: production"),
+        "{message}"
+    );
+    assert!(
+        message.contains("/addon/pipelines/home#!/results/31"),
+        "{message}"
+    );
+
+    // The store says the same, and follows new runs.
+    let mut store = store();
+    sync_delivery(&mut store, &source, window())
+        .await
+        .expect("first sync");
+    assert_eq!(diagnosed(&load(&store)), Some(message));
+    live.repo("web", |r| {
+        r.pipelines
+            .insert(0, pipeline(32, "main", "2024-03-22T10:00:00.000000Z"));
+    });
+    sync_delivery(&mut store, &source, window())
+        .await
+        .expect("second sync");
+    let again = diagnosed(&load(&store)).expect("still diagnosed");
+    assert!(again.contains("3 time(s)"), "{again}");
+
+    // A production deployment recorded at last: the evidence goes.
+    ship_pr_50(&live, "web");
+    sync_delivery(&mut store, &source, window())
+        .await
+        .expect("third sync");
+    assert_eq!(diagnosed(&load(&store)), None);
+    let before = requests(&server).await.len();
+    sync_delivery(&mut store, &source, window())
+        .await
+        .expect("quiet");
+    let counts = per_endpoint(&requests(&server).await[before..]);
+    assert_eq!(
+        counts.get("pipelines"),
+        None,
+        "not read once production deployments exist"
+    );
+}
+
+#[tokio::test]
+async fn unreadable_pipelines_are_a_warning_not_a_failure() {
+    let (server, live) = Live::start(&[], PageSizes::default()).await;
+    live.repo("web", |r| {
+        r.deployments.retain(|d| d["environment"]["uuid"] != PROD);
+        r.pipelines_status = 403;
+    });
+    let (data, stats) = source_for(&server, &["web"])
+        .collect_with_stats(&CollectRequest::new(window()))
+        .await
+        .expect("the collection succeeds");
+    assert!(data.collection.pipelines.is_empty());
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains("pipelines could not be read") && w.contains("403")),
+        "{:?}",
+        stats.warnings
+    );
+}

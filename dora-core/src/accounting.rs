@@ -446,6 +446,32 @@ pub(crate) fn clock_skew(notes: &CollectionNotes) -> Option<Diagnostic> {
     ))
 }
 
+/// `pipelines_without_deployments`: per repository, the CI runs on the
+/// production branch the source saw while no production deployment exists.
+pub(crate) fn pipelines_without_deployments(notes: &CollectionNotes) -> Vec<Diagnostic> {
+    notes
+        .pipelines
+        .iter()
+        .map(|p| {
+            Diagnostic::new(
+                codes::PIPELINES_WITHOUT_DEPLOYMENTS,
+                Sev::Warning,
+                format!(
+                    "pipelines ran {} time(s) on `{}` in the window (latest {}{}) but no production deployment is recorded: add `deployment: production` to the deploy step of bitbucket-pipelines.yml (pipeline runs are not taken as deployments)",
+                    p.runs,
+                    p.branch,
+                    p.latest_at.format("%Y-%m-%d %H:%M"),
+                    p.latest_url
+                        .as_deref()
+                        .map(|u| format!(", {u}"))
+                        .unwrap_or_default()
+                ),
+            )
+            .for_repository(&p.repository)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

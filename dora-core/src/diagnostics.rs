@@ -94,4 +94,7 @@ pub mod codes {
     /// The source dated items after the sync's own clock (clock skew or a bad
     /// date): its cursor was held at the clock so later changes are not missed.
     pub const CLOCK_SKEW: &str = "clock_skew";
+    /// CI ran on the production branch while no production deployment was
+    /// recorded: the deploy step lacks `deployment: production`.
+    pub const PIPELINES_WITHOUT_DEPLOYMENTS: &str = "pipelines_without_deployments";
 }

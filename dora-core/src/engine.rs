@@ -181,6 +181,7 @@ fn finish(
     diagnostics.extend(accounting::store_span(&data.collection, window));
     diagnostics.extend(accounting::repositories_departed(&data.collection));
     diagnostics.extend(accounting::clock_skew(&data.collection));
+    diagnostics.extend(accounting::pipelines_without_deployments(&data.collection));
     if data.collection.service_mapping {
         let mut services: BTreeMap<String, usize> = BTreeMap::new();
         for i in incident_rows.iter().filter(|i| i.unmapped && i.row.counted) {

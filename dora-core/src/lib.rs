@@ -56,7 +56,8 @@ pub use engine::{compute, compute_at};
 pub use model::{
     Actor, ActorKind, ClockSkew, CollectionNotes, Commit, Coverage, Dataset, Deployment,
     DeploymentStatus, Duplicates, Environment, EnvironmentKind, EventKind, HistoryGap, Incident,
-    IncidentStatus, PullRequest, PullRequestState, Repository, Severity, SkippedEvent, Timestamp,
+    IncidentStatus, PipelineRuns, PullRequest, PullRequestState, Repository, Severity,
+    SkippedEvent, Timestamp,
 };
 pub use report::{Accounting, Ledger, Metrics, Report, Signal};
 pub use source::{

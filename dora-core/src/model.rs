@@ -635,6 +635,29 @@ pub struct CollectionNotes {
     /// unreachable.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rewritten: Vec<String>,
+    /// Repositories whose CI ran on the production branch while no production
+    /// deployment was recorded (the deploy step lacks `deployment:
+    /// production`): evidence the source found, for
+    /// `pipelines_without_deployments`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pipelines: Vec<PipelineRuns>,
+}
+
+/// CI runs on a repository's production branch in the window, seen while no
+/// production deployment was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineRuns {
+    /// The repository slug.
+    pub repository: String,
+    /// The production branch.
+    pub branch: String,
+    /// Runs on it in the window (of the newest page the source read).
+    pub runs: u32,
+    /// The newest run's start.
+    pub latest_at: Timestamp,
+    /// The newest run's web page, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_url: Option<String>,
 }
 
 /// The span one sync scope of a store covers: events from `start` to `end`
@@ -675,6 +698,7 @@ impl CollectionNotes {
             && self.departed.is_empty()
             && self.clock_skew.is_empty()
             && self.rewritten.is_empty()
+            && self.pipelines.is_empty()
     }
 
     /// Append `other`'s notes (incomplete repositories de-duplicated).
@@ -685,6 +709,7 @@ impl CollectionNotes {
         self.coverage.extend(other.coverage);
         self.clock_skew.extend(other.clock_skew);
         self.rewritten.extend(other.rewritten);
+        self.pipelines.extend(other.pipelines);
         for slug in other.departed {
             if !self.departed.contains(&slug) {
                 self.departed.push(slug);

@@ -16,11 +16,15 @@
 //!   `store_span`.
 //! - **Clock skew.** Items dated after the syncing machine's clock, per scope,
 //!   as the latest sync of the scope saw them.
+//! - **Pipeline runs** on a production branch without production deployments
+//!   (`pipelines_without_deployments`), as the latest sync saw them.
 
 use crate::backend::{DbError, Exec, vals};
 use crate::{INCIDENT_SCOPE, opt_text, text, time_col, ts};
 use chrono::Utc;
-use dora_core::{ClockSkew, CollectionNotes, Coverage, Dataset, ScopeList, TimeRange};
+use dora_core::{
+    ClockSkew, CollectionNotes, Coverage, Dataset, PipelineRuns, ScopeList, TimeRange,
+};
 use std::collections::{BTreeSet, HashMap};
 
 /// The repository slug of a delivery scope (`workspace/slug`), or the scope.
@@ -37,6 +41,7 @@ const REPOSITORY_TABLES: &[(&str, &str)] = &[
     ("history_gaps", "repository"),
     ("skipped_events", "scope"),
     ("clock_skews", "scope"),
+    ("pipeline_runs", "repository"),
 ];
 
 /// Mark the commits a rewritten repository's batch no longer holds; called
@@ -107,10 +112,23 @@ pub(crate) fn span(
         .transpose()
 }
 
-/// Replace the clock-skew notes of the batch's repositories with the batch's.
+/// Replace the clock-skew notes and pipeline-run evidence of the batch's
+/// repositories with the batch's (the latest sync of a repository says).
 pub(crate) fn upsert_skews(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
     for r in &data.repositories {
         tx.exec("DELETE FROM clock_skews WHERE scope = ?1", vals![&r.slug])?;
+        tx.exec(
+            "DELETE FROM pipeline_runs WHERE repository = ?1",
+            vals![&r.slug],
+        )?;
+    }
+    for p in &data.collection.pipelines {
+        tx.exec(
+            "INSERT INTO pipeline_runs (repository, branch, runs, latest_at, latest_url) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (repository) DO UPDATE SET branch = excluded.branch, runs = excluded.runs,
+               latest_at = excluded.latest_at, latest_url = excluded.latest_url",
+            vals![&p.repository, &p.branch, i64::from(p.runs), ts(p.latest_at), p.latest_url.as_ref()],
+        )?;
     }
     for s in &data.collection.clock_skew {
         tx.exec(
@@ -298,6 +316,22 @@ pub(crate) fn load_into(db: &mut dyn Exec, data: &mut Dataset) -> Result<(), DbE
             item: text(r, 1)?,
             dated: time_col(r, 2)?,
             observed_at: time_col(r, 3)?,
+        });
+    }
+    for r in &db.rows(
+        "SELECT repository, branch, runs, latest_at, latest_url FROM pipeline_runs ORDER BY repository",
+        &[],
+    )? {
+        let repository = text(r, 0)?;
+        if gone(&repository) {
+            continue;
+        }
+        notes.pipelines.push(PipelineRuns {
+            repository,
+            branch: text(r, 1)?,
+            runs: u32::try_from(crate::int(r, 2)?).unwrap_or(0),
+            latest_at: time_col(r, 3)?,
+            latest_url: opt_text(r, 4)?,
         });
     }
     Ok(())

@@ -77,6 +77,7 @@
 //! | `sync_scopes` | `source, scope` | each scope's stable id (a repository's uuid: renames follow it) and when it departed |
 //! | `sync_spans` | `source, scope` | the span each scope's syncs covered (`store_span`) |
 //! | `clock_skews` | `scope, item` | items dated after the syncing machine's clock (`clock_skew`) |
+//! | `pipeline_runs` | `repository` | pipelines run on the production branch of a repository without production deployments (`pipelines_without_deployments`) |
 //! | `sync_leases` | `source, scope` | which sync worker holds which scope of the current round, until when (`expires_at`, seconds since the epoch, server clock) |
 //! | `report_runs` | `id` | each stored report (window, time, full JSON) |
 //! | `report_changes`, `report_deployments`, `report_incidents` | `run_id, …` | the rows behind a report's metrics |
@@ -874,7 +875,7 @@ pub(crate) fn text(r: &[SqlValue], col: usize) -> Result<String, DbError> {
     opt_text(r, col)?.ok_or_else(|| bad(col, "unexpected NULL".into()))
 }
 
-fn int(r: &[SqlValue], col: usize) -> Result<i64, DbError> {
+pub(crate) fn int(r: &[SqlValue], col: usize) -> Result<i64, DbError> {
     match value(r, col)? {
         SqlValue::Int(n) => Ok(*n),
         SqlValue::Text(s) => s

@@ -204,7 +204,8 @@ ALTER TABLE incidents ADD COLUMN url TEXT;
 /// Version 5: what keeps the store equal to a fresh collection when the
 /// world changes between syncs: commits a force-push left behind (marked, not
 /// used), each scope's identity (renames follow it) and departure, the span
-/// each scope's syncs covered, and items dated after the syncing clock.
+/// each scope's syncs covered, items dated after the syncing clock, and the
+/// pipeline runs seen on a production branch without production deployments.
 const V5: &str = r#"
 ALTER TABLE commits ADD COLUMN unreachable_since TEXT;
 CREATE TABLE sync_scopes (
@@ -227,6 +228,13 @@ CREATE TABLE clock_skews (
     dated       TEXT NOT NULL,
     observed_at TEXT NOT NULL,
     PRIMARY KEY (scope, item)
+);
+CREATE TABLE pipeline_runs (
+    repository TEXT PRIMARY KEY,
+    branch     TEXT NOT NULL,
+    runs       INTEGER NOT NULL,
+    latest_at  TEXT NOT NULL,
+    latest_url TEXT
 );
 "#;
 

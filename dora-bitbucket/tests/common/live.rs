@@ -31,6 +31,10 @@ pub struct Repo {
     pub activity: Vec<Value>,
     pub commits: Vec<Value>,
     pub pr_commits: HashMap<u64, Vec<Value>>,
+    /// Pipeline runs, newest first.
+    pub pipelines: Vec<Value>,
+    /// The status `/pipelines` answers (200; 403 without the scope).
+    pub pipelines_status: u16,
 }
 
 /// Page sizes the server uses (at most the client's `pagelen`).
@@ -114,6 +118,8 @@ impl Live {
                 ],
             ),
             pr_commits: HashMap::from([(47, values(&server, &["pr47_commits.json"]))]),
+            pipelines: Vec::new(),
+            pipelines_status: 200,
         };
         let mut repos = BTreeMap::new();
         for (i, slug) in extra.iter().enumerate() {
@@ -278,6 +284,11 @@ impl Respond for Live {
         match &parts[1..] {
             [] => ResponseTemplate::new(200).set_body_json(repo.repository.clone()),
             ["environments"] => page(&world.base, request, &repo.environments, 100),
+            ["pipelines"] if repo.pipelines_status != 200 => {
+                ResponseTemplate::new(repo.pipelines_status)
+                    .set_body_json(json!({"type": "error", "error": {"message": "Access denied"}}))
+            }
+            ["pipelines"] => page(&world.base, request, &repo.pipelines, 50),
             ["deployments"] => page(&world.base, request, &repo.deployments, sizes.deployments),
             ["deployments", uuid] => match repo.deployments.iter().find(|d| d["uuid"] == *uuid) {
                 Some(d) => ResponseTemplate::new(200).set_body_json(d.clone()),
@@ -559,4 +570,10 @@ pub fn ship_pr_50(live: &Live, slug: &str) {
 
 pub fn dep_id(n: u32) -> String {
     format!("{{de000000-0000-4000-8000-000000000{n:03}}}")
+}
+
+/// A pipeline run on `branch`.
+pub fn pipeline(n: u64, branch: &str, at: &str) -> Value {
+    json!({"type": "pipeline", "build_number": n, "created_on": at,
+        "target": {"type": "pipeline_ref_target", "ref_type": "branch", "ref_name": branch}})
 }
