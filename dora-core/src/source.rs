@@ -18,30 +18,10 @@
 //! - "Nothing found" is an empty list, not an error. A repository or workspace
 //!   that does not exist is [`SourceError::NotFound`].
 
-use crate::model::{Dataset, Incident, SkippedEvent, Timestamp};
+use crate::model::{Dataset, Incident, SkippedEvent};
+pub use crate::time::TimeRange;
 use async_trait::async_trait;
 use std::time::Duration;
-
-/// A half-open time range `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeRange {
-    /// Inclusive start.
-    pub start: Timestamp,
-    /// Exclusive end.
-    pub end: Timestamp,
-}
-
-impl TimeRange {
-    /// A range; `start` must not be after `end`.
-    pub fn new(start: Timestamp, end: Timestamp) -> Self {
-        Self { start, end }
-    }
-
-    /// Does the range hold `t`?
-    pub fn contains(&self, t: Timestamp) -> bool {
-        t >= self.start && t < self.end
-    }
-}
 
 /// Why a source failed. Adapters convert their private errors into these.
 #[derive(Debug, thiserror::Error)]
