@@ -284,6 +284,8 @@ impl Failure {
             _ => 4,
         };
         let hint = match &error {
+            // The source's own advice is part of its message: say it once.
+            _ if error.hint().is_some() => String::new(),
             SourceError::Auth { source_name, .. } => sources::auth_hint(source_name),
             SourceError::NotFound { source_name, .. } if source_name == "jsm" => {
                 "check JSM_CLOUD_ID, JSM_SITE or --jsm-url (the base up to and including the cloud id)"

@@ -4,6 +4,7 @@
 use crate::TimeRange;
 use crate::attribution::Attempts;
 use crate::config::Config;
+use crate::graph::sha_matches;
 use crate::model::DeploymentStatus;
 use crate::report::{DeploymentRow, FailureReason, Signal};
 use chrono::Duration;
@@ -70,10 +71,5 @@ fn is_excused_rerun(config: &Config, attempts: &Attempts, i: usize, later: &[usi
         .iter()
         .copied()
         .take_while(|&j| list[j].time - list[i].time <= limit)
-        .any(|j| sha_eq(&list[j].commit, &list[i].commit))
-}
-
-fn sha_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
-    !a.is_empty() && !b.is_empty() && (a.starts_with(&b) || b.starts_with(&a))
+        .any(|j| sha_matches(&list[j].commit, &list[i].commit))
 }

@@ -392,12 +392,11 @@ impl PagerDuty {
             return Ok(Window::Done(incidents));
         }
         if incidents.is_empty() {
-            return Err(SourceError::Protocol {
-                source_name: SOURCE.into(),
-                endpoint: "incidents".into(),
-                message: "incidents page 1: the server says there is more but sent an empty page"
-                    .into(),
-            });
+            return Err(SourceError::protocol(
+                SOURCE,
+                "incidents",
+                "incidents page 1: the server says there is more but sent an empty page",
+            ));
         }
         // The rest through the shared pager, from the second page on. Offsets
         // advance by the incidents received (a server may send fewer than the
@@ -489,14 +488,14 @@ impl IncidentSource for PagerDuty {
                 Window::Done(incidents) => intake.extend(incidents),
                 Window::TooMany(parts) => {
                     let Some(mut parts) = split(window, parts) else {
-                        return Err(SourceError::Protocol {
-                            source_name: SOURCE.into(),
-                            endpoint: "incidents".into(),
-                            message: format!(
+                        return Err(SourceError::protocol(
+                            SOURCE,
+                            "incidents",
+                            format!(
                                 "more than {} incidents created within one second at {}; cannot split the time range further",
                                 self.offset_ceiling, window.start
                             ),
-                        });
+                        ));
                     };
                     tracing::debug!(%window.start, %window.end, parts = parts.len(), "pagerduty: window above the offset ceiling, splitting");
                     parts.reverse();
