@@ -1,0 +1,98 @@
+//! `dora report`: collect (or read a store), compute and print the report.
+
+use crate::commands::sync::{WorkerArgs, open_store, sync_into};
+use crate::common::*;
+use crate::failure::Failure;
+use crate::sources;
+use chrono::Utc;
+use clap::Args;
+use dora_cli::output::Context;
+use dora_cli::progress::Progress;
+use dora_cli::settings::FileSettings;
+use dora_core::Config;
+use std::path::Path;
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    #[command(flatten)]
+    pub(crate) sources: SourceArgs,
+    /// Keep events in this store (a SQLite file, or a `postgres://` /
+    /// `postgresql://` URL; password from the URL or PGPASSWORD): sync into it
+    /// incrementally, then compute from it (and store the report's rows for
+    /// dashboards).
+    #[arg(long, value_name = "PATH|URL")]
+    pub(crate) store: Option<String>,
+    /// With --store: compute from the store only, without any network access.
+    #[arg(long, requires = "store")]
+    pub(crate) offline: bool,
+}
+
+pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
+    let file = load_file(args.common.config.as_deref())?;
+    let config = config_from(&args.common, &file)?;
+    if let Some(path) = &args.store {
+        return run_report_from_store(&args, path, &file, &config);
+    }
+    let plan = plan_from(&args.sources, &file)?;
+    let credentials = sources::Credentials::from_env(plan.incidents)?;
+    let progress = Progress::stderr(!args.common.quiet);
+    let rt = runtime()?;
+    let report = rt.block_on(async {
+        let built = sources::build(&plan, &credentials, &progress)?;
+        let report = collect_and_compute(
+            built.delivery.as_ref(),
+            built.incidents.as_deref(),
+            &config,
+            Utc::now(),
+            &progress,
+        )
+        .await;
+        progress.finish();
+        if progress.enabled() {
+            eprintln!("{}", built.summary());
+        }
+        report
+    })?;
+    let ctx = Context {
+        title: plan_title(&plan),
+        note: None,
+    };
+    write_output(&report, &args.common, &ctx)
+}
+
+pub(crate) fn run_report_from_store(
+    args: &ReportArgs,
+    location: &str,
+    file: &FileSettings,
+    config: &Config,
+) -> Result<(), Failure> {
+    if args.offline && !dora_store::is_postgres_url(location) && !Path::new(location).exists() {
+        return Err(Failure::store(format!(
+            "store {location} does not exist: run `dora sync --store {location}` first"
+        )));
+    }
+    let mut store = open_store(location)?;
+    let title = if args.offline {
+        store.name().to_string()
+    } else {
+        let plan = plan_from(&args.sources, file)?;
+        let line = sync_into(
+            &mut store,
+            &plan,
+            config,
+            args.common.quiet,
+            &WorkerArgs::default(),
+        )?;
+        if !args.common.quiet {
+            eprintln!("{line}");
+        }
+        plan_title(&plan)
+    };
+    let data = store.load().map_err(Failure::store)?;
+    let report = dora_core::compute_at(&data, config, Utc::now());
+    store.save_report(&report).map_err(Failure::store)?;
+    let ctx = Context { title, note: None };
+    write_output(&report, &args.common, &ctx)
+}
