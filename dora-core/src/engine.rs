@@ -205,7 +205,7 @@ fn finish(
         &incident_rows,
         &mut diagnostics,
     );
-    collection_diagnostics(data, &slugs, &incident_rows, &mut diagnostics);
+    collection_diagnostics(data, window, &slugs, &incident_rows, &mut diagnostics);
     let accounting = ledger(data, &repos, incident_tally);
     let deployments = deployment_rows(&repos, window);
     let changes = change_rows(repos);
@@ -304,16 +304,21 @@ fn per_repository_metrics(
     per_repo
 }
 
-/// What the collection notes say: skipped events, an incomplete sync and
+/// What the collection notes say: skipped events, an incomplete sync, a store
+/// that does not cover the window, departed repositories, clock skew and
 /// incidents no service mapping names.
 fn collection_diagnostics(
     data: &Dataset,
+    window: TimeRange,
     slugs: &[String],
     incidents: &[AttributedIncident],
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     diagnostics.extend(accounting::skipped_events(&data.collection, slugs));
     diagnostics.extend(accounting::incomplete_sync(&data.collection));
+    diagnostics.extend(accounting::store_span(&data.collection, window));
+    diagnostics.extend(accounting::repositories_departed(&data.collection));
+    diagnostics.extend(accounting::clock_skew(&data.collection));
     if data.collection.service_mapping {
         let mut services: BTreeMap<String, usize> = BTreeMap::new();
         for i in incidents.iter().filter(|i| i.unmapped && i.row.counted) {

@@ -68,14 +68,17 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod drift;
 mod pg;
 mod schema;
 mod sync;
 
 pub use backend::SqlValue;
+pub use drift::ScopeChanges;
 pub use pg::{is_postgres_url, redact};
 pub use sync::{
-    SyncError, SyncSummary, WorkerOptions, sync_delivery, sync_delivery_with, sync_incidents,
+    IncidentSyncOptions, SyncError, SyncSummary, WorkerOptions, sync_delivery, sync_delivery_with,
+    sync_incidents, sync_incidents_with,
 };
 
 use backend::{DbError, Exec, vals};
@@ -84,7 +87,7 @@ use dora_core::report::Report;
 use dora_core::{
     Actor, ActorKind, CollectionNotes, Commit, Dataset, Deployment, DeploymentStatus, Environment,
     EnvironmentKind, EventKind, HistoryGap, Incident, IncidentStatus, PullRequest,
-    PullRequestState, Repository, Severity, SkippedEvent,
+    PullRequestState, Repository, Severity, SkippedEvent, TimeRange,
 };
 use rusqlite::{Connection, TransactionBehavior};
 use std::collections::{BTreeMap, HashSet};
@@ -176,6 +179,9 @@ pub struct SyncBatch {
     pub data: Dataset,
     /// `(source, scope, cursor JSON)` to store with the events.
     pub cursors: Vec<(String, String, String)>,
+    /// `(source, scope, window)`: the span a scope's sync covered, to widen the
+    /// scope's recorded coverage with.
+    pub spans: Vec<(String, String, TimeRange)>,
 }
 
 impl SyncBatch {
@@ -184,7 +190,15 @@ impl SyncBatch {
         Self {
             data,
             cursors: Vec::new(),
+            spans: Vec::new(),
         }
+    }
+
+    /// Record that the sync of `scope` covered `range`.
+    pub fn with_span(mut self, source: &str, scope: &str, range: TimeRange) -> Self {
+        self.spans
+            .push((source.to_string(), scope.to_string(), range));
+        self
     }
 
     /// Store a cursor with the events.
@@ -483,6 +497,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             upsert(tx, &batch.data)?;
+            for (source, scope, range) in &batch.spans {
+                drift::extend_span(tx, source, scope, *range)?;
+            }
             for (source, scope, cursor) in &batch.cursors {
                 let now = ts(Utc::now());
                 tx.exec(
@@ -519,6 +536,24 @@ impl Store {
             }
             Ok(())
         })
+    }
+
+    /// Bring the stored scopes of `source` in line with a fresh listing: a
+    /// scope listed under a new name with a known id (a renamed repository)
+    /// has its rows moved to the new name; with an exhaustive listing, a stored
+    /// scope missing from it is marked departed (its events stay in the store,
+    /// out of loads, and loads name it in `collection.departed`).
+    pub fn reconcile_scopes(
+        &mut self,
+        source: &str,
+        list: &dora_core::ScopeList,
+    ) -> Result<ScopeChanges, StoreError> {
+        self.write(|tx| drift::reconcile(tx, source, list))
+    }
+
+    /// The span the syncs of `scope` covered, if it was ever synced.
+    pub fn span(&self, source: &str, scope: &str) -> Result<Option<TimeRange>, StoreError> {
+        self.read(|db| drift::span(db, source, scope))
     }
 
     /// Record whether incidents were attributed through a service mapping (an
@@ -710,7 +745,7 @@ fn value(r: &[SqlValue], col: usize) -> Result<&SqlValue, DbError> {
         .ok_or_else(|| bad(col, "missing from the row".into()))
 }
 
-fn opt_text(r: &[SqlValue], col: usize) -> Result<Option<String>, DbError> {
+pub(crate) fn opt_text(r: &[SqlValue], col: usize) -> Result<Option<String>, DbError> {
     match value(r, col)? {
         SqlValue::Null => Ok(None),
         SqlValue::Text(s) => Ok(Some(s.clone())),
@@ -719,7 +754,7 @@ fn opt_text(r: &[SqlValue], col: usize) -> Result<Option<String>, DbError> {
     }
 }
 
-fn text(r: &[SqlValue], col: usize) -> Result<String, DbError> {
+pub(crate) fn text(r: &[SqlValue], col: usize) -> Result<String, DbError> {
     opt_text(r, col)?.ok_or_else(|| bad(col, "unexpected NULL".into()))
 }
 
@@ -733,7 +768,7 @@ fn int(r: &[SqlValue], col: usize) -> Result<i64, DbError> {
     }
 }
 
-fn time_col(r: &[SqlValue], col: usize) -> Result<DateTime<Utc>, DbError> {
+pub(crate) fn time_col(r: &[SqlValue], col: usize) -> Result<DateTime<Utc>, DbError> {
     let s = text(r, col)?;
     DateTime::parse_from_rfc3339(&s)
         .map(|t| t.with_timezone(&Utc))
@@ -838,7 +873,7 @@ fn load(db: &mut dyn Exec) -> Result<Dataset, DbError> {
     data.commits = db
         .rows(
             "SELECT repository, sha, parents, authored_at, committed_at, author_id, author_name, author_kind, message
-             FROM commits ORDER BY repository, sha",
+             FROM commits WHERE unreachable_since IS NULL ORDER BY repository, sha",
             &[],
         )?
         .iter()
@@ -941,6 +976,7 @@ fn load(db: &mut dyn Exec) -> Result<Dataset, DbError> {
         })
         .collect::<Result<_, DbError>>()?;
     data.collection = load_notes(db)?;
+    drift::load_into(db, &mut data)?;
     Ok(data)
 }
 
@@ -1068,10 +1104,32 @@ fn upsert_notes(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
         .rows("SELECT 1 FROM history_gaps LIMIT 1", &[])?
         .is_empty();
     if any_gaps {
+        // A gap closes when the batch proves the history: the pull request's
+        // own commits, or its merge commit on the walked branch. (A later
+        // sync re-reading an edited old pull request proves nothing.)
+        // (Merge commits may be abbreviated: matched as prefixes.)
+        let walked: std::collections::BTreeSet<(&str, &str)> = data
+            .commits
+            .iter()
+            .map(|c| (c.repository.as_str(), c.sha.as_str()))
+            .collect();
+        let on_walk = |repo: &str, m: &str| {
+            walked
+                .range((repo, m)..)
+                .next()
+                .is_some_and(|(r, sha)| *r == repo && sha.starts_with(m))
+        };
         let keys: Vec<Vec<SqlValue>> = data
             .pull_requests
             .iter()
             .filter(|p| !gaps.contains(&(p.repository.as_str(), p.id)))
+            .filter(|p| {
+                p.state != PullRequestState::Merged
+                    || !p.commits.is_empty()
+                    || p.merge_commit
+                        .as_deref()
+                        .is_some_and(|m| on_walk(&p.repository, m))
+            })
             .map(|p| vals![&p.repository, p.id as i64].to_vec())
             .collect();
         delete_keys(
@@ -1129,6 +1187,8 @@ fn delete_keys(tx: &mut dyn Exec, delete: &str, keys: &[Vec<SqlValue>]) -> Resul
 
 fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
     upsert_notes(tx, data)?;
+    drift::upsert_skews(tx, data)?;
+    drift::mark_rewritten(tx, data)?;
     for r in &data.repositories {
         tx.exec(
             "INSERT INTO repositories (slug, main_branch, url) VALUES (?1, ?2, ?3)
@@ -1159,7 +1219,7 @@ fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
         "INSERT INTO commits (repository, sha, parents, authored_at, committed_at, author_id, author_name, author_kind, message)",
         "ON CONFLICT (repository, sha) DO UPDATE SET parents = excluded.parents, authored_at = excluded.authored_at,
                committed_at = excluded.committed_at, author_id = excluded.author_id, author_name = excluded.author_name,
-               author_kind = excluded.author_kind, message = excluded.message",
+               author_kind = excluded.author_kind, message = excluded.message, unreachable_since = NULL",
         2,
         &rows,
     )?;
@@ -1194,7 +1254,10 @@ fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
                author_name = excluded.author_name, author_kind = excluded.author_kind, source_branch = excluded.source_branch,
                destination_branch = excluded.destination_branch, state = excluded.state, created_at = excluded.created_at,
                first_review_at = excluded.first_review_at, merged_at = excluded.merged_at,
-               merge_commit = excluded.merge_commit, commits = excluded.commits, url = excluded.url",
+               merge_commit = excluded.merge_commit,
+               commits = CASE WHEN excluded.commits = '[]' AND COALESCE(excluded.merge_commit, '') = COALESCE(pull_requests.merge_commit, '')
+                              THEN pull_requests.commits ELSE excluded.commits END,
+               url = excluded.url",
         2,
         &rows,
     )?;

@@ -150,7 +150,7 @@ fn round_trip_and_report_equality(db: &TestDb) {
             Backend::Sqlite
         }
     );
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     store.save(&data).unwrap();
     let back = store.load().unwrap();
     assert_eq!(back.commits.len(), data.commits.len());
@@ -314,7 +314,7 @@ fn fresh_store_opened_by_several_at_once(db: &TestDb) {
         })
         .collect();
     for h in handles {
-        assert_eq!(h.join().unwrap().unwrap(), 4);
+        assert_eq!(h.join().unwrap().unwrap(), 5);
     }
     assert_eq!(db.open().counts().unwrap().commits, sample().commits.len());
 }

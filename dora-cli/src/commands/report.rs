@@ -1,6 +1,6 @@
 //! `dora report`: collect (or read a store), compute and print the report.
 
-use crate::commands::sync::{WorkerArgs, open_store, sync_into};
+use crate::commands::sync::{DEFAULT_INCIDENT_HORIZON_DAYS, WorkerArgs, open_store, sync_into};
 use crate::common::*;
 use crate::failure::Failure;
 use crate::sources;
@@ -78,13 +78,14 @@ pub(crate) fn run_report_from_store(
         store.name().to_string()
     } else {
         let plan = plan_from(&args.sources, file)?;
-        let line = sync_into(
-            &mut store,
-            &plan,
-            config,
-            args.common.quiet,
-            &WorkerArgs::default(),
-        )?;
+        let worker = WorkerArgs {
+            incident_horizon_days: file
+                .sync
+                .incident_horizon_days
+                .unwrap_or(DEFAULT_INCIDENT_HORIZON_DAYS),
+            ..WorkerArgs::default()
+        };
+        let line = sync_into(&mut store, &plan, config, args.common.quiet, &worker)?;
         if !args.common.quiet {
             eprintln!("{line}");
         }

@@ -26,6 +26,12 @@ pub(crate) struct SyncArgs {
     #[arg(long, hide = true, value_name = "S", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(2..))]
     pub(crate) lease_seconds: u64,
+    /// Days before the window's end within which every incident is read again
+    /// on each sync, so edits (a priority raised after resolution, a corrected
+    /// resolve time) reach the store (default 30; dora.toml `[sync]
+    /// incident_horizon_days`).
+    #[arg(long, value_name = "DAYS")]
+    pub(crate) incident_horizon: Option<u32>,
     #[command(flatten)]
     pub(crate) sources: SourceArgs,
     /// Window length in days, ending at --until: what a first sync backfills.
@@ -50,6 +56,8 @@ pub(crate) fn open_store(location: &str) -> Result<dora_store::Store, Failure> {
 pub(crate) struct WorkerArgs {
     pub(crate) worker_id: Option<String>,
     pub(crate) lease_seconds: u64,
+    /// Days of incidents re-read on each sync.
+    pub(crate) incident_horizon_days: u32,
 }
 
 impl Default for WorkerArgs {
@@ -57,9 +65,13 @@ impl Default for WorkerArgs {
         Self {
             worker_id: None,
             lease_seconds: 60,
+            incident_horizon_days: DEFAULT_INCIDENT_HORIZON_DAYS,
         }
     }
 }
+
+/// Incidents re-read on each sync, in days before the window's end.
+pub(crate) const DEFAULT_INCIDENT_HORIZON_DAYS: u32 = 30;
 
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "y" } else { "ies" }
@@ -128,13 +140,25 @@ pub(crate) fn sync_into(
                 delivery.events
             )
         };
+        for (old, new) in &delivery.changes.renamed {
+            line.push_str(&format!(" · renamed {old} → {new}"));
+        }
+        if !delivery.changes.departed.is_empty() {
+            line.push_str(&format!(
+                " · left the workspace (kept in the store, out of reports): {}",
+                delivery.changes.departed.join(", ")
+            ));
+        }
         if let Some(source) = built.incidents.as_deref() {
             progress.phase(&format!("{}: syncing incidents", source.name()));
-            // A day of overlap catches incidents created late or edited since.
-            let incidents =
-                dora_store::sync_incidents(store, source, range, chrono::Duration::hours(24))
-                    .await
-                    .map_err(Failure::sync)?;
+            // A day of overlap catches incidents created late; the horizon,
+            // recent incidents edited since.
+            let options = dora_store::IncidentSyncOptions::default().with_horizon(
+                chrono::Duration::days(i64::from(worker.incident_horizon_days)),
+            );
+            let incidents = dora_store::sync_incidents_with(store, source, range, &options)
+                .await
+                .map_err(Failure::sync)?;
             line.push_str(&format!(
                 " · {}: {} incidents",
                 source.name(),
@@ -164,6 +188,10 @@ pub(crate) fn run_sync(args: SyncArgs) -> Result<(), Failure> {
     let worker = WorkerArgs {
         worker_id: args.worker_id.clone(),
         lease_seconds: args.lease_seconds,
+        incident_horizon_days: args
+            .incident_horizon
+            .or(file.sync.incident_horizon_days)
+            .unwrap_or(DEFAULT_INCIDENT_HORIZON_DAYS),
     };
     let line = sync_into(&mut store, &plan, &config, args.quiet, &worker)?;
     let counts = store.counts().map_err(Failure::store)?;
