@@ -59,8 +59,8 @@
 pub(crate) mod convert;
 pub(crate) mod wire;
 
-use crate::config::{Normalization, RepositoryMapping};
-use crate::http::{Transport, require_token};
+use crate::normalization::{Normalization, RepositoryMapping};
+use crate::transport::{Transport, require_token};
 use async_trait::async_trait;
 use dora_core::{
     EventKind, Incident, IncidentBatch, IncidentRequest, IncidentSource, Severity, SkippedEvent,
@@ -952,7 +952,7 @@ impl Jsm {
             service_mapping: !self.options.norm.repositories.is_empty(),
             ..IncidentBatch::default()
         };
-        if crate::http::is_empty(&range) {
+        if crate::transport::is_empty(&range) {
             return Ok(batch);
         }
         let cloud = self.cloud_segment().await?;
