@@ -1,10 +1,11 @@
 //! The two graph questions of lead time, for every merged pull request of a
 //! repository, answered two ways:
 //!
-//! - [`one_pass`]: what `dora_core` does, with [`Labeler`]: one shared
-//!   traversal over successful production deployments (first deployment that
-//!   shipped each commit) and one over merged PRs in merge order (each PR's
-//!   branch-only commits), O(V+E) in total;
+//! - [`one_pass`]: what `dora_core` does — the engine's own
+//!   [`shipping_labels`] (one shared traversal over successful production
+//!   deployments: the first deployment that shipped each commit) and
+//!   [`divergence_points`](dora_core::attribution::divergence_points) (one over
+//!   merged PRs in merge order: each PR's branch-only commits), O(V+E) in total;
 //! - [`naive`]: a straightforward per-PR implementation: a fresh ancestry walk
 //!   per PR for the branch-only commits, and an ancestry test per PR per
 //!   deployment until one contains the merge. O(PRs × V) or worse; the oracle.
@@ -13,7 +14,8 @@
 //! production branch (stacked PRs merged into other branches are where the
 //! engine's "first PR to reach a commit owns it" rule and a per-PR walk can differ).
 
-use dora_core::graph::{CommitGraph, Labeler, NodeId, UNLABELLED};
+use dora_core::attribution::shipping_labels;
+use dora_core::graph::{CommitGraph, NodeId, UNLABELLED};
 use dora_core::{
     Dataset, Deployment, DeploymentStatus, EnvironmentKind, PullRequest, PullRequestState,
 };
@@ -99,54 +101,26 @@ pub struct PrAnswer {
     pub shipped_by: Option<usize>,
 }
 
-fn earlier(g: &CommitGraph, best: Option<NodeId>, n: NodeId) -> Option<NodeId> {
-    match best {
-        Some(b) if (g.authored_at(b), g.sha(b)) <= (g.authored_at(n), g.sha(n)) => Some(b),
-        _ => Some(n),
-    }
-}
-
 /// Label every commit with the index of the first deployment that shipped it
-/// (`UNLABELLED` when none did): one pass.
+/// (`UNLABELLED` when none did): one pass, the engine's [`shipping_labels`].
 pub fn first_deployment_per_commit(view: &RepoView) -> Vec<u32> {
-    let mut labeler = Labeler::new(&view.graph);
-    for (i, n) in view.deployment_nodes.iter().enumerate() {
-        if let Some(n) = *n {
-            labeler.mark(n, i as u32, |_| {});
-        }
-    }
-    labeler.into_labels()
+    let tips = view
+        .deployment_nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| n.map(|n| (n, i as u32)));
+    shipping_labels(&view.graph, tips)
 }
 
-/// Divergence points of all merged PRs (in [`RepoView::merged`] order): one pass.
+/// Divergence points of all merged PRs (in [`RepoView::merged`] order): one
+/// pass, the engine's [`dora_core::attribution::divergence_points`].
 pub fn divergence_points(view: &RepoView) -> Vec<Option<NodeId>> {
-    const MAINLINE: u32 = u32::MAX - 1;
-    let g = &view.graph;
-    let mut branch = Labeler::new(g);
-    let mut out = Vec::with_capacity(view.merged.len());
-    for (i, pr) in view.merged.iter().enumerate() {
-        let Some(m) = view.merge_node(pr) else {
-            out.push(None);
-            continue;
-        };
-        let mut best: Option<NodeId> = None;
-        if let Some(p1) = g.first_parent(m).filter(|_| g.parent_count(m) >= 2) {
-            branch.mark(p1, MAINLINE, |_| {});
-            for p in g.parents(m) {
-                if p != p1 {
-                    branch.mark(p, i as u32, |n| best = earlier(g, best, n));
-                }
-            }
-        }
-        branch.mark(m, MAINLINE, |_| {});
-        for sha in &pr.commits {
-            if let Some(n) = g.resolve(sha) {
-                best = earlier(g, best, n);
-            }
-        }
-        out.push(best);
-    }
-    out
+    dora_core::attribution::divergence_points(
+        &view.graph,
+        view.merged
+            .iter()
+            .map(|pr| (view.merge_node(pr), pr.commits.as_slice())),
+    )
 }
 
 /// Both answers for every merged PR, the way the engine computes them.
@@ -184,23 +158,21 @@ pub enum Scan {
 pub fn naive_one(view: &RepoView, pr: &PullRequest, scan: Scan) -> PrAnswer {
     let g = &view.graph;
     let m = view.merge_node(pr);
-    let mut best: Option<NodeId> = None;
+    // Every commit of the branch, then the earliest by (author time, sha).
+    let mut branch: Vec<NodeId> = Vec::new();
     if let Some(m) = m
         && let Some(p1) = g.first_parent(m).filter(|_| g.parent_count(m) >= 2)
     {
         for p in g.parents(m).filter(|&p| p != p1) {
-            for n in g.branch_only(p, Some(p1)) {
-                best = earlier(g, best, n);
-            }
+            branch.extend(g.branch_only(p, Some(p1)));
         }
     }
     if m.is_some() {
-        for sha in &pr.commits {
-            if let Some(n) = g.resolve(sha) {
-                best = earlier(g, best, n);
-            }
-        }
+        branch.extend(pr.commits.iter().filter_map(|sha| g.resolve(sha)));
     }
+    let best = branch
+        .into_iter()
+        .min_by_key(|&n| (g.authored_at(n), g.sha(n)));
     let shipped_by = m.and_then(|m| {
         let from = match (scan, pr.merged_at) {
             (Scan::FromMerge, Some(t)) => view.deployments.partition_point(|d| d.time() < Some(t)),

@@ -256,10 +256,9 @@ impl BitbucketBuilder {
             http = tweak(http);
         }
         let client = http.build().map_err(|e| match e {
-            dora_http::Error::Credentials(message) => SourceError::Auth {
-                source_name: SOURCE.to_string(),
-                message: format!("bitbucket: {message}"),
-            },
+            dora_http::Error::Credentials(message) => {
+                SourceError::auth(SOURCE, format!("bitbucket: {message}"))
+            }
             e => config_error(e.to_string()),
         })?;
         let scope = if self.repos.is_empty() {

@@ -57,36 +57,34 @@ pub(crate) fn convert(err: Error, ctx: Context<'_>) -> SourceError {
                     "No credentials were sent: set BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (Atlassian user API token, basic auth) or BITBUCKET_ACCESS_TOKEN (access token, bearer)."
                 }
             };
-            SourceError::Auth {
-                source_name: SOURCE.into(),
-                message: format!(
-                    "HTTP 401 on {endpoint} for {}: the credentials were rejected.{server} {advice}",
+            SourceError::auth(
+                SOURCE,
+                format!(
+                    "HTTP 401 on {endpoint} for {}: the credentials were rejected.{server}",
                     ctx.target()
                 ),
-            }
+            )
+            .with_hint(advice)
+            .with_source(err)
         }
         Some(StatusCode::FORBIDDEN) => {
             let (scope, granular) = scope_of(&endpoint);
-            SourceError::Auth {
-                source_name: SOURCE.into(),
-                message: format!(
-                    "HTTP 403 on {endpoint} for {}: the credentials lack the `{scope}` scope (`{granular}` for API tokens) or read access to it.{server} Grant the scope to the token, or use an account that can read this repository.",
+            SourceError::auth(
+                SOURCE,
+                format!(
+                    "HTTP 403 on {endpoint} for {}: the credentials lack the `{scope}` scope (`{granular}` for API tokens) or read access to it.{server}",
                     ctx.target()
                 ),
-            }
+            )
+            .with_hint("Grant the scope to the token, or use an account that can read this repository.")
+            .with_source(err)
         }
-        Some(StatusCode::NOT_FOUND) => SourceError::NotFound {
-            source_name: SOURCE.into(),
-            what: format!(
-                "{} ({endpoint}): check the workspace and repository slugs, and that the credentials can see it{}",
-                ctx.target(),
-                if server.is_empty() {
-                    String::new()
-                } else {
-                    format!(";{server}")
-                }
-            ),
-        },
+        Some(StatusCode::NOT_FOUND) => SourceError::not_found(
+            SOURCE,
+            format!("{} ({endpoint}).{server}", ctx.target()),
+        )
+        .with_hint("Check the workspace and repository slugs, and that the credentials can see it.")
+        .with_source(err),
         _ => match err {
             Error::RateLimited { retry_after, .. } => SourceError::RateLimited {
                 source_name: SOURCE.into(),
@@ -94,11 +92,9 @@ pub(crate) fn convert(err: Error, ctx: Context<'_>) -> SourceError {
                 retry_after,
             },
             err @ (Error::Decode { .. } | Error::Pagination { .. } | Error::Url { .. }) => {
-                SourceError::Protocol {
-                    source_name: SOURCE.into(),
-                    endpoint: format!("{} {endpoint}", ctx.target()),
-                    message: err.to_string(),
-                }
+                let message = err.to_string();
+                SourceError::protocol(SOURCE, format!("{} {endpoint}", ctx.target()), message)
+                    .with_source(err)
             }
             other => SourceError::Other {
                 source_name: SOURCE.into(),
@@ -165,5 +161,32 @@ mod tests {
         assert!(e.to_string().contains("acme/web"), "{e}");
         let e = convert(status(404, "repositories"), Context { repo: None, ..ctx });
         assert!(e.to_string().contains("workspace acme"), "{e}");
+    }
+
+    #[test]
+    fn advice_is_a_hint_said_once_and_the_cause_is_kept() {
+        use std::error::Error as _;
+        let ctx = Context {
+            workspace: "acme",
+            repo: Some("web"),
+            auth_scheme: "basic",
+        };
+        for (code, advice) in [
+            (401, "App passwords"),
+            (403, "Grant the scope"),
+            (404, "Check the workspace"),
+        ] {
+            let e = convert(status(code, "repository"), ctx);
+            let hint = e.hint().expect("a hint");
+            assert!(hint.contains(advice), "{code}: {hint}");
+            let text = e.to_string();
+            assert_eq!(text.matches(advice).count(), 1, "{code}: {text}");
+            assert!(text.ends_with(hint), "{code}: {text}");
+            let cause = e.source().and_then(|c| c.downcast_ref::<Error>());
+            assert!(
+                matches!(cause, Some(Error::Status { status, .. }) if status.as_u16() == code),
+                "{code}: {cause:?}"
+            );
+        }
     }
 }

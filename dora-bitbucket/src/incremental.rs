@@ -36,7 +36,7 @@ use crate::SyncStats;
 use crate::convert::{self, PrActivity, Skip, reason};
 use crate::error::{SOURCE, convert as convert_error};
 use crate::source::{
-    Bitbucket, BranchWalk, Reach, RepoMeta, endpoint, pr_activity, sha_eq, task_error,
+    Bitbucket, BranchWalk, Reach, RepoMeta, endpoint, pr_activity, sha_matches, task_error,
     truncation_note,
 };
 use crate::walk::Frontier;
@@ -308,7 +308,7 @@ fn rewritten(head: Option<&str>, commits: &CommitDelta) -> Option<String> {
     let descends = walk
         .commits
         .iter()
-        .any(|c| c.parents.iter().any(|p| sha_eq(p, head)));
+        .any(|c| c.parents.iter().any(|p| sha_matches(p, head)));
     (!descends).then(|| format!("the new commits do not descend from the last head {head}"))
 }
 
@@ -915,7 +915,7 @@ impl Bitbucket {
         let mut frontier = Frontier::new(None, &[]);
         'pages: while let Some(page) = pager.next_page().await? {
             for c in &page.items {
-                if c.hash.as_deref().is_some_and(|h| sha_eq(h, head)) {
+                if c.hash.as_deref().is_some_and(|h| sha_matches(h, head)) {
                     break 'pages;
                 }
                 walk.take(slug, c, &mut frontier);

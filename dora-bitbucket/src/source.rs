@@ -676,7 +676,7 @@ impl Bitbucket {
         while let Some(page) = pager.next_page().await? {
             for c in &page.items {
                 if let Some(hash) = c.hash.as_deref() {
-                    missing.retain(|sha| !sha_eq(sha, hash));
+                    missing.retain(|sha| !sha_matches(sha, hash));
                 }
                 walk.take(slug, c, &mut frontier);
             }
@@ -921,10 +921,7 @@ fn baseline_deployments(deployments: &[Deployment], start: Timestamp) -> Vec<Dep
     latest.into_values().cloned().collect()
 }
 
-pub(crate) fn sha_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
-    a.len() >= 7 && b.len() >= 7 && (a.starts_with(&b) || b.starts_with(&a))
-}
+pub(crate) use dora_core::graph::sha_matches;
 
 pub(crate) enum Visibility {
     /// A merge commit with every parent fetched: the branch is in the graph.
@@ -1140,12 +1137,15 @@ mod tests {
 
     #[test]
     fn abbreviated_shas_match() {
-        assert!(sha_eq(
+        assert!(sha_matches(
             "470000000000",
             "4700000000000000000000000000000000000047"
         ));
-        assert!(!sha_eq("47000", "4700000000000000000000000000000000000047"));
-        assert!(!sha_eq(
+        assert!(!sha_matches(
+            "47000",
+            "4700000000000000000000000000000000000047"
+        ));
+        assert!(!sha_matches(
             "470000000001",
             "4700000000000000000000000000000000000047"
         ));

@@ -29,7 +29,7 @@
 //! looks open until the walk reaches it; such a merge's pull request gets its
 //! own commit list when the walk's budget runs out first.)
 
-use crate::source::sha_eq;
+use crate::source::sha_matches;
 use dora_core::Timestamp;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -132,7 +132,7 @@ impl Frontier {
             return false;
         };
         let before = list.len();
-        list.retain(|t| !sha_eq(t, sha));
+        list.retain(|t| !sha_matches(t, sha));
         let hit = list.len() < before;
         if list.is_empty() {
             self.targets.remove(&sha[..sha.len().min(7)]);

@@ -1,6 +1,6 @@
 //! Building the Bitbucket and incident sources from settings and environment.
 
-use crate::Failure;
+use crate::failure::Failure;
 use dora_bitbucket::{Bitbucket, SyncStats};
 use dora_cli::progress::Progress;
 use dora_cli::settings::{IncidentTool, JsmSettings, OpsgenieApiChoice};

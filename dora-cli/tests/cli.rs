@@ -604,6 +604,9 @@ fn a_401_is_an_auth_error_without_the_token() {
         )
         .get_output()
         .clone();
+    // The adapter's advice (it knows the auth scheme), and no second, generic one.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("App passwords").count(), 1, "{stderr}");
     let all = [out.stdout, out.stderr].concat();
     assert!(!String::from_utf8_lossy(&all).contains("super-secret-token-123"));
     // The incident tool's 401 is an auth error too.

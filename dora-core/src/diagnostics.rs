@@ -98,3 +98,115 @@ pub mod codes {
     /// recorded: the deploy step lacks `deployment: production`.
     pub const PIPELINES_WITHOUT_DEPLOYMENTS: &str = "pipelines_without_deployments";
 }
+
+/// Findings about the report as a whole: the window, bot exclusions, merged
+/// but undeployed changes, incidents without severity or unresolved, missing
+/// incident data and too few samples.
+pub(crate) fn report_wide(
+    data: &crate::Dataset,
+    config: &crate::Config,
+    window: crate::TimeRange,
+    metrics: &crate::Metrics,
+    bots: usize,
+    incidents: &[crate::classify::incident::AttributedIncident],
+    out: &mut Vec<Diagnostic>,
+) {
+    use DiagnosticSeverity as Sev;
+    if config.days < 30 {
+        out.push(Diagnostic::new(
+            codes::SHORT_WINDOW,
+            Sev::Warning,
+            format!("a {}-day window has high variance; DORA metrics are meaningful over 30, 60 or 90 days", config.days),
+        ));
+    }
+    if bots > 0 {
+        out.push(Diagnostic::new(
+            codes::BOT_PRS_EXCLUDED,
+            Sev::Info,
+            format!("{bots} bot pull request(s) were excluded from lead time (their deployments still count)"),
+        ));
+    }
+    let nd = metrics.lead_time.excluded.not_deployed;
+    if nd > 0 {
+        out.push(Diagnostic::new(
+            codes::MERGED_NOT_DEPLOYED,
+            Sev::Info,
+            format!("{nd} pull request(s) merged in the window were not shipped by any successful production deployment yet"),
+        ));
+    }
+    incident_findings(data, metrics, incidents, out);
+    out.extend(few_samples(window, metrics, !incidents.is_empty()));
+}
+
+/// Incidents without severity, unresolved, or none at all.
+fn incident_findings(
+    data: &crate::Dataset,
+    metrics: &crate::Metrics,
+    incidents: &[crate::classify::incident::AttributedIncident],
+    out: &mut Vec<Diagnostic>,
+) {
+    use DiagnosticSeverity as Sev;
+    let no_sev = incidents
+        .iter()
+        .filter(|i| i.row.severity.is_none())
+        .count();
+    if no_sev > 0 {
+        out.push(Diagnostic::new(
+            codes::INCIDENTS_WITHOUT_SEVERITY,
+            Sev::Warning,
+            format!("{no_sev} incident(s) have no severity and are excluded by the severity filter; set priorities in the incident tool or map them in config"),
+        ));
+    }
+    let unresolved = metrics.recovery_time.incidents.unresolved;
+    if unresolved > 0 {
+        out.push(Diagnostic::new(
+            codes::UNRESOLVED_INCIDENTS,
+            Sev::Info,
+            format!(
+                "{unresolved} counted incident(s) are unresolved; they are counted, not averaged"
+            ),
+        ));
+    }
+    if data.incidents.is_empty() {
+        out.push(Diagnostic::new(
+            codes::NO_INCIDENT_DATA,
+            Sev::Info,
+            "no incidents were supplied: incident-based recovery time and the incident failure signal are unavailable",
+        ));
+    }
+}
+
+/// Too few samples for a stable median, when any.
+fn few_samples(
+    window: crate::TimeRange,
+    metrics: &crate::Metrics,
+    any_incident: bool,
+) -> Option<Diagnostic> {
+    let mut few = Vec::new();
+    let deploys = metrics.change_failure_rate.deployments;
+    if deploys < 10 {
+        few.push(format!("{deploys} production deployment(s)"));
+    }
+    if metrics.lead_time.count < 10 {
+        few.push(format!(
+            "{} change(s) with a lead time",
+            metrics.lead_time.count
+        ));
+    }
+    let resolved = metrics.recovery_time.incidents.count;
+    if any_incident && resolved < 5 {
+        few.push(format!("{resolved} resolved incident(s)"));
+    }
+    (!few.is_empty()).then(|| {
+        Diagnostic::new(
+            codes::FEW_SAMPLES,
+            DiagnosticSeverity::Warning,
+            format!(
+                "too few samples for a stable median between {} and {}: {}",
+                window.start.format("%Y-%m-%d"),
+                window.end.format("%Y-%m-%d"),
+                few.join(", ")
+            ),
+        )
+    })
+}

@@ -28,6 +28,33 @@ pub type NodeId = u32;
 /// Label value meaning "not labelled yet".
 pub const UNLABELLED: u32 = u32::MAX;
 
+/// Do two shas name the same commit? Yes when they are equal ignoring ASCII
+/// case, or when the shorter is an abbreviation of at least 7 characters of
+/// the longer — the rule [`CommitGraph::resolve`] uses. An empty sha, or a
+/// prefix shorter than 7 characters of a longer sha, matches nothing: `47000`
+/// is too short to stand for a commit.
+///
+/// ```
+/// use dora_core::graph::sha_matches;
+/// let full = "4700000000000000000000000000000000000047";
+/// assert!(sha_matches("470000000000", full)); // Bitbucket's 12-character form
+/// assert!(sha_matches("C1", "c1")); // equal, any length
+/// assert!(!sha_matches("47000", full)); // too short to abbreviate
+/// assert!(!sha_matches("470000000001", full));
+/// assert!(!sha_matches("", ""));
+/// ```
+pub fn sha_matches(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return false;
+    }
+    if short.len() == long.len() {
+        return short.eq_ignore_ascii_case(long);
+    }
+    short.len() >= MIN_ABBREV
+        && long.as_bytes()[..short.len()].eq_ignore_ascii_case(short.as_bytes())
+}
+
 /// A repository's commit graph.
 ///
 /// Stored flat for speed at a million commits: every sha in one buffer, an
@@ -636,6 +663,34 @@ impl<'g> Labeler<'g> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha_matches_follows_resolve() {
+        let full = "0123456789abcdef0123456789abcdef01234567";
+        // Equal shas match at any length and case; the engine's tests use short ones.
+        assert!(sha_matches("c1", "c1"));
+        assert!(sha_matches("C1", "c1"));
+        assert!(sha_matches(full, &full.to_ascii_uppercase()));
+        // Abbreviations of 7 characters or more match, either way round.
+        assert!(sha_matches("0123456", full));
+        assert!(sha_matches(full, "0123456789AB"));
+        // A shorter prefix, a different sha or an empty one does not.
+        assert!(!sha_matches("012345", full));
+        assert!(!sha_matches("c", "c1"));
+        assert!(!sha_matches("0123457", full));
+        assert!(!sha_matches("", full));
+        assert!(!sha_matches("", ""));
+        // The same answer as resolving both in a graph holding the full sha.
+        let t = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let g = CommitGraph::build(&[Commit::new("r", full, vec![], t, "m")]);
+        for query in ["0123456", "012345", "0123456789AB", "0123457", full] {
+            assert_eq!(
+                sha_matches(query, full),
+                g.resolve(query).is_some(),
+                "{query}"
+            );
+        }
+    }
     use chrono::{TimeZone, Utc};
 
     fn c(sha: &str, parents: &[&str], hour: u32) -> Commit {

@@ -38,21 +38,26 @@
 #![forbid(unsafe_code)]
 
 mod accounting;
+pub mod attribution;
 pub mod benchmarks;
 pub mod classify;
 pub mod config;
 pub mod diagnostics;
 mod engine;
+mod error;
 pub mod graph;
+mod metrics;
 pub mod model;
 pub mod report;
 pub mod source;
 pub mod stats;
 pub mod tiers;
+pub mod time;
 
 pub use config::{BotRules, Config, HotfixRules, LeadTimeStart, TierYear};
 pub use diagnostics::{Diagnostic, DiagnosticSeverity};
 pub use engine::{compute, compute_at};
+pub use error::Error;
 pub use model::{
     Actor, ActorKind, ClockSkew, CollectionNotes, Commit, Coverage, Dataset, Deployment,
     DeploymentStatus, Duplicates, Environment, EnvironmentKind, EventKind, HistoryGap, Incident,
@@ -66,15 +71,3 @@ pub use source::{
     TimeRange,
 };
 pub use tiers::Tier;
-
-/// Errors of the core: invalid configuration or an unreadable dataset.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The configuration is invalid.
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    /// A serialised dataset could not be read.
-    #[error("invalid dataset: {0}")]
-    Dataset(String),
-}

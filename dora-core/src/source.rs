@@ -18,42 +18,28 @@
 //! - "Nothing found" is an empty list, not an error. A repository or workspace
 //!   that does not exist is [`SourceError::NotFound`].
 
-use crate::model::{Dataset, Incident, SkippedEvent, Timestamp};
+use crate::model::{Dataset, Incident, SkippedEvent};
+pub use crate::time::TimeRange;
 use async_trait::async_trait;
 use std::time::Duration;
-
-/// A half-open time range `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeRange {
-    /// Inclusive start.
-    pub start: Timestamp,
-    /// Exclusive end.
-    pub end: Timestamp,
-}
-
-impl TimeRange {
-    /// A range; `start` must not be after `end`.
-    pub fn new(start: Timestamp, end: Timestamp) -> Self {
-        Self { start, end }
-    }
-
-    /// Does the range hold `t`?
-    pub fn contains(&self, t: Timestamp) -> bool {
-        t >= self.start && t < self.end
-    }
-}
 
 /// Why a source failed. Adapters convert their private errors into these.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
     /// Credentials missing, wrong or lacking a scope.
-    #[error("{source_name}: authentication failed: {message}")]
+    #[error("{source_name}: authentication failed: {message}{}", hint_suffix(hint))]
     Auth {
         /// Which source (`bitbucket`, `pagerduty`, ...).
         source_name: String,
-        /// What to do about it.
+        /// What was rejected, and where.
         message: String,
+        /// What to do about it, when the source knows better than a generic
+        /// "check the credentials" (see [`SourceError::hint`]).
+        hint: Option<String>,
+        /// The underlying error (e.g. the HTTP status error).
+        #[source]
+        source: Option<BoxError>,
     },
     /// The rate limit was exhausted and retries gave up.
     #[error("{source_name}: rate limited on {endpoint}{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
@@ -66,12 +52,17 @@ pub enum SourceError {
         retry_after: Option<Duration>,
     },
     /// A workspace, repository or other resource does not exist (or is hidden).
-    #[error("{source_name}: not found: {what}")]
+    #[error("{source_name}: not found: {what}{}", hint_suffix(hint))]
     NotFound {
         /// Which source.
         source_name: String,
         /// What was not found.
         what: String,
+        /// What to check, when the source knows (see [`SourceError::hint`]).
+        hint: Option<String>,
+        /// The underlying error.
+        #[source]
+        source: Option<BoxError>,
     },
     /// The server answered with something we could not use.
     #[error("{source_name}: {endpoint}: {message}")]
@@ -82,6 +73,9 @@ pub enum SourceError {
         endpoint: String,
         /// What was wrong.
         message: String,
+        /// The underlying error (e.g. the JSON decode error).
+        #[source]
+        source: Option<BoxError>,
     },
     /// Configuration of the source is invalid.
     #[error("{source_name}: invalid configuration: {message}")]
@@ -100,8 +94,16 @@ pub enum SourceError {
         message: String,
         /// The underlying error.
         #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        source: Option<BoxError>,
     },
+}
+
+/// The cause an error keeps.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A hint as the error's message shows it: after the message, one space apart.
+fn hint_suffix(hint: &Option<String>) -> String {
+    hint.as_deref().map(|h| format!(" {h}")).unwrap_or_default()
 }
 
 impl SourceError {
@@ -114,6 +116,85 @@ impl SourceError {
             | Self::Protocol { source_name, .. }
             | Self::Config { source_name, .. }
             | Self::Other { source_name, .. } => source_name,
+        }
+    }
+
+    /// Credentials were rejected: `message` says what and where.
+    pub fn auth(source_name: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Auth {
+            source_name: source_name.into(),
+            message: message.into(),
+            hint: None,
+            source: None,
+        }
+    }
+
+    /// A resource does not exist (or is hidden): `what` names it.
+    pub fn not_found(source_name: impl Into<String>, what: impl Into<String>) -> Self {
+        Self::NotFound {
+            source_name: source_name.into(),
+            what: what.into(),
+            hint: None,
+            source: None,
+        }
+    }
+
+    /// The server answered `endpoint` with something unusable.
+    pub fn protocol(
+        source_name: impl Into<String>,
+        endpoint: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Protocol {
+            source_name: source_name.into(),
+            endpoint: endpoint.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The same error with the advice a user needs (authentication and
+    /// not-found errors; other variants are returned unchanged). The message
+    /// shows it; callers that print their own advice print it only when
+    /// [`hint`](Self::hint) is `None`, so it is said once.
+    ///
+    /// ```
+    /// use dora_core::SourceError;
+    /// let e = SourceError::auth("bitbucket", "HTTP 401 on repositories: the credentials were rejected.")
+    ///     .with_hint("Use an Atlassian API token.");
+    /// assert_eq!(e.hint(), Some("Use an Atlassian API token."));
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "bitbucket: authentication failed: HTTP 401 on repositories: the credentials were rejected. Use an Atlassian API token."
+    /// );
+    /// ```
+    #[must_use]
+    pub fn with_hint(mut self, advice: impl Into<String>) -> Self {
+        if let Self::Auth { hint, .. } | Self::NotFound { hint, .. } = &mut self {
+            *hint = Some(advice.into());
+        }
+        self
+    }
+
+    /// The same error keeping its cause as [`source()`](std::error::Error::source)
+    /// (rate-limit and configuration errors carry none and are returned unchanged).
+    #[must_use]
+    pub fn with_source(mut self, cause: impl Into<BoxError>) -> Self {
+        if let Self::Auth { source, .. }
+        | Self::NotFound { source, .. }
+        | Self::Protocol { source, .. }
+        | Self::Other { source, .. } = &mut self
+        {
+            *source = Some(cause.into());
+        }
+        self
+    }
+
+    /// The source's own advice, when it gave one (already part of the message).
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Self::Auth { hint, .. } | Self::NotFound { hint, .. } => hint.as_deref(),
+            _ => None,
         }
     }
 }

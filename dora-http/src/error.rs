@@ -359,28 +359,30 @@ impl Error {
                 ref endpoint,
                 status,
                 ..
-            } if status == StatusCode::UNAUTHORIZED => SourceError::Auth {
-                source_name,
-                message: format!(
+            } if status == StatusCode::UNAUTHORIZED => {
+                let message = format!(
                     "{endpoint}: the credentials were rejected (HTTP 401){server}; check that the token is valid, not expired, and sent with the right scheme"
-                ),
-            },
+                );
+                SourceError::auth(source_name, message).with_source(self)
+            }
             Self::Status {
                 ref endpoint,
                 status,
                 ..
-            } if status == StatusCode::FORBIDDEN => SourceError::Auth {
-                source_name,
-                message: format!(
+            } if status == StatusCode::FORBIDDEN => {
+                let message = format!(
                     "{endpoint}: permission denied (HTTP 403){server}; the token lacks a scope or access to this resource"
-                ),
-            },
+                );
+                SourceError::auth(source_name, message).with_source(self)
+            }
             Self::Status {
-                endpoint, status, ..
-            } if status == StatusCode::NOT_FOUND => SourceError::NotFound {
-                source_name,
-                what: format!("{endpoint}{server}"),
-            },
+                ref endpoint,
+                status,
+                ..
+            } if status == StatusCode::NOT_FOUND => {
+                let what = format!("{endpoint}{server}");
+                SourceError::not_found(source_name, what).with_source(self)
+            }
             Self::RateLimited {
                 endpoint,
                 retry_after,
@@ -390,11 +392,11 @@ impl Error {
                 endpoint,
                 retry_after,
             },
-            err @ (Self::Decode { .. } | Self::Pagination { .. }) => SourceError::Protocol {
-                source_name,
-                endpoint: err.endpoint().unwrap_or_default().to_owned(),
-                message: err.to_string(),
-            },
+            err @ (Self::Decode { .. } | Self::Pagination { .. }) => {
+                let endpoint = err.endpoint().unwrap_or_default().to_owned();
+                let message = err.to_string();
+                SourceError::protocol(source_name, endpoint, message).with_source(err)
+            }
             other => {
                 let message = other.to_string();
                 SourceError::Other {
@@ -560,5 +562,40 @@ mod tests {
             decode.into_source_error("x"),
             SourceError::Protocol { .. }
         ));
+    }
+
+    #[test]
+    fn semantic_errors_keep_their_cause() {
+        use std::error::Error as _;
+        let cause_of = |e: &SourceError| {
+            e.source()
+                .and_then(|c| c.downcast_ref::<Error>())
+                .map(ToString::to_string)
+        };
+        let status = |code: u16| Error::Status {
+            endpoint: "pullrequests".into(),
+            status: StatusCode::from_u16(code).expect("valid"),
+            message: Some("nope".into()),
+            attempts: 1,
+        };
+        for code in [401, 403, 404] {
+            let original = status(code).to_string();
+            let converted = status(code).into_source_error("x");
+            assert_eq!(cause_of(&converted), Some(original), "{code}");
+            // The generic conversion has no source-specific advice.
+            assert_eq!(converted.hint(), None, "{code}");
+        }
+        let decode = Error::Decode {
+            endpoint: "deployments".into(),
+            page: Some(2),
+            path: "values[1].state".into(),
+            message: "invalid type".into(),
+        };
+        let converted = decode.into_source_error("x");
+        assert!(matches!(converted, SourceError::Protocol { .. }));
+        assert_eq!(
+            cause_of(&converted).as_deref(),
+            Some("deployments page 2: invalid response at `values[1].state`: invalid type")
+        );
     }
 }

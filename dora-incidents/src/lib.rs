@@ -54,23 +54,27 @@
 
 #![forbid(unsafe_code)]
 
-pub mod config;
-mod http;
 mod incidentio;
 mod intake;
 mod jsm;
+pub mod normalization;
 mod opsgenie;
 mod pagerduty;
+mod transport;
+
+/// The former name of [`normalization`], kept so existing paths still resolve.
+#[doc(hidden)]
+pub use normalization as config;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use config::{MappingKeys, Normalization, RepositoryMapping, SeverityOverrides};
 /// Re-exported so builders' retry settings name the same type.
 pub use dora_http::RetryPolicy;
 pub use incidentio::{IncidentIo, IncidentIoBuilder};
 pub use jsm::{
     JSM_ALERTS_SCOPE, JSM_API_ROOT, JSM_RESULT_WINDOW, Jsm, JsmBuilder, JsmTarget, JsmWireNotes,
 };
+pub use normalization::{MappingKeys, Normalization, RepositoryMapping, SeverityOverrides};
 pub use opsgenie::{Opsgenie, OpsgenieApi, OpsgenieBuilder, OpsgenieRegion};
 pub use pagerduty::{PagerDuty, PagerDutyBuilder};

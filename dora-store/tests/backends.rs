@@ -422,11 +422,11 @@ impl IncrementalSource for Remote {
             tokio::time::sleep(self.delay).await;
         }
         if self.fail_on.lock().unwrap().as_deref() == Some(scope) {
-            return Err(SourceError::Protocol {
-                source_name: "remote".into(),
-                endpoint: format!("/{scope}/deployments"),
-                message: "connection reset".into(),
-            });
+            return Err(SourceError::protocol(
+                "remote",
+                format!("/{scope}/deployments"),
+                "connection reset",
+            ));
         }
         let since: u64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
         let all = self.deployments.lock().unwrap();

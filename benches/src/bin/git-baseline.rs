@@ -11,7 +11,12 @@
 //! Every sampled answer is checked against ours. Timings are reported per PR
 //! and extrapolated to all PRs, without and with `git commit-graph write`.
 //!
-//! `cargo run -p dora-benches --release --bin git-baseline -- --commits 100000 [--sample 500] [--seed N] [--keep DIR]`
+//! With the `libgit2` feature, the same two questions are also answered in
+//! process with libgit2 (`git2`: `merge_base`, then `graph_descendant_of` per
+//! deployment from the merge time on) for the sample and for every merged PR,
+//! so the speed-up compares algorithms, not process start-up.
+//!
+//! `cargo run -p dora-benches --release --features libgit2 --bin git-baseline -- --commits 100000 [--sample 500] [--seed N] [--keep DIR]`
 
 use dora_benches::answers::{self, PrAnswer, RepoView};
 use dora_benches::{Scale, generate, gitimport};
@@ -62,8 +67,38 @@ struct Question {
     first_parent: String,
     branch_tip: String,
     merge: String,
-    /// Deployment indices and git shas from the merge time on.
-    candidates: Vec<(usize, String)>,
+    /// The first deployment (index into [`RepoView::deployments`]) from the
+    /// merge time on: the candidates run from here to the last.
+    from: usize,
+}
+
+/// Every deployment's commit, as a git sha (`None` when not in the history).
+type DeploymentShas = Vec<Option<String>>;
+
+/// Does our answer for `q` agree with `base` and `shipped`? Prints the first
+/// few mismatches.
+fn agrees(
+    q: &Question,
+    ours: &[PrAnswer],
+    view: &RepoView,
+    mark_sha: &HashMap<u32, String>,
+    (base, shipped): (&str, Option<usize>),
+    mismatches: &mut usize,
+) {
+    let a = &ours[q.index];
+    let our_base = a
+        .divergence
+        .and_then(|d| view.graph.first_parent(d))
+        .and_then(|p| mark_sha.get(&p));
+    if our_base.map(String::as_str) != Some(base) || a.shipped_by != shipped {
+        *mismatches += 1;
+        if *mismatches <= 5 {
+            eprintln!(
+                "MISMATCH PR #{}: base {base} shipped {shipped:?}; ours base {our_base:?} shipped {:?}",
+                a.pull_request, a.shipped_by
+            );
+        }
+    }
 }
 
 struct Run {
@@ -75,6 +110,7 @@ struct Run {
 fn ask(
     dir: &Path,
     questions: &[Question],
+    deployments: &DeploymentShas,
     ours: &[PrAnswer],
     view: &RepoView,
     mark_sha: &HashMap<u32, String>,
@@ -86,35 +122,92 @@ fn ask(
         let base = git_ok(dir, &["merge-base", &q.first_parent, &q.branch_tip]);
         processes += 1;
         let mut shipped = None;
-        for (i, d) in &q.candidates {
+        for (i, d) in deployments.iter().enumerate().skip(q.from) {
+            let Some(d) = d else { continue };
             processes += 1;
             let o = git(dir, &["merge-base", "--is-ancestor", &q.merge, d]);
             if o.status.success() {
-                shipped = Some(*i);
+                shipped = Some(i);
                 break;
             }
         }
-        // Check against the one-pass answers.
-        let a = &ours[q.index];
-        let our_base = a
-            .divergence
-            .and_then(|d| view.graph.first_parent(d))
-            .and_then(|p| mark_sha.get(&p));
-        if our_base != Some(&base) || a.shipped_by != shipped {
-            mismatches += 1;
-            if mismatches <= 5 {
-                eprintln!(
-                    "MISMATCH PR #{}: git base {base} shipped {shipped:?}; ours base {our_base:?} shipped {:?}",
-                    a.pull_request, a.shipped_by
-                );
-            }
-        }
+        agrees(q, ours, view, mark_sha, (&base, shipped), &mut mismatches);
     }
     Run {
         elapsed: t.elapsed(),
         processes,
         mismatches,
     }
+}
+
+/// The same questions in process with libgit2: `merge_base`, then
+/// `graph_descendant_of` per deployment from the merge time on (a deployment
+/// of the merge commit itself ships it, as `git merge-base --is-ancestor` says).
+#[cfg(feature = "libgit2")]
+fn ask_libgit2(
+    dir: &Path,
+    questions: &[Question],
+    deployments: &DeploymentShas,
+    ours: &[PrAnswer],
+    view: &RepoView,
+    mark_sha: &HashMap<u32, String>,
+) -> Result<Run, git2::Error> {
+    let repo = git2::Repository::open_bare(dir)?;
+    let oids: Vec<Option<git2::Oid>> = deployments
+        .iter()
+        .map(|d| d.as_deref().and_then(|d| git2::Oid::from_str(d).ok()))
+        .collect();
+    let t = Instant::now();
+    let mut calls = 0;
+    let mut mismatches = 0;
+    for q in questions {
+        let base = repo.merge_base(
+            git2::Oid::from_str(&q.first_parent)?,
+            git2::Oid::from_str(&q.branch_tip)?,
+        )?;
+        calls += 1;
+        let merge = git2::Oid::from_str(&q.merge)?;
+        let mut shipped = None;
+        for (i, d) in oids.iter().enumerate().skip(q.from) {
+            let Some(d) = *d else { continue };
+            calls += 1;
+            if d == merge || repo.graph_descendant_of(d, merge)? {
+                shipped = Some(i);
+                break;
+            }
+        }
+        let base = base.to_string();
+        agrees(q, ours, view, mark_sha, (&base, shipped), &mut mismatches);
+    }
+    Ok(Run {
+        elapsed: t.elapsed(),
+        processes: calls,
+        mismatches,
+    })
+}
+
+/// The questions for every `step`-th merged PR, in git shas.
+fn questions(view: &RepoView, mark_sha: &HashMap<u32, String>, step: usize) -> Vec<Question> {
+    let sha_of = |n: u32| mark_sha.get(&n).cloned().unwrap_or_default();
+    let mut questions = Vec::new();
+    for (index, pr) in view.merged.iter().enumerate().step_by(step) {
+        let (Some(m), Some(tip)) = (view.merge_node(pr), view.branch_tip(pr)) else {
+            continue;
+        };
+        let Some(p1) = view.graph.first_parent(m) else {
+            continue;
+        };
+        questions.push(Question {
+            index,
+            first_parent: sha_of(p1),
+            branch_tip: sha_of(tip),
+            merge: sha_of(m),
+            from: view
+                .deployments
+                .partition_point(|d| d.time() < pr.merged_at),
+        });
+    }
+    questions
 }
 
 fn main() {
@@ -225,29 +318,12 @@ fn main() {
     );
 
     // The questions for the sampled PRs, in git shas.
-    let sha_of = |n: u32| mark_sha.get(&n).cloned().unwrap_or_default();
-    let mut questions = Vec::new();
-    for (index, pr) in view.merged.iter().enumerate().step_by(step) {
-        let (Some(m), Some(tip)) = (view.merge_node(pr), view.branch_tip(pr)) else {
-            continue;
-        };
-        let Some(p1) = view.graph.first_parent(m) else {
-            continue;
-        };
-        let from = view
-            .deployments
-            .partition_point(|d| d.time() < pr.merged_at);
-        let candidates = (from..view.deployments.len())
-            .filter_map(|i| view.deployment_nodes[i].map(|n| (i, sha_of(n))))
-            .collect();
-        questions.push(Question {
-            index,
-            first_parent: sha_of(p1),
-            branch_tip: sha_of(tip),
-            merge: sha_of(m),
-            candidates,
-        });
-    }
+    let deployments: DeploymentShas = view
+        .deployment_nodes
+        .iter()
+        .map(|n| n.and_then(|n| mark_sha.get(&n).cloned()))
+        .collect();
+    let questions = questions(&view, &mark_sha, step);
 
     let report = |label: &str, r: &Run| {
         let per_pr = r.elapsed.as_secs_f64() / questions.len() as f64;
@@ -264,18 +340,54 @@ fn main() {
             r.mismatches
         );
     };
-    let plain = ask(&dir, &questions, &ours, &view, &mark_sha);
+    #[allow(unused_mut)]
+    let mut mismatches = 0;
+    #[cfg(feature = "libgit2")]
+    let all = self::questions(&view, &mark_sha, 1);
+    #[cfg(feature = "libgit2")]
+    let libgit2 = |when: &str, mismatches: &mut usize| {
+        // All PRs first: the sample then runs on a warm object database, as
+        // the git loop's processes do on a warm page cache.
+        for (label, qs) in [("all PRs", &all), ("sample", &questions)] {
+            match ask_libgit2(&dir, qs, &deployments, &ours, &view, &mark_sha) {
+                Ok(r) => {
+                    *mismatches += r.mismatches;
+                    let per_pr = r.elapsed.as_secs_f64() / qs.len() as f64;
+                    println!(
+                        "libgit2 in process, {when}, {label}: {} PRs, {} calls, {:.2?} ({:.1} µs/PR; {:.2} s for all {prs} PRs) -> ours is {:.0}x faster per PR ({:.0}x with the graph build); mismatches: {}",
+                        qs.len(),
+                        r.processes,
+                        r.elapsed,
+                        per_pr * 1e6,
+                        per_pr * prs as f64,
+                        per_pr * prs as f64 / one_pass.as_secs_f64(),
+                        per_pr * prs as f64 / (one_pass + built).as_secs_f64(),
+                        r.mismatches
+                    );
+                }
+                Err(e) => {
+                    eprintln!("libgit2: {e}");
+                    std::process::exit(2);
+                }
+            }
+        }
+    };
+    #[cfg(feature = "libgit2")]
+    libgit2("without commit-graph", &mut mismatches);
+    let plain = ask(&dir, &questions, &deployments, &ours, &view, &mark_sha);
     report("without commit-graph", &plain);
     let t = Instant::now();
     git_ok(&dir, &["commit-graph", "write", "--reachable"]);
     println!("git commit-graph write --reachable: {:.2?}", t.elapsed());
-    let graph = ask(&dir, &questions, &ours, &view, &mark_sha);
+    let graph = ask(&dir, &questions, &deployments, &ours, &view, &mark_sha);
     report("with commit-graph", &graph);
+    #[cfg(feature = "libgit2")]
+    libgit2("with commit-graph", &mut mismatches);
 
     if arg("--keep").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    if plain.mismatches + graph.mismatches > 0 || naive_ok != naive.len() {
+    if plain.mismatches + graph.mismatches + mismatches > 0 || naive_ok != naive.len() {
         std::process::exit(1);
     }
 }

@@ -35,7 +35,7 @@ pub use fakes::{IncidentIoWire, OpsgenieAlertsWire, OpsgenieIncidentsWire, Pager
 pub use jsm::{JSM_SUITE_CLOUD_ID, JSM_SUITE_EMAIL, JsmWire};
 pub use server::{Fault, FaultPlan, LoggedRequest, MockServer, ServedRequest, ServedResponse};
 
-use crate::config::{MappingKeys, RepositoryMapping};
+use crate::normalization::{MappingKeys, RepositoryMapping};
 use chrono::{Duration, TimeZone, Utc};
 use dora_core::{
     EventKind, Incident, IncidentBatch, IncidentRequest, IncidentSource, IncidentStatus, Severity,

@@ -1,7 +1,7 @@
 //! incident.io wire → normalised [`Incident`].
 
 use super::wire;
-use crate::config::{MappingKeys, Normalization};
+use crate::normalization::{MappingKeys, Normalization};
 use chrono::Duration;
 use dora_core::{Incident, IncidentStatus, Severity, Timestamp};
 
@@ -199,7 +199,7 @@ pub(crate) fn to_incident(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RepositoryMapping;
+    use crate::normalization::RepositoryMapping;
     use chrono::{TimeZone, Utc};
 
     fn ladder() -> SeverityLadder {
@@ -323,7 +323,8 @@ mod tests {
     fn overrides_names_and_custom_fields_map_repositories() {
         let opts = Options {
             norm: Normalization {
-                severities: crate::config::SeverityOverrides::new().with("minor", Severity::P5),
+                severities: crate::normalization::SeverityOverrides::new()
+                    .with("minor", Severity::P5),
                 repositories: RepositoryMapping::new()
                     .service("Checkout", ["checkout"])
                     .tag("Production Outage", ["platform"]),

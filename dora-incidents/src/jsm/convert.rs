@@ -8,7 +8,7 @@
 //! service key for the mapping) and `extraProperties` (`key:value` tag keys).
 
 use super::wire::Alert;
-use crate::config::{MappingKeys, Normalization};
+use crate::normalization::{MappingKeys, Normalization};
 use dora_core::{Incident, IncidentStatus, Severity, Timestamp};
 use std::collections::BTreeMap;
 
@@ -158,7 +158,7 @@ pub(crate) fn to_incident(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RepositoryMapping;
+    use crate::normalization::RepositoryMapping;
     use chrono::{TimeZone, Utc};
     use serde_json::json;
 

@@ -59,8 +59,8 @@
 pub(crate) mod convert;
 pub(crate) mod wire;
 
-use crate::config::{Normalization, RepositoryMapping};
-use crate::http::{Transport, require_token};
+use crate::normalization::{Normalization, RepositoryMapping};
+use crate::transport::{Transport, require_token};
 use async_trait::async_trait;
 use dora_core::{
     EventKind, Incident, IncidentBatch, IncidentRequest, IncidentSource, Severity, SkippedEvent,
@@ -548,7 +548,7 @@ fn created_ms(v: &Value) -> Option<i64> {
     }
 }
 
-/// The message every 401/403 carries.
+/// The hint every 401/403 carries.
 fn auth_advice() -> String {
     format!(
         "JSM Operations takes HTTP Basic auth with an Atlassian account email and API token (ATLASSIAN_EMAIL + ATLASSIAN_API_TOKEN, else BITBUCKET_EMAIL + BITBUCKET_API_TOKEN); a scoped token needs the scope {JSM_ALERTS_SCOPE}; Atlassian service accounts cannot call this API (JSDCLOUD-17685): use a real user's account that can see every alert"
@@ -593,46 +593,36 @@ impl Jsm {
             .map(|m| format!(" (server said: {m})"))
             .unwrap_or_default();
         match error.status() {
-            Some(StatusCode::UNAUTHORIZED) => SourceError::Auth {
-                source_name: SOURCE.into(),
-                message: format!(
-                    "{endpoint}: the credentials were rejected (HTTP 401){server}; {}",
-                    auth_advice()
-                ),
-            },
-            Some(StatusCode::FORBIDDEN) => SourceError::Auth {
-                source_name: SOURCE.into(),
-                message: format!(
-                    "{endpoint}: permission denied (HTTP 403){server}; {}",
-                    auth_advice()
-                ),
-            },
-            Some(StatusCode::NOT_FOUND) => SourceError::NotFound {
-                source_name: SOURCE.into(),
-                what: format!(
-                    "{endpoint}{server}: check the cloud id (JSM_CLOUD_ID, JSM_SITE or the base URL) and that the site has JSM Operations"
-                ),
-            },
+            Some(StatusCode::UNAUTHORIZED) => SourceError::auth(
+                SOURCE,
+                format!("{endpoint}: the credentials were rejected (HTTP 401){server}."),
+            )
+            .with_hint(auth_advice())
+            .with_source(error),
+            Some(StatusCode::FORBIDDEN) => SourceError::auth(
+                SOURCE,
+                format!("{endpoint}: permission denied (HTTP 403){server}."),
+            )
+            .with_hint(auth_advice())
+            .with_source(error),
+            Some(StatusCode::NOT_FOUND) => {
+                SourceError::not_found(SOURCE, format!("{endpoint}{server}."))
+                    .with_hint("Check the cloud id (JSM_CLOUD_ID, JSM_SITE or the base URL) and that the site has JSM Operations.")
+                    .with_source(error)
+            }
             Some(s) if s == StatusCode::BAD_REQUEST || s == StatusCode::UNPROCESSABLE_ENTITY => {
-                SourceError::Protocol {
-                    source_name: SOURCE.into(),
-                    endpoint: endpoint.clone(),
-                    message: format!(
-                        "{endpoint}: the request was refused (HTTP {}){server}: the search query, or a page beyond the 20,000-alert window",
-                        s.as_u16()
-                    ),
-                }
+                let message = format!(
+                    "{endpoint}: the request was refused (HTTP {}){server}: the search query, or a page beyond the 20,000-alert window",
+                    s.as_u16()
+                );
+                SourceError::protocol(SOURCE, endpoint, message).with_source(error)
             }
             _ => error.into_source_error(SOURCE),
         }
     }
 
     fn protocol(endpoint: &str, message: String) -> SourceError {
-        SourceError::Protocol {
-            source_name: SOURCE.into(),
-            endpoint: endpoint.to_string(),
-            message: format!("{endpoint}: {message}"),
-        }
+        SourceError::protocol(SOURCE, endpoint, format!("{endpoint}: {message}"))
     }
 
     /// The priority filter, applied again here (the server's search may not).
@@ -661,12 +651,14 @@ impl Jsm {
                 };
                 let req = client.request("tenant_info", &["_edge", "tenant_info"]);
                 let body: Value = client.get_json(&req).await.map_err(|e| match e.status() {
-                    Some(StatusCode::NOT_FOUND) => SourceError::NotFound {
-                        source_name: SOURCE.into(),
-                        what: format!(
-                            "tenant_info: site `{site}` has no /_edge/tenant_info: is it an Atlassian Cloud site (acme.atlassian.net)? Or set JSM_CLOUD_ID"
-                        ),
-                    },
+                    Some(StatusCode::NOT_FOUND) => SourceError::not_found(
+                        SOURCE,
+                        format!("tenant_info: site `{site}` has no /_edge/tenant_info."),
+                    )
+                    .with_hint(
+                        "Is it an Atlassian Cloud site (acme.atlassian.net)? Or set JSM_CLOUD_ID.",
+                    )
+                    .with_source(e),
                     _ => self.error(e),
                 })?;
                 let id = wire::cloud_id(&body).ok_or_else(|| {
@@ -960,7 +952,7 @@ impl Jsm {
             service_mapping: !self.options.norm.repositories.is_empty(),
             ..IncidentBatch::default()
         };
-        if crate::http::is_empty(&range) {
+        if crate::transport::is_empty(&range) {
             return Ok(batch);
         }
         let cloud = self.cloud_segment().await?;

@@ -1,7 +1,7 @@
 //! Opsgenie wire → normalised [`Incident`].
 
 use super::wire;
-use crate::config::{MappingKeys, Normalization};
+use crate::normalization::{MappingKeys, Normalization};
 use chrono::Duration;
 use dora_core::{Incident, IncidentStatus, Severity};
 
@@ -130,7 +130,7 @@ pub(crate) fn incident_to_incident(incident: wire::Incident, opts: &Options) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RepositoryMapping;
+    use crate::normalization::RepositoryMapping;
     use chrono::{TimeZone, Utc};
 
     fn opts() -> Options {

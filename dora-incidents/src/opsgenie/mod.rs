@@ -20,9 +20,9 @@
 pub(crate) mod convert;
 pub(crate) mod wire;
 
-use crate::config::{Normalization, RepositoryMapping};
-use crate::http::{Transport, convert as http_error, require_token, token_from_env};
 use crate::intake::Intake;
+use crate::normalization::{Normalization, RepositoryMapping};
+use crate::transport::{Transport, convert as http_error, require_token, token_from_env};
 use async_trait::async_trait;
 use chrono::Duration;
 use dora_core::{Incident, IncidentBatch, IncidentRequest, IncidentSource, Severity, SourceError};
@@ -407,7 +407,7 @@ impl IncidentSource for Opsgenie {
     ) -> Result<IncidentBatch, SourceError> {
         let range = request.range;
         let service_mapping = !self.options.norm.repositories.is_empty();
-        if crate::http::is_empty(&range) {
+        if crate::transport::is_empty(&range) {
             return Ok(IncidentBatch {
                 service_mapping,
                 ..IncidentBatch::default()

@@ -1,7 +1,7 @@
 //! PagerDuty wire → normalised [`Incident`].
 
 use super::wire;
-use crate::config::{MappingKeys, Normalization};
+use crate::normalization::{MappingKeys, Normalization};
 use dora_core::{Incident, IncidentStatus, Severity, Timestamp};
 
 /// The source name on every incident.
@@ -124,7 +124,7 @@ pub(crate) fn to_incident(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RepositoryMapping;
+    use crate::normalization::RepositoryMapping;
     use chrono::{TimeZone, Utc};
 
     fn page() -> wire::IncidentsPage {

@@ -18,9 +18,9 @@
 pub(crate) mod convert;
 pub(crate) mod wire;
 
-use crate::config::{Normalization, RepositoryMapping};
-use crate::http::{Transport, convert as http_error, require_token, token_from_env};
 use crate::intake::Intake;
+use crate::normalization::{Normalization, RepositoryMapping};
+use crate::transport::{Transport, convert as http_error, require_token, token_from_env};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use dora_core::{
@@ -392,12 +392,11 @@ impl PagerDuty {
             return Ok(Window::Done(incidents));
         }
         if incidents.is_empty() {
-            return Err(SourceError::Protocol {
-                source_name: SOURCE.into(),
-                endpoint: "incidents".into(),
-                message: "incidents page 1: the server says there is more but sent an empty page"
-                    .into(),
-            });
+            return Err(SourceError::protocol(
+                SOURCE,
+                "incidents",
+                "incidents page 1: the server says there is more but sent an empty page",
+            ));
         }
         // The rest through the shared pager, from the second page on. Offsets
         // advance by the incidents received (a server may send fewer than the
@@ -474,7 +473,7 @@ impl IncidentSource for PagerDuty {
     ) -> Result<IncidentBatch, SourceError> {
         let range = request.range;
         let service_mapping = !self.norm.repositories.is_empty();
-        if crate::http::is_empty(&range) {
+        if crate::transport::is_empty(&range) {
             return Ok(IncidentBatch {
                 service_mapping,
                 ..IncidentBatch::default()
@@ -489,14 +488,14 @@ impl IncidentSource for PagerDuty {
                 Window::Done(incidents) => intake.extend(incidents),
                 Window::TooMany(parts) => {
                     let Some(mut parts) = split(window, parts) else {
-                        return Err(SourceError::Protocol {
-                            source_name: SOURCE.into(),
-                            endpoint: "incidents".into(),
-                            message: format!(
+                        return Err(SourceError::protocol(
+                            SOURCE,
+                            "incidents",
+                            format!(
                                 "the listing reports more than {} incidents (field `total`, or `more` past the offset ceiling) created within one second at {}; cannot split the time range further",
                                 self.offset_ceiling, window.start
                             ),
-                        });
+                        ));
                     };
                     tracing::debug!(%window.start, %window.end, parts = parts.len(), "pagerduty: window above the offset ceiling, splitting");
                     parts.reverse();

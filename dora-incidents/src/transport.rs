@@ -52,10 +52,7 @@ impl Transport {
             builder = builder.wait_budget(budget.clone());
         }
         builder.build().map_err(|e| match e {
-            dora_http::Error::Credentials(message) => SourceError::Auth {
-                source_name: source.to_string(),
-                message,
-            },
+            dora_http::Error::Credentials(message) => SourceError::auth(source, message),
             e => SourceError::Config {
                 source_name: source.to_string(),
                 message: e.to_string(),
@@ -104,9 +101,13 @@ pub(crate) fn convert(source: &str, var: &str, error: dora_http::Error) -> Sourc
         SourceError::Auth {
             source_name,
             message,
+            hint,
+            source,
         } => SourceError::Auth {
             source_name,
             message: format!("{message} (the key is read from {var} unless passed to the builder)"),
+            hint,
+            source,
         },
         other => other,
     }

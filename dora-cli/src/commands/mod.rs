@@ -1,0 +1,5 @@
+//! One module a subcommand: its flags and how it runs.
+
+pub(crate) mod demo;
+pub(crate) mod report;
+pub(crate) mod sync;
