@@ -36,6 +36,49 @@ fn parse_rows<T: DeserializeOwned>(table: &str, json: &str) -> DoraResult<Vec<T>
         .collect()
 }
 
+/// Keep the last row of each key, in first-seen order.
+fn dedup_by_key<T, K: Ord>(rows: &mut Vec<T>, key: impl Fn(&T) -> K) {
+    let mut last = BTreeMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        last.insert(key(row), i);
+    }
+    let keep: std::collections::BTreeSet<usize> = last.into_values().collect();
+    let mut i = 0;
+    rows.retain(|_| {
+        i += 1;
+        keep.contains(&(i - 1))
+    });
+}
+
+/// Sort rows by key, ties by their JSON, so equal sets compare equal.
+fn sort_rows<T: serde::Serialize, K: Ord>(rows: &mut [T], key: impl Fn(&T) -> K) {
+    rows.sort_by(|a, b| {
+        key(a).cmp(&key(b)).then_with(|| {
+            let json = |r: &T| serde_json::to_string(r).unwrap_or_default();
+            json(a).cmp(&json(b))
+        })
+    });
+}
+
+/// The dataset with every table in one order (row order carries no meaning).
+fn canonical(data: &CoreDataset) -> CoreDataset {
+    let mut d = data.clone();
+    sort_rows(&mut d.repositories, |r| r.slug.clone());
+    sort_rows(&mut d.commits, |c| (c.repository.clone(), c.sha.clone()));
+    sort_rows(&mut d.pull_requests, |p| (p.repository.clone(), p.id));
+    sort_rows(&mut d.environments, |e| {
+        (e.repository.clone(), e.name.clone())
+    });
+    sort_rows(&mut d.deployments, |x| (x.repository.clone(), x.id.clone()));
+    sort_rows(&mut d.incidents, |i| (i.source.clone(), i.id.clone()));
+    sort_rows(&mut d.collection.skipped, |s| s.reason.clone());
+    sort_rows(&mut d.collection.history_truncated, |h| {
+        (h.repository.clone(), h.pull_request)
+    });
+    d.collection.incomplete_sync.sort();
+    d
+}
+
 #[pymethods]
 impl PyDataset {
     /// An empty dataset.
@@ -126,18 +169,32 @@ impl PyDataset {
         self.inner.repository_slugs()
     }
 
-    /// A new dataset holding this one's events and `other`'s.
+    /// A new dataset holding this one's events and `other`'s, each event once:
+    /// an event of both (same key) is kept once, `other`'s copy winning.
     fn merged(&self, other: &PyDataset) -> Self {
         let mut data = self.inner.clone();
         data.extend(other.inner.clone());
+        data.dedup();
+        dedup_by_key(&mut data.environments, |e| {
+            (e.repository.clone(), e.name.clone())
+        });
         Self { inner: data }
     }
 
+    /// Equal when both hold the same events, whatever their order.
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other
             .cast::<PyDataset>()
-            .map(|o| o.get().inner == self.inner)
+            .map(|o| canonical(&o.get().inner) == canonical(&self.inner))
             .unwrap_or(false)
+    }
+
+    /// Pickle support: rebuilt from its JSON.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        Ok((
+            slf.get_type().getattr("from_json")?,
+            (slf.get().inner.to_json(),),
+        ))
     }
 
     fn __repr__(&self) -> String {

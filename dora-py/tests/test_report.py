@@ -19,18 +19,19 @@ CHANGES = {
     "first_commit_at": "ts", "created_at": "ts", "first_review_at": "ts", "merged_at": "ts",
     "deployed_at": "ts", "deployment": "str", "lead_time_seconds": "f64", "coding_seconds": "f64",
     "pickup_seconds": "f64", "review_seconds": "f64", "deploy_seconds": "f64", "reviewed": "bool",
-    "hotfix": "bool",
+    "hotfix": "bool", "deployment_id": "str",
 }
 DEPLOYMENTS = {
     "repository": "str", "id": "str", "environment": "str", "commit": "str", "deployed_at": "ts",
     "status": "str", "changes": "i64", "failed": "bool", "signals": "list", "failed_deployment": "bool",
     "revert": "bool", "hotfix": "bool", "rollback": "bool", "incident": "bool", "evidence": "str",
     "restored_at": "ts", "recovery_seconds": "f64", "excused_rerun": "bool", "rework": "bool",
-    "from_merge": "bool",
+    "from_merge": "bool", "deployment_id": "str",
 }
 INCIDENTS = {
     "source": "str", "id": "str", "title": "str", "service": "str", "severity": "str", "opened_at": "ts",
     "resolved_at": "ts", "recovery_seconds": "f64", "counted": "bool", "deployment": "str",
+    "repository": "str", "deployment_id": "str",
 }
 WEEKLY = {
     "week_start": "ts", "deployments": "i64", "lead_time_changes": "i64", "lead_time_median_seconds": "f64",

@@ -99,11 +99,20 @@ class Dataset:
         return self._native.repository_slugs()
 
     def merged(self, other: Dataset) -> Dataset:
-        """A new dataset with this one's events and `other`'s (e.g. two workspaces)."""
+        """A new dataset with this one's events and `other`'s (e.g. two workspaces).
+
+        Each event is kept once by its key (commits by repository and sha, pull
+        requests and deployments by repository and id, incidents by source and
+        id, environments by repository and name), `other`'s copy winning, so
+        ``d.merged(d) == d``."""
         return Dataset._wrap(self._native.merged(other._native))
 
     def __eq__(self, other: object) -> bool:
+        """Equal when both hold the same events, in any row order."""
         return isinstance(other, Dataset) and self._native == other._native
+
+    def __reduce__(self) -> tuple[Any, tuple[_native.Dataset]]:
+        return (Dataset._wrap, (self._native,))
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -2,7 +2,7 @@
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Protocol, final
+from typing import Any, Protocol, TypedDict, final
 
 __all__ = [
     "__version__",
@@ -32,6 +32,26 @@ __version__: str
 class _ArrowStream(Protocol):
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
     def __len__(self) -> int: ...
+
+class _ConfigDict(TypedDict):
+    """`Config.to_dict()`: the constructor's keywords, JSON-able."""
+
+    days: int
+    until: str | None
+    production_environments: list[str]
+    production_branch: str | None
+    severities: list[str]
+    rerun_excuse_minutes: int | None
+    incident_window_hours: int
+    lead_time_start: str
+    tier_year: int
+    hotfix_prefixes: list[str]
+    hotfix_window_hours: int
+    bot_name_patterns: list[str]
+    bot_use_account_type: bool
+    bot_min_pr_seconds: int | None
+    industry: str | None
+    org_size: str | None
 
 class DoraError(Exception):
     """Base class of every error raised by dora_metrics."""
@@ -92,6 +112,12 @@ class Config:
     @staticmethod
     def from_toml(text: str) -> Config: ...
     def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(text: str) -> Config: ...
+    def to_dict(self) -> _ConfigDict: ...
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Config: ...
+    def replace(self, **changes: Any) -> Config: ...
     @property
     def days(self) -> int: ...
     @property
@@ -145,9 +171,11 @@ class Report:
     """The native report (wrapped by `dora_metrics.Report`)."""
 
     @staticmethod
-    def from_json(text: str) -> Report: ...
+    def from_json(text: str, config: str | None = None) -> Report: ...
+    @property
+    def config(self) -> Config | None: ...
     def to_json(self, pretty: bool = False) -> str: ...
-    def table(self, name: str, repository: str | None = None) -> _ArrowStream: ...
+    def table(self, name: str, repository: str | None = None, by: str | None = None) -> _ArrowStream: ...
 
 @final
 class Bitbucket:

@@ -43,6 +43,9 @@ class Section(Mapping[str, Any]):
         object.__setattr__(self, "_data", dict(data))
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_data":
+            # Not a field: copy and pickle probe dunders on a half-built object.
+            raise AttributeError(name)
         try:
             return _wrap(self._data[name])
         except KeyError:
@@ -69,6 +72,9 @@ class Section(Mapping[str, Any]):
         """The section as plain dicts and lists (a copy)."""
         copied: dict[str, Any] = json.loads(json.dumps(self._data))
         return copied
+
+    def __reduce__(self) -> tuple[type[Section], tuple[dict[str, Any]]]:
+        return (Section, (self._data,))
 
     def __repr__(self) -> str:
         return f"Section({self._data!r})"
@@ -104,6 +110,22 @@ class Report:
     def __init__(self, native: _native.Report) -> None:
         self._native = native
         self._dict: dict[str, Any] = json.loads(native.to_json())
+
+    @property
+    def config(self) -> _native.Config | None:
+        """The `Config` this report was computed with, its ``until`` set to the
+        window end it used (so ``dm.compute(data, report.config)`` computes it
+        again); None for a report read with `from_json`."""
+        return self._native.config
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when both hold the same values and were computed with the same config."""
+        return isinstance(other, Report) and self._native == other._native
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type[Report], tuple[_native.Report]]:
+        return (Report, (self._native,))
 
     @classmethod
     def from_json(cls, text: str) -> Report:
@@ -198,32 +220,38 @@ class Report:
         return {k: Section(v) for k, v in self._dict.get("repositories", {}).items()}
 
     # -- frames ----------------------------------------------------------------------
-    def table(self, name: str = "changes", repository: str | None = None) -> Any:
-        """One table as an Arrow stream object (`__arrow_c_stream__`), for any Arrow consumer."""
-        return self._native.table(name, repository)
+    def table(self, name: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
+        """One table as an Arrow stream object (`__arrow_c_stream__`), for any Arrow consumer.
 
-    def to_arrow(self, table: str = "changes", repository: str | None = None) -> Any:
-        """One table as a `pyarrow.Table` (needs pyarrow)."""
+        ``by="repository"`` (weekly only) gives every repository's weekly series
+        in one long table, one row per (repository, week) with a `repository`
+        column; ``repository=`` one repository's series."""
+        return self._native.table(name, repository, by)
+
+    def to_arrow(self, table: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
+        """One table as a `pyarrow.Table` (needs pyarrow). Each field carries its
+        column dictionary entry as metadata (``meaning``, ``unit``, ``nulls``)."""
         pa = _require("pyarrow", "to_arrow")
-        return pa.table(self.table(table, repository))
+        return pa.table(self.table(table, repository, by))
 
-    def to_pandas(self, table: str = "changes", repository: str | None = None) -> Any:
+    def to_pandas(self, table: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
         """One table as a pandas DataFrame (needs pandas; pandas < 3 also needs pyarrow).
 
         Times are ``datetime64[us, UTC]``, durations float seconds.
+        ``report.to_pandas("weekly", by="repository")`` is the long weekly table.
         """
         pd = _require("pandas", "to_pandas")
-        arrow = self.table(table, repository)
+        arrow = self.table(table, repository, by)
         from_arrow = getattr(pd.DataFrame, "from_arrow", None)
         if from_arrow is not None:
             return from_arrow(arrow)
         pa = _require("pyarrow", "to_pandas with pandas < 3")
         return pa.table(arrow).to_pandas()
 
-    def to_polars(self, table: str = "changes", repository: str | None = None) -> Any:
+    def to_polars(self, table: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
         """One table as a polars DataFrame (needs polars). Times are ``Datetime("us", "UTC")``."""
         pl = _require("polars", "to_polars")
-        return pl.DataFrame(self.table(table, repository))
+        return pl.DataFrame(self.table(table, repository, by))
 
     # -- display ---------------------------------------------------------------------
     def summary(self) -> list[tuple[str, str, str | None]]:
