@@ -10,7 +10,7 @@ import pytest
 import dora_metrics as dm
 from conftest import SMALL_UNTIL
 
-TABLES = ["changes", "deployments", "incidents", "weekly"]
+TABLES = ["changes", "deployments", "incidents", "weekly", "metrics"]
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 

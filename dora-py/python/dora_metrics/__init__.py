@@ -42,7 +42,7 @@ from ._native import (
     SourceError,
     StoreError,
 )
-from ._report import FRAME_TABLES, Report, Section
+from ._report import FRAME_TABLES, Report, Section, SummaryRow
 from ._store import Store
 
 __version__: str = _native.__version__
@@ -113,6 +113,7 @@ __all__ = [
     "RateLimitError",
     "Report",
     "Section",
+    "SummaryRow",
     "SourceError",
     "Store",
     "StoreError",

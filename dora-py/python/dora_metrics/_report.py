@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import html
 import importlib
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import _native
 
-FRAME_TABLES = ("changes", "deployments", "incidents", "weekly")
+FRAME_TABLES = ("changes", "deployments", "incidents", "weekly", "metrics")
 
 
 def _require(module: str, feature: str, package: str | None = None) -> Any:
@@ -23,18 +24,55 @@ def _require(module: str, feature: str, package: str | None = None) -> Any:
         ) from e
 
 
-def _wrap(value: Any) -> Any:
+def _is_time_key(key: str) -> bool:
+    return key in ("start", "end", "week_start") or key.endswith("_at")
+
+
+def _time(text: str) -> Any:
+    """An aware UTC datetime from the report's RFC 3339 text (the text when it is not one)."""
+    try:
+        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(_dt.timezone.utc)
+    except ValueError:
+        return text
+
+
+def _wrap(value: Any, key: str = "") -> Any:
     if isinstance(value, dict):
         return Section(value)
     if isinstance(value, list):
         return [_wrap(v) for v in value]
+    if isinstance(value, str) and _is_time_key(key):
+        return _time(value)
     return value
+
+
+def _html_value(value: Any) -> str:
+    e = html.escape
+    if isinstance(value, Section):
+        return value._repr_html_()
+    if isinstance(value, list):
+        if value and all(isinstance(v, Section) for v in value):
+            keys = list(dict.fromkeys(k for v in value for k in v))
+            head = "".join(f"<th>{e(k)}</th>" for k in keys)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{_html_value(v.get(k))}</td>" for k in keys) + "</tr>" for v in value
+            )
+            return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return e(", ".join(str(v) for v in value))
+    if value is None:
+        return "–"
+    if isinstance(value, _dt.datetime):
+        return e(value.isoformat())
+    return e(str(value))
 
 
 class Section(Mapping[str, Any]):
     """A read-only part of the report: ``section.median_seconds`` or ``section["median_seconds"]``.
 
-    Nested objects are Sections too; `to_dict()` gives plain Python values.
+    Nested objects are Sections too; times (``start``, ``end``, ``week_start``,
+    ``*_at``) are aware UTC ``datetime``s. `to_dict()` gives the JSON schema's
+    plain values (times as RFC 3339 strings). Sections compare, copy and pickle
+    by value; in a notebook they show as a table.
     """
 
     __slots__ = ("_data",)
@@ -47,7 +85,7 @@ class Section(Mapping[str, Any]):
             # Not a field: copy and pickle probe dunders on a half-built object.
             raise AttributeError(name)
         try:
-            return _wrap(self._data[name])
+            return _wrap(self._data[name], name)
         except KeyError:
             raise AttributeError(
                 f"no field {name!r} here (fields: {', '.join(self._data)})"
@@ -57,7 +95,7 @@ class Section(Mapping[str, Any]):
         raise AttributeError("report sections are read-only")
 
     def __getitem__(self, key: str) -> Any:
-        return _wrap(self._data[key])
+        return _wrap(self._data[key], key)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -76,8 +114,24 @@ class Section(Mapping[str, Any]):
     def __reduce__(self) -> tuple[type[Section], tuple[dict[str, Any]]]:
         return (Section, (self._data,))
 
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{_html_value(self[k])}</td></tr>" for k in self
+        )
+        return f'<table class="dora-section">{rows}</table>'
+
     def __repr__(self) -> str:
         return f"Section({self._data!r})"
+
+
+_METRIC_KEYS = (
+    "deployment_frequency",
+    "lead_time",
+    "change_failure_rate",
+    "recovery_time",
+    "rework_rate",
+    "overall_tier",
+)
 
 
 def _duration(seconds: float | None) -> str:
@@ -92,6 +146,33 @@ def _duration(seconds: float | None) -> str:
 
 def _rate(rate: float | None) -> str:
     return "–" if rate is None else f"{rate * 100:.1f} %"
+
+
+class SummaryRow(NamedTuple):
+    """One metric of `Report.summary()`: its headline number (None without data) and tier."""
+
+    metric: str
+    value: float | None
+    tier: str | None
+
+    @property
+    def unit(self) -> str:
+        """Unit of `value`: ``per week``, ``seconds`` or ``ratio``."""
+        return _UNITS[self.metric]
+
+
+_UNITS = {
+    "Deployment frequency": "per week",
+    "Lead time for changes": "seconds",
+    "Change failure rate": "ratio",
+    "Recovery time": "seconds",
+    "Rework rate": "ratio",
+}
+
+
+def _diagnostic_line(d: Mapping[str, Any]) -> str:
+    where = f" [{d['repository']}]" if d.get("repository") else ""
+    return f"{d['severity']}: {d['code']}{where}: {d['message']}"
 
 
 class Report:
@@ -216,8 +297,13 @@ class Report:
 
     @property
     def repositories(self) -> dict[str, Section]:
-        """Per-repository metrics (only when the report covers several repositories)."""
-        return {k: Section(v) for k, v in self._dict.get("repositories", {}).items()}
+        """Per-repository metrics by slug. A single-repository report has its one
+        entry too (the workspace's metrics: they are that repository's)."""
+        per_repo = self._dict.get("repositories") or {}
+        if not per_repo and len(self._dict["scope"]["repositories"]) == 1:
+            slug = self._dict["scope"]["repositories"][0]
+            per_repo = {slug: {k: self._dict[k] for k in _METRIC_KEYS if k in self._dict}}
+        return {k: Section(v) for k, v in per_repo.items()}
 
     # -- frames ----------------------------------------------------------------------
     def table(self, name: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
@@ -254,39 +340,58 @@ class Report:
         return pl.DataFrame(self.table(table, repository, by))
 
     # -- display ---------------------------------------------------------------------
-    def summary(self) -> list[tuple[str, str, str | None]]:
-        """(metric, headline value, tier) for the five metrics."""
+    def summary(self) -> list[SummaryRow]:
+        """(metric, value, tier) for the five metrics, numbers not text: deployments per
+        week, median lead time in seconds, change failure rate (0..1), median recovery
+        seconds (failed deployment recovery, else incidents), rework rate (0..1).
+        ``row.unit`` names the unit; `summary_text()` gives the formatted values (what
+        `summary()` returned before), ``to_pandas("metrics")`` every number per repository."""
         d = self._dict
-        df, lt, cfr = d["deployment_frequency"], d["lead_time"], d["change_failure_rate"]
-        rt, rw = d["recovery_time"], d["rework_rate"]
+        rt = d["recovery_time"]
         recovery = rt["deployments"]["median_seconds"]
         if recovery is None:
             recovery = rt["incidents"]["median_seconds"]
         return [
+            SummaryRow("Deployment frequency", d["deployment_frequency"]["per_week"], d["deployment_frequency"]["tier"]),
+            SummaryRow("Lead time for changes", d["lead_time"]["median_seconds"], d["lead_time"]["tier"]),
+            SummaryRow("Change failure rate", d["change_failure_rate"]["rate"], d["change_failure_rate"]["tier"]),
+            SummaryRow("Recovery time", recovery, rt["tier"]),
+            SummaryRow("Rework rate", d["rework_rate"]["rate"], None),
+        ]
+
+    def summary_text(self) -> list[tuple[str, str, str | None]]:
+        """(metric, headline value as text, tier) for the five metrics, as shown by ``repr``."""
+        d = self._dict
+        df, lt, cfr = d["deployment_frequency"], d["lead_time"], d["change_failure_rate"]
+        rw = d["rework_rate"]
+        recovery = self.summary()[3]
+        return [
             ("Deployment frequency", f"{df['per_week']:.2f} / week ({df['count']} deploys)", df["tier"]),
             ("Lead time for changes", f"{_duration(lt['median_seconds'])} median ({lt['count']} changes)", lt["tier"]),
             ("Change failure rate", f"{_rate(cfr['rate'])} ({cfr['failed']}/{cfr['deployments']})", cfr["tier"]),
-            ("Recovery time", f"{_duration(recovery)} median", rt["tier"]),
+            ("Recovery time", f"{_duration(recovery.value)} median", recovery.tier),
             ("Rework rate", f"{_rate(rw['rate'])} ({rw['rework']}/{rw['deployments']})", None),
         ]
 
     def __repr__(self) -> str:
         w = self._dict["window"]
         lines = [f"DORA report {w['start']} .. {w['end']} ({w['days']} days), overall tier: {self.overall_tier}"]
-        for metric, value, tier in self.summary():
+        for metric, value, tier in self.summary_text():
             lines.append(f"  {metric:<22} {value}" + (f"  [{tier}]" if tier else ""))
         for diag in self._dict["diagnostics"]:
-            lines.append(f"  {diag['severity']}: {diag['code']}: {diag['message']}")
+            lines.append(f"  {_diagnostic_line(diag)}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         e = html.escape
         w = self._dict["window"]
         rows = "".join(
-            f"<tr><td>{e(m)}</td><td>{e(v)}</td><td>{e(t or '–')}</td></tr>" for m, v, t in self.summary()
+            f"<tr><td>{e(m)}</td><td>{e(v)}</td><td>{e(t or '–')}</td></tr>" for m, v, t in self.summary_text()
         )
         diags = "".join(
-            f"<li><b>{e(d['severity'])}</b> <code>{e(d['code'])}</code>: {e(d['message'])}</li>"
+            f"<li><b>{e(d['severity'])}</b> <code>{e(d['code'])}</code>"
+            + (f" <i>{e(d['repository'])}</i>" if d.get("repository") else "")
+            + f": {e(d['message'])}</li>"
             for d in self._dict["diagnostics"]
         )
         repos = ", ".join(self._dict["scope"]["repositories"])
@@ -304,7 +409,8 @@ class Report:
         """Weekly trends of the five metrics as a matplotlib Figure (needs matplotlib)."""
         _require("matplotlib", "plot")
         plt = _require("matplotlib.pyplot", "plot", "matplotlib")
-        metrics = self._dict if repository is None else self._dict.get("repositories", {}).get(repository)
+        section = None if repository is None else self.repositories.get(repository)
+        metrics = self._dict if repository is None else None if section is None else section.to_dict()
         if metrics is None:
             raise _native.ConfigError(f"repository {repository!r} has no per-repository metrics in this report")
 
@@ -339,4 +445,4 @@ class Report:
         return fig
 
 
-__all__ = ["FRAME_TABLES", "Report", "Section"]
+__all__ = ["FRAME_TABLES", "Report", "Section", "SummaryRow"]
