@@ -130,6 +130,22 @@ print(f"change failure rate {report.change_failure_rate.rate:.1%}; with P3 incid
       f"({forgiving.change_failure_rate.excused_reruns} excused)")
 
 # %% [markdown]
+# ## Slicing: one repository, a time range, your own dimensions
+#
+# Extra input columns (here a `team` per repository) are kept and appear in the report's frames.
+
+# %%
+web = data.filter(repositories=["web-app"])
+print(web, "->", dm.compute(web, config).lead_time.count, "changes")
+if pd is not None:
+    repos = pd.DataFrame({"slug": ["payments-api", "web-app"], "main_branch": ["main", "main"],
+                          "team": ["payments", "storefront"]})
+    tables = {t: data.to_pandas(t) for t in ("commits", "pull_requests", "environments", "deployments", "incidents")}
+    with_teams = dm.Dataset(repositories=repos, **tables)
+    by_team = dm.compute(with_teams, config).to_pandas("weekly", by="repository")
+    print(by_team.groupby("team")[["deployments", "lead_time_changes"]].sum())
+
+# %% [markdown]
 # ## Weekly trends
 
 # %%

@@ -1,10 +1,12 @@
 //! `dora_metrics._native.Dataset`: the normalised events behind a report.
 
 use crate::errors::{DoraErr, DoraResult};
+use crate::time::extract_timestamp;
 use dora_core::Dataset as CoreDataset;
+use dora_core::Timestamp;
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The tables of a dataset, in schema order.
 pub const TABLES: [&str; 6] = [
@@ -162,6 +164,54 @@ impl PyDataset {
             ("deployments", d.deployments.len()),
             ("incidents", d.incidents.len()),
         ])
+    }
+
+    /// The events of some repositories and/or a time range `[since, until)`.
+    ///
+    /// `repositories`: repository rows, commits, pull requests, environments and
+    /// deployments of those slugs, and incidents naming one of them or none
+    /// (an incident without repositories concerns every repository).
+    /// `since`/`until` keep each event by its own time: commits by
+    /// `committed_at`, pull requests by `merged_at` (`created_at` when not
+    /// merged), deployments by finish (else start) time, incidents by
+    /// `opened_at`; a deployment without a time is kept.
+    #[pyo3(signature = (repositories = None, since = None, until = None))]
+    fn filter(
+        &self,
+        repositories: Option<Vec<String>>,
+        since: Option<&Bound<'_, PyAny>>,
+        until: Option<&Bound<'_, PyAny>>,
+    ) -> DoraResult<Self> {
+        let bound = |v: Option<&Bound<'_, PyAny>>, name: &str| {
+            v.filter(|v| !v.is_none())
+                .map(|v| extract_timestamp(v, name))
+                .transpose()
+        };
+        let (since, until) = (bound(since, "since")?, bound(until, "until")?);
+        if let (Some(s), Some(u)) = (since, until)
+            && s >= u
+        {
+            return Err(DoraErr::Config(format!(
+                "since ({s}) must be before until ({u})"
+            )));
+        }
+        let repos: Option<BTreeSet<String>> = repositories.map(|r| r.into_iter().collect());
+        let in_repo = |slug: &str| repos.as_ref().is_none_or(|r| r.contains(slug));
+        let in_time = |t: Timestamp| since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u);
+        let mut d = self.inner.clone();
+        d.repositories.retain(|r| in_repo(&r.slug));
+        d.commits
+            .retain(|c| in_repo(&c.repository) && in_time(c.committed_at));
+        d.pull_requests
+            .retain(|p| in_repo(&p.repository) && in_time(p.merged_at.unwrap_or(p.created_at)));
+        d.environments.retain(|e| in_repo(&e.repository));
+        d.deployments
+            .retain(|x| in_repo(&x.repository) && x.time().is_none_or(in_time));
+        d.incidents.retain(|i| {
+            (i.repositories.is_empty() || i.repositories.iter().any(|r| in_repo(r)))
+                && in_time(i.opened_at)
+        });
+        Ok(Self { inner: d })
     }
 
     /// Repository slugs in scope (declared ones plus any slug an event names).

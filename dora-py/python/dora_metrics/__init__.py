@@ -81,7 +81,7 @@ def compute(
         raise TypeError(f"dataset must be a dora_metrics.Dataset, got {type(dataset).__name__}")
     if isinstance(config, Mapping):
         config = Config(**config)
-    return Report(_native.compute(dataset._native, config, now))
+    return Report(_native.compute(dataset._native, config, now), dataset._dims)
 
 
 def sample_dataset() -> Dataset:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 from typing import Any
 
 from . import _native
-from ._records import TABLES, normalise
-
+from ._records import FIELDS, TABLES, Dimensions, normalise, row_key, split_dimensions
+from ._report import _require
 
 
 class Dataset:
@@ -27,9 +28,16 @@ class Dataset:
     A deployment without ``environment_kind`` takes the kind of its environment
     from ``environments``. Any row the core cannot read raises `DatasetError`
     naming the table, row and field.
+
+    Columns that are not dataset fields (``team``, ``service_tier``, ...) are
+    kept as dimensions by the row's key: `to_pandas` shows them, and a
+    report's frames carry them (repository columns on every table with a
+    ``repository``, pull request columns on ``changes``, deployment columns on
+    ``deployments``, incident columns on ``incidents``). JSON and the store
+    hold the dataset schema only, without dimensions.
     """
 
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_dims")
 
     def __init__(
         self,
@@ -54,13 +62,35 @@ class Dataset:
             "deployments": normalise("deployments", deployments, kinds),
             "incidents": normalise("incidents", incidents),
         }
+        dims = {table: split_dimensions(table, rows) for table, rows in given.items()}
         self._native = _native.Dataset.from_tables({k: json.dumps(v) for k, v in given.items()})
+        self._dims: Dimensions = {table: d for table, d in dims.items() if d}
 
     @classmethod
-    def _wrap(cls, native: _native.Dataset) -> Dataset:
+    def _wrap(cls, native: _native.Dataset, dims: Dimensions | None = None) -> Dataset:
         self = cls.__new__(cls)
         self._native = native
+        self._dims = dims or {}
         return self
+
+    def _kept_dims(self, native: _native.Dataset) -> Dimensions:
+        """This dataset's dimensions of the rows `native` still holds."""
+        if not self._dims:
+            return {}
+        out: Dimensions = {}
+        for table, by_key in self._dims.items():
+            keys = {row_key(table, r) for r in json.loads(native.table_json(table))}
+            kept = {k: v for k, v in by_key.items() if k in keys}
+            if kept:
+                out[table] = kept
+        return out
+
+    @property
+    def dimensions(self) -> dict[str, list[str]]:
+        """The extra input columns kept per table, e.g. ``{"repositories": ["team"]}``."""
+        return {
+            table: sorted({c for cols in by_key.values() for c in cols}) for table, by_key in self._dims.items()
+        }
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Dataset:
@@ -98,6 +128,55 @@ class Dataset:
         """Repository slugs in scope (declared ones plus any an event names)."""
         return self._native.repository_slugs()
 
+    def filter(
+        self,
+        repositories: list[str] | str | None = None,
+        *,
+        since: str | _dt.date | None = None,
+        until: str | _dt.date | None = None,
+    ) -> Dataset:
+        """The events of some repositories and/or the time range ``[since, until)``.
+
+        `repositories` keeps those slugs' repository rows, commits, pull requests,
+        environments and deployments, and the incidents naming one of them or
+        none (an incident without repositories concerns every repository).
+        `since`/`until` (datetimes, dates or RFC 3339 strings) keep each event by
+        its own time: commits by ``committed_at``, pull requests by ``merged_at``
+        (``created_at`` when not merged), deployments by finish (else start)
+        time, incidents by ``opened_at``. Keep history before the window you will
+        compute: lead time needs each change's commits and the deployment before.
+        """
+        if isinstance(repositories, str):
+            repositories = [repositories]
+        native = self._native.filter(repositories, since, until)
+        return Dataset._wrap(native, self._kept_dims(native))
+
+    def to_pandas(self, table: str) -> Any:
+        """One table as a pandas DataFrame (needs pandas): the dataset schema's
+        columns, times as ``datetime64[us, UTC]``, ``author`` as flat
+        ``author_id``/``author_name``/``author_kind`` columns (what the constructor
+        reads back), then the table's dimensions."""
+        pd = _require("pandas", "Dataset.to_pandas")
+        rows = self.records(table)
+        dims = self._dims.get(table, {})
+        for row in rows:
+            author = row.pop("author", None) if table in ("commits", "pull_requests") else None
+            if isinstance(author, dict):
+                row["author_id"], row["author_name"] = author.get("id"), author.get("display_name")
+                row["author_kind"] = author.get("kind")
+            elif table in ("commits", "pull_requests"):
+                row["author_id"] = row["author_name"] = row["author_kind"] = None
+            row.update(dims.get(row_key(table, row), {}))
+        columns = [c for c in FIELDS[table] if table not in ("commits", "pull_requests") or c != "author"]
+        if table in ("commits", "pull_requests"):
+            columns += ["author_id", "author_name", "author_kind"]
+        columns += [c for c in self.dimensions.get(table, []) if c not in columns]
+        frame = pd.DataFrame(rows, columns=columns)
+        for col in frame.columns:
+            if col.endswith("_at") and col not in self.dimensions.get(table, []):
+                frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601").astype("datetime64[us, UTC]")
+        return frame
+
     def merged(self, other: Dataset) -> Dataset:
         """A new dataset with this one's events and `other`'s (e.g. two workspaces).
 
@@ -105,14 +184,18 @@ class Dataset:
         requests and deployments by repository and id, incidents by source and
         id, environments by repository and name), `other`'s copy winning, so
         ``d.merged(d) == d``."""
-        return Dataset._wrap(self._native.merged(other._native))
+        dims: Dimensions = {t: dict(v) for t, v in self._dims.items()}
+        for table, by_key in other._dims.items():
+            for key, values in by_key.items():
+                dims.setdefault(table, {}).setdefault(key, {}).update(values)
+        return Dataset._wrap(self._native.merged(other._native), dims)
 
     def __eq__(self, other: object) -> bool:
-        """Equal when both hold the same events, in any row order."""
-        return isinstance(other, Dataset) and self._native == other._native
+        """Equal when both hold the same events (and dimensions), in any row order."""
+        return isinstance(other, Dataset) and self._native == other._native and self._dims == other._dims
 
-    def __reduce__(self) -> tuple[Any, tuple[_native.Dataset]]:
-        return (Dataset._wrap, (self._native,))
+    def __reduce__(self) -> tuple[Any, tuple[_native.Dataset, Dimensions]]:
+        return (Dataset._wrap, (self._native, self._dims))
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -30,6 +30,55 @@ _LOWERCASE_FIELDS = {
     "incidents": ("status",),
 }
 _STRING_IDS = {"deployments": ("id",), "incidents": ("id",)}
+
+#: The fields of each table in the dataset schema; any other input column is a
+#: dimension (e.g. ``team``), kept beside the dataset by the row's key.
+FIELDS = {
+    "repositories": ("slug", "main_branch", "url"),
+    "commits": ("repository", "sha", "parents", "authored_at", "committed_at", "author", "message"),
+    "pull_requests": (
+        "repository", "id", "title", "author", "source_branch", "destination_branch", "state", "created_at",
+        "first_review_at", "merged_at", "merge_commit", "commits", "url",
+    ),
+    "environments": ("repository", "name", "kind"),
+    "deployments": (
+        "repository", "id", "environment", "environment_kind", "commit", "started_at", "finished_at", "status",
+        "release", "url",
+    ),
+    "incidents": (
+        "id", "source", "title", "service", "severity", "raw_severity", "opened_at", "resolved_at", "status",
+        "repositories", "url",
+    ),
+}
+
+#: The fields that identify a row of each table.
+KEYS = {
+    "repositories": ("slug",),
+    "commits": ("repository", "sha"),
+    "pull_requests": ("repository", "id"),
+    "environments": ("repository", "name"),
+    "deployments": ("repository", "id"),
+    "incidents": ("source", "id"),
+}
+
+#: Dimensions by table, then by row key: ``{"pull_requests": {("api", 1): {"team": "core"}}}``.
+Dimensions = dict[str, dict[tuple[Any, ...], dict[str, Any]]]
+
+
+def row_key(table: str, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The key of a row in the dataset schema."""
+    return tuple(row.get(k) for k in KEYS[table])
+
+
+def split_dimensions(table: str, rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Take the columns that are not dataset fields out of `rows` (in place), by row key."""
+    known = set(FIELDS[table])
+    dims: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        extra = {k: row.pop(k) for k in [k for k in row if k not in known]}
+        if extra:
+            dims.setdefault(row_key(table, row), {}).update(extra)
+    return dims
 _UTC = _dt.timezone.utc
 
 

@@ -186,11 +186,12 @@ class Report:
     signals), ``incidents`` and ``weekly`` (every metric's weekly series).
     """
 
-    __slots__ = ("_native", "_dict")
+    __slots__ = ("_native", "_dict", "_dims")
 
-    def __init__(self, native: _native.Report) -> None:
+    def __init__(self, native: _native.Report, dimensions: Mapping[str, Any] | None = None) -> None:
         self._native = native
         self._dict: dict[str, Any] = json.loads(native.to_json())
+        self._dims: dict[str, Any] = dict(dimensions or {})
 
     @property
     def config(self) -> _native.Config | None:
@@ -201,12 +202,43 @@ class Report:
 
     def __eq__(self, other: object) -> bool:
         """Equal when both hold the same values and were computed with the same config."""
-        return isinstance(other, Report) and self._native == other._native
+        return isinstance(other, Report) and self._native == other._native and self._dims == other._dims
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __reduce__(self) -> tuple[type[Report], tuple[_native.Report]]:
-        return (Report, (self._native,))
+    def __reduce__(self) -> tuple[type[Report], tuple[_native.Report, dict[str, Any]]]:
+        return (Report, (self._native, self._dims))
+
+    def _dimension_columns(
+        self, table: str, columns: Mapping[str, list[Any]], existing: list[str]
+    ) -> dict[str, list[Any]]:
+        """The dataset's dimensions for the rows of `table`, whose key columns are `columns`
+        (a dimension named like an `existing` column is prefixed with its table):
+        repository dimensions on every table with a repository, pull request ones on
+        `changes`, deployment ones on `deployments`, incident ones on `incidents`."""
+        joins: list[tuple[str, tuple[str, ...]]] = []
+        if "repository" in columns:
+            joins.append(("repositories", ("repository",)))
+        joins += {
+            "changes": [("pull_requests", ("repository", "pull_request"))],
+            "deployments": [("deployments", ("repository", "deployment_id"))],
+            "incidents": [("incidents", ("source", "id"))],
+        }.get(table, [])
+        out: dict[str, list[Any]] = {}
+        for source, key_columns in joins:
+            by_key = self._dims.get(source)
+            if not by_key:
+                continue
+            names = sorted({c for cols in by_key.values() for c in cols})
+            keys = list(zip(*(columns[k] for k in key_columns)))
+            for name in names:
+                column = name if name not in existing and name not in out else f"{source}_{name}"
+                out[column] = [by_key.get(k, {}).get(name) for k in keys]
+        return out
+
+    def _key_columns(self, table: str) -> list[str]:
+        keys = {"changes": ["pull_request"], "deployments": ["deployment_id"], "incidents": ["source", "id"]}
+        return ["repository", *keys.get(table, [])]
 
     @classmethod
     def from_json(cls, text: str) -> Report:
@@ -316,28 +348,48 @@ class Report:
 
     def to_arrow(self, table: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
         """One table as a `pyarrow.Table` (needs pyarrow). Each field carries its
-        column dictionary entry as metadata (``meaning``, ``unit``, ``nulls``)."""
+        column dictionary entry as metadata (``meaning``, ``unit``, ``nulls``);
+        the dataset's dimensions follow as extra columns."""
         pa = _require("pyarrow", "to_arrow")
-        return pa.table(self.table(table, repository, by))
+        result = pa.table(self.table(table, repository, by))
+        if self._dims:
+            keys = {c: result.column(c).to_pylist() for c in self._key_columns(table) if c in result.column_names}
+            for name, values in self._dimension_columns(table, keys, result.column_names).items():
+                result = result.append_column(name, pa.array(values))
+        return result
 
     def to_pandas(self, table: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
         """One table as a pandas DataFrame (needs pandas; pandas < 3 also needs pyarrow).
 
         Times are ``datetime64[us, UTC]``, durations float seconds.
         ``report.to_pandas("weekly", by="repository")`` is the long weekly table.
+        The dataset's dimensions (extra input columns such as ``team``) follow.
         """
         pd = _require("pandas", "to_pandas")
         arrow = self.table(table, repository, by)
         from_arrow = getattr(pd.DataFrame, "from_arrow", None)
         if from_arrow is not None:
-            return from_arrow(arrow)
-        pa = _require("pyarrow", "to_pandas with pandas < 3")
-        return pa.table(arrow).to_pandas()
+            frame = from_arrow(arrow)
+        else:
+            pa = _require("pyarrow", "to_pandas with pandas < 3")
+            frame = pa.table(arrow).to_pandas()
+        if self._dims:
+            keys = {c: frame[c].tolist() for c in self._key_columns(table) if c in frame.columns}
+            for name, values in self._dimension_columns(table, keys, list(frame.columns)).items():
+                frame[name] = pd.Series(values, index=frame.index, dtype=object if not values else None)
+        return frame
 
     def to_polars(self, table: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
-        """One table as a polars DataFrame (needs polars). Times are ``Datetime("us", "UTC")``."""
+        """One table as a polars DataFrame (needs polars). Times are ``Datetime("us", "UTC")``;
+        the dataset's dimensions follow."""
         pl = _require("polars", "to_polars")
-        return pl.DataFrame(self.table(table, repository, by))
+        frame = pl.DataFrame(self.table(table, repository, by))
+        if self._dims:
+            keys = {c: frame[c].to_list() for c in self._key_columns(table) if c in frame.columns}
+            extra = self._dimension_columns(table, keys, frame.columns)
+            if extra:
+                frame = frame.with_columns([pl.Series(name, values) for name, values in extra.items()])
+        return frame
 
     # -- display ---------------------------------------------------------------------
     def summary(self) -> list[SummaryRow]:
