@@ -147,3 +147,17 @@ def test_empty_report_long_tables() -> None:
     assert long.empty and list(long.columns) == ["repository", *WEEKLY_COLUMNS]
     assert report.to_pandas("metrics")["level"].tolist() == ["workspace"]
     assert all(r.value is None or r.value == 0.0 for r in report.summary())
+
+
+def test_sections_are_typed_at_run_time_too(sample_report: dm.Report) -> None:
+    import pickle
+
+    lt = sample_report.lead_time
+    assert isinstance(lt, dm.LeadTime) and isinstance(lt, dm.Section)
+    assert type(lt.phases).__name__ == "Phases" and type(lt.phases.coding).__name__ == "DurationStats"
+    assert isinstance(lt.weekly[0], dm.WeekPoint) and isinstance(sample_report.window, dm.Window)
+    assert isinstance(sample_report.repositories["web-app"], dm.Metrics)
+    assert isinstance(sample_report.repositories["web-app"].lead_time, dm.LeadTime)
+    assert isinstance(sample_report.diagnostics[0], dm.Diagnostic)
+    assert type(pickle.loads(pickle.dumps(lt.phases))).__name__ == "Phases"
+    assert repr(lt.excluded).startswith("LeadTimeExclusions({")

@@ -42,7 +42,24 @@ from ._native import (
     SourceError,
     StoreError,
 )
-from ._report import FRAME_TABLES, Report, Section, SummaryRow
+from ._report import (
+    FRAME_TABLES,
+    Accounting,
+    Benchmarks,
+    ChangeFailureRate,
+    DeploymentFrequency,
+    Diagnostic,
+    LeadTime,
+    Metrics,
+    RecoveryTime,
+    Report,
+    ReworkRate,
+    Scope,
+    Section,
+    SummaryRow,
+    WeekPoint,
+    Window,
+)
 from ._store import Store
 
 __version__: str = _native.__version__
@@ -114,6 +131,18 @@ __all__ = [
     "Report",
     "Section",
     "SummaryRow",
+    "Accounting",
+    "Benchmarks",
+    "ChangeFailureRate",
+    "DeploymentFrequency",
+    "Diagnostic",
+    "LeadTime",
+    "Metrics",
+    "RecoveryTime",
+    "ReworkRate",
+    "Scope",
+    "WeekPoint",
+    "Window",
     "SourceError",
     "Store",
     "StoreError",

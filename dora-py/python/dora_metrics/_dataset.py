@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _native
 from ._records import FIELDS, TABLES, Dimensions, normalise, row_key, split_dimensions
 from ._report import _require
+
+if TYPE_CHECKING:
+    import pandas as _pandas  # type: ignore[import-untyped, unused-ignore]
+
+    from ._records import _DatasetTable
 
 
 class Dataset:
@@ -114,7 +119,7 @@ class Dataset:
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.to_json(pretty))
 
-    def records(self, table: str) -> list[dict[str, Any]]:
+    def records(self, table: _DatasetTable) -> list[dict[str, Any]]:
         """One table (`commits`, `pull_requests`, ...) as a list of dicts in the dataset schema."""
         result: list[dict[str, Any]] = json.loads(self._native.table_json(table))
         return result
@@ -151,7 +156,7 @@ class Dataset:
         native = self._native.filter(repositories, since, until)
         return Dataset._wrap(native, self._kept_dims(native))
 
-    def to_pandas(self, table: str) -> Any:
+    def to_pandas(self, table: _DatasetTable) -> _pandas.DataFrame:
         """One table as a pandas DataFrame (needs pandas): the dataset schema's
         columns, times as ``datetime64[us, UTC]``, ``author`` as flat
         ``author_id``/``author_name``/``author_kind`` columns (what the constructor

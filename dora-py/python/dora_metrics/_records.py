@@ -12,11 +12,19 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._native import DatasetError
 
 TABLES = ("repositories", "commits", "pull_requests", "environments", "deployments", "incidents")
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeAlias
+
+    #: The name of a dataset table (`Dataset.records`, `Dataset.to_pandas`), for type checkers.
+    _DatasetTable: TypeAlias = Literal[
+        "repositories", "commits", "pull_requests", "environments", "deployments", "incidents"
+    ]
 
 _LIST_FIELDS = {
     "commits": ("parents",),

@@ -7,11 +7,24 @@ import html
 import importlib
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 from . import _native
 
 FRAME_TABLES = ("changes", "deployments", "incidents", "weekly", "metrics")
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeAlias
+
+    #: The name of a report table (`Report.to_pandas` and friends). For type
+    #: checkers only (stubtest cannot match a Literal alias at run time).
+    _ReportTable: TypeAlias = Literal["changes", "deployments", "incidents", "weekly", "metrics"]
+
+    # Concrete frame types for type checkers; none of these is needed at run time.
+    import pandas as _pandas  # type: ignore[import-untyped, unused-ignore]
+    import polars as _polars
+    import pyarrow as _pyarrow  # type: ignore[import-untyped, unused-ignore]
+    from matplotlib.figure import Figure as _Figure
 
 
 def _require(module: str, feature: str, package: str | None = None) -> Any:
@@ -36,11 +49,11 @@ def _time(text: str) -> Any:
         return text
 
 
-def _wrap(value: Any, key: str = "") -> Any:
+def _wrap(value: Any, key: str = "", kind: type[Section] | None = None) -> Any:
     if isinstance(value, dict):
-        return Section(value)
+        return (kind or Section)(value)
     if isinstance(value, list):
-        return [_wrap(v) for v in value]
+        return [_wrap(v, "", kind) for v in value]
     if isinstance(value, str) and _is_time_key(key):
         return _time(value)
     return value
@@ -76,26 +89,33 @@ class Section(Mapping[str, Any]):
     """
 
     __slots__ = ("_data",)
+    _data: dict[str, Any]
+
+    #: The Section subclass of each nested field (others are plain Sections).
+    _nested: ClassVar[dict[str, type[Section]]] = {}
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         object.__setattr__(self, "_data", dict(data))
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name == "_data":
-            # Not a field: copy and pickle probe dunders on a half-built object.
-            raise AttributeError(name)
-        try:
-            return _wrap(self._data[name], name)
-        except KeyError:
-            raise AttributeError(
-                f"no field {name!r} here (fields: {', '.join(self._data)})"
-            ) from None
+    if not TYPE_CHECKING:
+        # Hidden from type checkers, so that a misspelt field of a typed section
+        # (`report.lead_time.median`) is a type error; `section["x"]` is the untyped way.
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("__") or name == "_data":
+                # Not a field: copy and pickle probe dunders on a half-built object.
+                raise AttributeError(name)
+            try:
+                return _wrap(self._data[name], name, self._nested.get(name))
+            except KeyError:
+                raise AttributeError(
+                    f"no field {name!r} here (fields: {', '.join(self._data)})"
+                ) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("report sections are read-only")
 
     def __getitem__(self, key: str) -> Any:
-        return _wrap(self._data[key], key)
+        return _wrap(self._data[key], key, self._nested.get(key))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -112,7 +132,7 @@ class Section(Mapping[str, Any]):
         return copied
 
     def __reduce__(self) -> tuple[type[Section], tuple[dict[str, Any]]]:
-        return (Section, (self._data,))
+        return (type(self), (self._data,))
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -121,7 +141,241 @@ class Section(Mapping[str, Any]):
         return f'<table class="dora-section">{rows}</table>'
 
     def __repr__(self) -> str:
-        return f"Section({self._data!r})"
+        return f"{type(self).__name__}({self._data!r})"
+
+
+# -- typed sections: the JSON schema's objects, field by field ------------------------
+# Plain Sections at run time (attribute and item access, datetimes, HTML repr);
+# the annotations tell type checkers each field's type.
+
+
+class Window(Section):
+    """The report window ``[start, end)``."""
+
+    start: _dt.datetime
+    end: _dt.datetime
+    days: int
+
+
+class Scope(Section):
+    """Repositories covered and the dataset's event counts."""
+
+    repositories: list[str]
+    commits: int
+    pull_requests: int
+    deployments: int
+    incidents: int
+
+
+class WeekPoint(Section):
+    """One week of a metric's series."""
+
+    week_start: _dt.datetime
+    count: int
+    value: float | None
+
+
+class DeploymentFrequency(Section):
+    """Deployment frequency."""
+
+    count: int
+    per_week: float
+    per_day: float
+    deploy_days: int
+    tier: str | None
+    source: str
+    weekly: list[WeekPoint]
+    _nested = {"weekly": WeekPoint}
+
+
+class DurationStats(Section):
+    """Median, p90 and mean of durations, in seconds."""
+
+    count: int
+    median_seconds: float | None
+    p90_seconds: float | None
+    mean_seconds: float | None
+
+
+class Phases(Section):
+    """The four phases of lead time."""
+
+    coding: DurationStats
+    pickup: DurationStats
+    review: DurationStats
+    deploy: DurationStats
+    _nested = {"coding": DurationStats, "pickup": DurationStats, "review": DurationStats, "deploy": DurationStats}
+
+
+class LeadTimeExclusions(Section):
+    """Pull requests left out of lead time, by reason."""
+
+    bots: int
+    not_deployed: int
+    baseline: int
+    merge_commit_unknown: int
+    history_truncated: int
+
+
+class LeadTime(Section):
+    """Lead time for changes."""
+
+    count: int
+    median_seconds: float | None
+    p90_seconds: float | None
+    mean_seconds: float | None
+    tier: str | None
+    phases: Phases
+    unreviewed: int
+    excluded: LeadTimeExclusions
+    weekly: list[WeekPoint]
+    _nested = {"phases": Phases, "excluded": LeadTimeExclusions, "weekly": WeekPoint}
+
+
+class SignalCounts(Section):
+    """Failed deployments per failure signal."""
+
+    failed_deployment: int
+    revert: int
+    hotfix: int
+    rollback: int
+    incident: int
+
+
+class ChangeFailureRate(Section):
+    """Change failure rate."""
+
+    deployments: int
+    failed: int
+    rate: float | None
+    tier: str | None
+    by_signal: SignalCounts
+    excused_reruns: int
+    weekly: list[WeekPoint]
+    _nested = {"by_signal": SignalCounts, "weekly": WeekPoint}
+
+
+class IncidentRecovery(Section):
+    """Incident-based recovery time (MTTR)."""
+
+    count: int
+    unresolved: int
+    median_seconds: float | None
+    p90_seconds: float | None
+    mean_seconds: float | None
+    excluded_by_severity: int
+
+
+class DeploymentRecovery(Section):
+    """Failed deployment recovery time."""
+
+    count: int
+    unrecovered: int
+    median_seconds: float | None
+    p90_seconds: float | None
+    mean_seconds: float | None
+
+
+class RecoveryTime(Section):
+    """Recovery time, both measures."""
+
+    incidents: IncidentRecovery
+    deployments: DeploymentRecovery
+    tier: str | None
+    weekly: list[WeekPoint]
+    _nested = {"incidents": IncidentRecovery, "deployments": DeploymentRecovery, "weekly": WeekPoint}
+
+
+class ReworkRate(Section):
+    """Rework rate."""
+
+    deployments: int
+    rework: int
+    rate: float | None
+    weekly: list[WeekPoint]
+    _nested = {"weekly": WeekPoint}
+
+
+class Metrics(Section):
+    """The five metrics of one scope (a repository in `Report.repositories`)."""
+
+    deployment_frequency: DeploymentFrequency
+    lead_time: LeadTime
+    change_failure_rate: ChangeFailureRate
+    recovery_time: RecoveryTime
+    rework_rate: ReworkRate
+    overall_tier: str | None
+    _nested = {
+        "deployment_frequency": DeploymentFrequency,
+        "lead_time": LeadTime,
+        "change_failure_rate": ChangeFailureRate,
+        "recovery_time": RecoveryTime,
+        "rework_rate": ReworkRate,
+    }
+
+
+class MetricBenchmark(Section):
+    """Where one metric stands in the DORA 2025 distribution (`bucket` for the bucketed three)."""
+
+    score: float
+    z: float
+    percentile: float
+
+
+class BenchmarkReference(Section):
+    """The survey group compared against."""
+
+    edition: int
+    group: str
+    key: str
+    name: str
+    source: str
+
+
+class Benchmarks(Section):
+    """Per metric its benchmark (None without a value), and the reference group."""
+
+    lead_time: MetricBenchmark | None
+    deployment_frequency: MetricBenchmark | None
+    change_failure_rate: MetricBenchmark | None
+    recovery_time: MetricBenchmark | None
+    rework_rate: MetricBenchmark | None
+    reference: BenchmarkReference
+    _nested = {
+        "lead_time": MetricBenchmark,
+        "deployment_frequency": MetricBenchmark,
+        "change_failure_rate": MetricBenchmark,
+        "recovery_time": MetricBenchmark,
+        "rework_rate": MetricBenchmark,
+        "reference": BenchmarkReference,
+    }
+
+
+class Ledger(Section):
+    """One kind of event: `fetched == used + sum(excluded.values())`."""
+
+    fetched: int
+    used: int
+    excluded: Section
+
+
+class Accounting(Section):
+    """Every fetched event used or excluded for a named reason, per kind."""
+
+    pull_requests: Ledger
+    deployments: Ledger
+    incidents: Ledger
+    commits: Ledger
+    _nested = {"pull_requests": Ledger, "deployments": Ledger, "incidents": Ledger, "commits": Ledger}
+
+
+class Diagnostic(Section):
+    """A data-quality finding (`repository` when it concerns one: ``"repository" in d``)."""
+
+    code: str
+    severity: str
+    message: str
+    repository: str
 
 
 _METRIC_KEYS = (
@@ -261,14 +515,14 @@ class Report:
         return int(self._dict["schema_version"])
 
     @property
-    def window(self) -> Section:
-        """`start`, `end` (RFC 3339) and `days` of the window."""
-        return Section(self._dict["window"])
+    def window(self) -> Window:
+        """`start`, `end` (aware UTC datetimes) and `days` of the window."""
+        return Window(self._dict["window"])
 
     @property
-    def scope(self) -> Section:
+    def scope(self) -> Scope:
         """Repositories covered and the dataset's event counts."""
-        return Section(self._dict["scope"])
+        return Scope(self._dict["scope"])
 
     @property
     def tier_year(self) -> int:
@@ -276,29 +530,29 @@ class Report:
         return int(self._dict["tier_year"])
 
     @property
-    def deployment_frequency(self) -> Section:
+    def deployment_frequency(self) -> DeploymentFrequency:
         """`count`, `per_week`, `per_day`, `deploy_days`, `tier`, `source`, `weekly`."""
-        return Section(self._dict["deployment_frequency"])
+        return DeploymentFrequency(self._dict["deployment_frequency"])
 
     @property
-    def lead_time(self) -> Section:
+    def lead_time(self) -> LeadTime:
         """`count`, `median_seconds`, `p90_seconds`, `mean_seconds`, `tier`, `phases`, ..."""
-        return Section(self._dict["lead_time"])
+        return LeadTime(self._dict["lead_time"])
 
     @property
-    def change_failure_rate(self) -> Section:
+    def change_failure_rate(self) -> ChangeFailureRate:
         """`deployments`, `failed`, `rate`, `tier`, `by_signal`, `excused_reruns`, `weekly`."""
-        return Section(self._dict["change_failure_rate"])
+        return ChangeFailureRate(self._dict["change_failure_rate"])
 
     @property
-    def recovery_time(self) -> Section:
+    def recovery_time(self) -> RecoveryTime:
         """`incidents` (MTTR), `deployments` (failed deployment recovery), `tier`, `weekly`."""
-        return Section(self._dict["recovery_time"])
+        return RecoveryTime(self._dict["recovery_time"])
 
     @property
-    def rework_rate(self) -> Section:
+    def rework_rate(self) -> ReworkRate:
         """`deployments`, `rework`, `rate`, `weekly`."""
-        return Section(self._dict["rework_rate"])
+        return ReworkRate(self._dict["rework_rate"])
 
     @property
     def overall_tier(self) -> str | None:
@@ -307,38 +561,40 @@ class Report:
         return tier
 
     @property
-    def benchmarks(self) -> Section | None:
+    def benchmarks(self) -> Benchmarks | None:
         """Where the workspace stands in the DORA 2025 survey distributions: per
         metric `bucket` (the three bucketed ones), `score`, `z` and `percentile`
         (None without a value), and `reference` (edition, group, key, name, source).
         Choose the group with ``Config(industry=...)`` or ``Config(org_size=...)``."""
         b = self._dict.get("benchmarks")
-        return None if b is None else Section(b)
+        return None if b is None else Benchmarks(b)
 
     @property
-    def accounting(self) -> Section:
+    def accounting(self) -> Accounting:
         """Every fetched event used or excluded for a named reason: per kind
         (`pull_requests`, `deployments`, `incidents`, `commits`) `fetched`, `used`
         and `excluded` (reason -> count), with `fetched == used + sum(excluded)`."""
-        return Section(self._dict["accounting"])
+        return Accounting(self._dict["accounting"])
 
     @property
-    def diagnostics(self) -> list[Section]:
+    def diagnostics(self) -> list[Diagnostic]:
         """Data-quality findings: `code`, `severity`, `message` (and `repository`)."""
-        return [Section(d) for d in self._dict["diagnostics"]]
+        return [Diagnostic(d) for d in self._dict["diagnostics"]]
 
     @property
-    def repositories(self) -> dict[str, Section]:
+    def repositories(self) -> dict[str, Metrics]:
         """Per-repository metrics by slug. A single-repository report has its one
         entry too (the workspace's metrics: they are that repository's)."""
         per_repo = self._dict.get("repositories") or {}
         if not per_repo and len(self._dict["scope"]["repositories"]) == 1:
             slug = self._dict["scope"]["repositories"][0]
             per_repo = {slug: {k: self._dict[k] for k in _METRIC_KEYS if k in self._dict}}
-        return {k: Section(v) for k, v in per_repo.items()}
+        return {k: Metrics(v) for k, v in per_repo.items()}
 
     # -- frames ----------------------------------------------------------------------
-    def table(self, name: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
+    def table(
+        self, name: _ReportTable = "changes", repository: str | None = None, by: Literal["repository"] | None = None
+    ) -> _native._ArrowStream:
         """One table as an Arrow stream object (`__arrow_c_stream__`), for any Arrow consumer.
 
         ``by="repository"`` (weekly only) gives every repository's weekly series
@@ -346,7 +602,9 @@ class Report:
         column; ``repository=`` one repository's series."""
         return self._native.table(name, repository, by)
 
-    def to_arrow(self, table: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
+    def to_arrow(
+        self, table: _ReportTable = "changes", repository: str | None = None, by: Literal["repository"] | None = None
+    ) -> _pyarrow.Table:
         """One table as a `pyarrow.Table` (needs pyarrow). Each field carries its
         column dictionary entry as metadata (``meaning``, ``unit``, ``nulls``);
         the dataset's dimensions follow as extra columns."""
@@ -358,7 +616,9 @@ class Report:
                 result = result.append_column(name, pa.array(values))
         return result
 
-    def to_pandas(self, table: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
+    def to_pandas(
+        self, table: _ReportTable = "changes", repository: str | None = None, by: Literal["repository"] | None = None
+    ) -> _pandas.DataFrame:
         """One table as a pandas DataFrame (needs pandas; pandas < 3 also needs pyarrow).
 
         Times are ``datetime64[us, UTC]``, durations float seconds.
@@ -379,11 +639,13 @@ class Report:
                 frame[name] = pd.Series(values, index=frame.index, dtype=object if not values else None)
         return frame
 
-    def to_polars(self, table: str = "changes", repository: str | None = None, by: str | None = None) -> Any:
+    def to_polars(
+        self, table: _ReportTable = "changes", repository: str | None = None, by: Literal["repository"] | None = None
+    ) -> _polars.DataFrame:
         """One table as a polars DataFrame (needs polars). Times are ``Datetime("us", "UTC")``;
         the dataset's dimensions follow."""
         pl = _require("polars", "to_polars")
-        frame = pl.DataFrame(self.table(table, repository, by))
+        frame: _polars.DataFrame = pl.DataFrame(self.table(table, repository, by))
         if self._dims:
             keys = {c: frame[c].to_list() for c in self._key_columns(table) if c in frame.columns}
             extra = self._dimension_columns(table, keys, frame.columns)
@@ -457,7 +719,7 @@ class Report:
             + "</div>"
         )
 
-    def plot(self, repository: str | None = None, *, figsize: tuple[float, float] = (11.0, 7.0)) -> Any:
+    def plot(self, repository: str | None = None, *, figsize: tuple[float, float] = (11.0, 7.0)) -> _Figure:
         """Weekly trends of the five metrics as a matplotlib Figure (needs matplotlib)."""
         _require("matplotlib", "plot")
         plt = _require("matplotlib.pyplot", "plot", "matplotlib")
@@ -471,6 +733,7 @@ class Report:
             weeks = [p["week_start"][:10] for p in points]
             return weeks, [p["value"] for p in points]
 
+        fig: _Figure
         fig, axes = plt.subplots(2, 3, figsize=figsize, squeeze=False)
         panels = [
             ("deployment_frequency", "Deployments per week", 1.0),
@@ -497,4 +760,30 @@ class Report:
         return fig
 
 
-__all__ = ["FRAME_TABLES", "Report", "Section", "SummaryRow"]
+__all__ = [
+    "FRAME_TABLES",
+    "Accounting",
+    "BenchmarkReference",
+    "Benchmarks",
+    "ChangeFailureRate",
+    "DeploymentFrequency",
+    "DeploymentRecovery",
+    "Diagnostic",
+    "DurationStats",
+    "IncidentRecovery",
+    "LeadTime",
+    "LeadTimeExclusions",
+    "Ledger",
+    "MetricBenchmark",
+    "Metrics",
+    "Phases",
+    "RecoveryTime",
+    "Report",
+    "ReworkRate",
+    "Scope",
+    "Section",
+    "SignalCounts",
+    "SummaryRow",
+    "WeekPoint",
+    "Window",
+]
