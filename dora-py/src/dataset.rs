@@ -1,10 +1,12 @@
 //! `dora_metrics._native.Dataset`: the normalised events behind a report.
 
-use crate::errors::{DoraErr, DoraResult};
+use crate::errors::{DoraErr, DoraResult, guard};
 use crate::time::extract_timestamp;
+use arrow_array::RecordBatch;
 use dora_core::Dataset as CoreDataset;
 use dora_core::Timestamp;
 use pyo3::prelude::*;
+use pyo3_arrow::PyTable;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -97,6 +99,23 @@ impl PyDataset {
         Ok(Self {
             inner: CoreDataset::from_json(text)?,
         })
+    }
+
+    /// Build from Arrow tables (anything with `__arrow_c_stream__`), read
+    /// column by column with the GIL released; also gives each table's
+    /// columns that are not dataset fields. Raises `DatasetError` on a column
+    /// it cannot read (the caller then takes the row-by-row path).
+    #[staticmethod]
+    fn from_arrow(
+        py: Python<'_>,
+        tables: BTreeMap<String, PyTable>,
+    ) -> DoraResult<(Self, BTreeMap<String, Vec<String>>)> {
+        let batches: BTreeMap<String, Vec<RecordBatch>> = tables
+            .into_iter()
+            .map(|(name, table)| (name, table.into_inner().0))
+            .collect();
+        let (inner, extra) = py.detach(move || guard(|| crate::ingest::dataset(&batches)))?;
+        Ok((Self { inner }, extra))
     }
 
     /// Build from tables, each a JSON array of records in the dataset schema;

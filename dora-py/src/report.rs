@@ -11,6 +11,38 @@ use pyo3::prelude::*;
 use pyo3_arrow::PyTable;
 use std::sync::Arc;
 
+/// A report's JSON fields but its rows, serialized as `Report` is.
+#[derive(serde::Serialize)]
+struct Head<'a> {
+    schema_version: u32,
+    window: &'a dora_core::report::WindowInfo,
+    scope: &'a dora_core::report::Scope,
+    tier_year: u16,
+    #[serde(flatten)]
+    metrics: &'a Metrics,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    repositories: &'a std::collections::BTreeMap<String, Metrics>,
+    benchmarks: &'a Option<dora_core::benchmarks::Benchmarks>,
+    accounting: &'a dora_core::Accounting,
+    diagnostics: &'a [dora_core::Diagnostic],
+}
+
+impl<'a> Head<'a> {
+    fn of(r: &'a CoreReport) -> Self {
+        Self {
+            schema_version: r.schema_version,
+            window: &r.window,
+            scope: &r.scope,
+            tier_year: r.tier_year,
+            metrics: &r.metrics,
+            repositories: &r.repositories,
+            benchmarks: &r.benchmarks,
+            accounting: &r.accounting,
+            diagnostics: &r.diagnostics,
+        }
+    }
+}
+
 /// What `__reduce__` gives pickle: the constructor and its arguments
 /// (the report's JSON and its configuration's).
 type Reduced<'py> = (Bound<'py, PyAny>, (String, Option<String>));
@@ -27,14 +59,24 @@ pub struct PyReport {
 
 #[pymethods]
 impl PyReport {
-    /// The report as JSON, in the documented schema.
+    /// The report as JSON, in the documented schema (built with the GIL released).
     #[pyo3(signature = (pretty = false))]
-    fn to_json(&self, pretty: bool) -> String {
-        if pretty {
-            self.inner.to_json_pretty()
-        } else {
-            self.inner.to_json()
-        }
+    fn to_json(&self, py: Python<'_>, pretty: bool) -> String {
+        let report = Arc::clone(&self.inner);
+        py.detach(move || {
+            if pretty {
+                report.to_json_pretty()
+            } else {
+                report.to_json()
+            }
+        })
+    }
+
+    /// The report's JSON without its row lists (`changes`, `deployments`,
+    /// `incidents`): every metric, small whatever the dataset's size.
+    fn head_json(&self, py: Python<'_>) -> String {
+        let report = Arc::clone(&self.inner);
+        py.detach(move || serde_json::to_string(&Head::of(&report)).unwrap_or_default())
     }
 
     /// Read a report back from its JSON; `config` (a `Config`'s JSON) is the

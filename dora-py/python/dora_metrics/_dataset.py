@@ -8,7 +8,8 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from . import _native
-from ._records import FIELDS, TABLES, Dimensions, normalise, row_key, split_dimensions
+from ._native import DatasetError
+from ._records import FIELDS, KEYS, TABLES, Dimensions, normalise, row_key, split_dimensions
 from ._report import _require
 
 if TYPE_CHECKING:
@@ -53,6 +54,18 @@ class Dataset:
         environments: Any = None,
         repositories: Any = None,
     ) -> None:
+        tables = {
+            "repositories": repositories,
+            "commits": commits,
+            "pull_requests": pull_requests,
+            "environments": environments,
+            "deployments": deployments,
+            "incidents": incidents,
+        }
+        tables = {k: _collected(v) for k, v in tables.items() if v is not None}
+        if tables and os.environ.get("DORA_INGEST") != "rows" and all(map(_is_frame, tables.values())):
+            if self._from_arrow(tables):
+                return
         env_rows = normalise("environments", environments)
         kinds = {
             (str(e.get("repository")), str(e.get("name"))): str(e["kind"])
@@ -70,6 +83,24 @@ class Dataset:
         dims = {table: split_dimensions(table, rows) for table, rows in given.items()}
         self._native = _native.Dataset.from_tables({k: json.dumps(v) for k, v in given.items()})
         self._dims: Dimensions = {table: d for table, d in dims.items() if d}
+
+    def _from_arrow(self, tables: dict[str, Any]) -> bool:
+        """Read frames through the Arrow C stream interface, column by column in Rust.
+        False when a column cannot be read that way (the row-by-row path then names
+        the table, row and field of any error)."""
+        try:
+            native, extra = _native.Dataset.from_arrow(tables)
+        except (DatasetError, ImportError, TypeError, ValueError):
+            return False
+        dims: Dimensions = {}
+        for table, columns in extra.items():
+            subset = _select(tables[table], [*KEYS[table], *columns])
+            by_key = split_dimensions(table, normalise(table, subset))
+            if by_key:
+                dims[table] = by_key
+        self._native = native
+        self._dims = dims
+        return True
 
     @classmethod
     def _wrap(cls, native: _native.Dataset, dims: Dimensions | None = None) -> Dataset:
@@ -210,6 +241,29 @@ class Dataset:
 
     def __repr__(self) -> str:
         return repr(self._native)
+
+
+def _module(data: Any) -> str:
+    return type(data).__module__.split(".")[0]
+
+
+def _collected(data: Any) -> Any:
+    """A polars LazyFrame collected; anything else as it is."""
+    if _module(data) == "polars" and type(data).__name__ == "LazyFrame":
+        return data.collect()
+    return data
+
+
+def _is_frame(data: Any) -> bool:
+    """A pandas, polars or pyarrow table that exports an Arrow C stream."""
+    return _module(data) in ("pandas", "polars", "pyarrow") and hasattr(data, "__arrow_c_stream__")
+
+
+def _select(data: Any, columns: list[str]) -> Any:
+    """The given columns of a pandas, polars or pyarrow table (those it has)."""
+    names = list(data.column_names) if _module(data) == "pyarrow" else list(data.columns)
+    keep = [c for c in columns if c in names]
+    return data[keep] if _module(data) == "pandas" else data.select(keep)
 
 
 __all__ = ["Dataset", "TABLES"]

@@ -142,6 +142,8 @@ def _rows(table: str, data: Any) -> list[Mapping[str, Any]]:
     if data is None:
         return []
     module = type(data).__module__.split(".")[0]
+    if module == "polars" and type(data).__name__ == "LazyFrame":
+        data = data.collect()
     if module == "pandas" and hasattr(data, "to_dict"):
         rows = data.to_dict("records")
     elif module == "polars" and hasattr(data, "to_dicts"):
@@ -192,6 +194,8 @@ def _actor(row: dict[str, Any]) -> None:
 def _severity(value: Any) -> Any:
     if isinstance(value, bool):
         return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # pandas' integers with missing values
     if isinstance(value, int) and 1 <= value <= 5:
         return f"P{value}"
     if isinstance(value, str):
@@ -236,8 +240,10 @@ def normalise(table: str, data: Any, environments: Mapping[tuple[str, str], str]
             if "status" not in row:
                 row["status"] = "resolved" if "resolved_at" in row else "open"
             if "severity" in row:
-                row["severity"] = _severity(row["severity"])
-                row.setdefault("raw_severity", str(raw.get("severity")))
+                given = row["severity"]
+                row["severity"] = _severity(given)
+                whole = isinstance(given, float) and given.is_integer()
+                row.setdefault("raw_severity", str(int(given)) if whole else str(raw.get("severity")))
             if isinstance(row.get("source"), str):
                 row["source"] = row["source"].lower()
         out.append(row)

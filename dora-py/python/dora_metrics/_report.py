@@ -440,12 +440,20 @@ class Report:
     signals), ``incidents`` and ``weekly`` (every metric's weekly series).
     """
 
-    __slots__ = ("_native", "_dict", "_dims")
+    __slots__ = ("_native", "_head", "_dims")
 
     def __init__(self, native: _native.Report, dimensions: Mapping[str, Any] | None = None) -> None:
         self._native = native
-        self._dict: dict[str, Any] = json.loads(native.to_json())
+        self._head: dict[str, Any] | None = None
         self._dims: dict[str, Any] = dict(dimensions or {})
+
+    @property
+    def _dict(self) -> dict[str, Any]:
+        """The report's JSON but its rows, read from Rust on first use (the rows
+        stay in Rust until a frame or `to_dict` asks for them)."""
+        if self._head is None:
+            self._head = json.loads(self._native.head_json())
+        return self._head
 
     @property
     def config(self) -> _native.Config | None:
