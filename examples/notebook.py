@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 
 import dora_metrics as dm
@@ -149,14 +148,13 @@ if pd is not None:
 # ## Weekly trends
 
 # %%
+# Figures are built without pyplot: in Jupyter a cell ending in `report.plot()` shows it once.
 try:
-    import matplotlib
-
-    if "ipykernel" not in sys.modules:
-        matplotlib.use("Agg")  # a script: draw to a file instead of a window
     fig = report.plot()
     out = os.path.join(tempfile.gettempdir(), "dora_weekly_trends.png")
     fig.savefig(out, dpi=90)
+    by_repo = report.plot(metric="lead_time", by="repository")  # one line per repository
+    by_repo.savefig(os.path.join(tempfile.gettempdir(), "dora_lead_time_by_repository.png"), dpi=90)
     print(f"weekly trends saved to {out}")
 except ImportError:
     print("matplotlib is not installed: pip install matplotlib")

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     #: The name of a report table (`Report.to_pandas` and friends). For type
     #: checkers only (stubtest cannot match a Literal alias at run time).
     _ReportTable: TypeAlias = Literal["changes", "deployments", "incidents", "weekly", "metrics"]
+    _PlotMetric: TypeAlias = Literal[
+        "deployment_frequency", "lead_time", "change_failure_rate", "recovery_time", "rework_rate"
+    ]
 
     # Concrete frame types for type checkers; none of these is needed at run time.
     import pandas as _pandas  # type: ignore[import-untyped, unused-ignore]
@@ -727,45 +730,83 @@ class Report:
             + "</div>"
         )
 
-    def plot(self, repository: str | None = None, *, figsize: tuple[float, float] = (11.0, 7.0)) -> _Figure:
-        """Weekly trends of the five metrics as a matplotlib Figure (needs matplotlib)."""
+    def plot(
+        self,
+        repository: str | None = None,
+        *,
+        metric: _PlotMetric | None = None,
+        ax: Any = None,
+        by: Literal["repository"] | None = None,
+        figsize: tuple[float, float] | None = None,
+    ) -> _Figure:
+        """Weekly trends as a matplotlib Figure (needs matplotlib).
+
+        All five metrics in a grid, or one with ``metric=`` (``"deployment_frequency"``,
+        ``"lead_time"``, ``"change_failure_rate"``, ``"recovery_time"``,
+        ``"rework_rate"``), drawn into ``ax=`` when given (an Axes of your own figure).
+        ``repository=`` plots one repository; ``by="repository"`` one line per
+        repository. The figure is built without pyplot, so a notebook cell ending in
+        ``report.plot()`` shows it once; ``fig.savefig(...)`` writes it."""
         _require("matplotlib", "plot")
-        plt = _require("matplotlib.pyplot", "plot", "matplotlib")
-        section = None if repository is None else self.repositories.get(repository)
-        metrics = self._dict if repository is None else None if section is None else section.to_dict()
-        if metrics is None:
-            raise _native.ConfigError(f"repository {repository!r} has no per-repository metrics in this report")
+        if metric is not None and metric not in _PANELS:
+            raise _native.ConfigError(f"metric={metric!r}: expected one of {', '.join(_PANELS)}")
+        if ax is not None and metric is None:
+            raise _native.ConfigError("ax= draws one metric: give metric= too")
+        if by not in (None, "repository"):
+            raise _native.ConfigError(f'by={by!r}: only by="repository" is supported')
+        if by is not None and repository is not None:
+            raise _native.ConfigError("give repository= or by=, not both")
+        if repository is None:
+            scopes: dict[str, Mapping[str, Any]] = {"": self._dict}
+        else:
+            section = self.repositories.get(repository)
+            if section is None:
+                raise _native.ConfigError(f"repository {repository!r} has no per-repository metrics in this report")
+            scopes = {repository: section.to_dict()}
+        if by is not None:
+            scopes = {slug: m.to_dict() for slug, m in self.repositories.items()}
+        metrics = [metric] if metric is not None else list(_PANELS)
+        if ax is None:
+            from matplotlib.figure import Figure
 
-        def series(metric: str) -> tuple[list[Any], list[Any]]:
-            points = metrics[metric]["weekly"]
-            weeks = [p["week_start"][:10] for p in points]
-            return weeks, [p["value"] for p in points]
-
-        fig: _Figure
-        fig, axes = plt.subplots(2, 3, figsize=figsize, squeeze=False)
-        panels = [
-            ("deployment_frequency", "Deployments per week", 1.0),
-            ("lead_time", "Lead time, median (hours)", 1 / 3600),
-            ("change_failure_rate", "Change failure rate (%)", 100.0),
-            ("recovery_time", "Failed deployment recovery, median (hours)", 1 / 3600),
-            ("rework_rate", "Rework rate (%)", 100.0),
-        ]
-        for ax, (metric, title, scale) in zip(axes.flat, panels):
-            weeks, values = series(metric)
-            ys = [float("nan") if v is None else v * scale for v in values]
-            if metric == "deployment_frequency":
-                ax.bar(range(len(weeks)), ys)
-            else:
-                ax.plot(range(len(weeks)), ys, marker="o")
-            ax.set_title(title, fontsize=10)
-            step = max(1, len(weeks) // 6)
-            ax.set_xticks(range(0, len(weeks), step))
-            ax.set_xticklabels(weeks[::step], rotation=30, fontsize=7)
-        axes.flat[-1].axis("off")
-        w = self._dict["window"]
-        fig.suptitle(f"DORA weekly trends {w['start'][:10]} – {w['end'][:10]}" + (f" · {repository}" if repository else ""))
-        fig.tight_layout()
+            fig: _Figure = Figure(figsize=figsize or ((7.0, 4.0) if metric else (11.0, 7.0)), layout="constrained")
+            grid = fig.subplots(1, 1, squeeze=False) if metric else fig.subplots(2, 3, squeeze=False)
+            axes = list(grid.flat)
+            if not metric:
+                axes[-1].axis("off")
+        else:
+            axes = [ax]
+            fig = ax.figure
+        for target, name in zip(axes, metrics):
+            title, scale = _PANELS[name]
+            for slug, scope in scopes.items():
+                points = scope[name]["weekly"]
+                weeks = [_time(p["week_start"]) for p in points]
+                ys = [float("nan") if p["value"] is None else p["value"] * scale for p in points]
+                if name == "deployment_frequency" and len(scopes) == 1:
+                    target.bar(weeks, ys, width=5, label=slug or None)
+                else:
+                    target.plot(weeks, ys, marker="o", label=slug or None)
+            target.set_title(title, fontsize=10)
+            target.tick_params(axis="x", labelrotation=30, labelsize=7)
+            if by is not None:
+                target.legend(fontsize=7)
+        if ax is None:
+            w = self._dict["window"]
+            fig.suptitle(
+                f"DORA weekly trends {w['start'][:10]} – {w['end'][:10]}" + (f" · {repository}" if repository else "")
+            )
         return fig
+
+
+#: The plot panels: metric -> (title, scale of the weekly value).
+_PANELS = {
+    "deployment_frequency": ("Deployments per week", 1.0),
+    "lead_time": ("Lead time, median (hours)", 1 / 3600),
+    "change_failure_rate": ("Change failure rate (%)", 100.0),
+    "recovery_time": ("Failed deployment recovery, median (hours)", 1 / 3600),
+    "rework_rate": ("Rework rate (%)", 100.0),
+}
 
 
 __all__ = [
