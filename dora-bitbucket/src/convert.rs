@@ -133,6 +133,19 @@ pub(crate) fn environments(repo: &str, wire: &[wire::Environment]) -> HashMap<St
         .collect()
 }
 
+/// What the incremental sync makes of a deployment it could not read: a
+/// completed one is final (`None`: known, never re-read); any other state
+/// (queued, running, planned) may still run and become readable, so it is
+/// re-checked like one in progress.
+pub(crate) fn unreadable_status(d: &wire::Deployment) -> Option<DeploymentStatus> {
+    let completed = d
+        .state
+        .as_ref()
+        .and_then(|s| s.name.as_deref())
+        .is_some_and(|n| n.eq_ignore_ascii_case("COMPLETED"));
+    (!completed).then_some(DeploymentStatus::InProgress)
+}
+
 pub(crate) fn deployment(
     repo: &str,
     d: &wire::Deployment,

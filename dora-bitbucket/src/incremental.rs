@@ -45,7 +45,8 @@ use async_trait::async_trait;
 use chrono::Duration;
 use dora_core::{
     CollectionNotes, Dataset, DeploymentStatus, Environment, EnvironmentKind, EventKind,
-    IncrementalSource, PullRequestState, Repository, SourceError, SyncDelta, TimeRange, Timestamp,
+    IncrementalSource, PullRequestState, Repository, Scope, ScopeList, SourceError, SyncDelta,
+    TimeRange, Timestamp,
 };
 use dora_http::{HttpClient, Pagination, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -53,12 +54,43 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use tokio::task::JoinSet;
 
 /// The cursor format; a cursor of another version is re-backfilled.
-const CURSOR_VERSION: u32 = 1;
+/// (2: undeployed deployments are re-checked like running ones, every
+/// finished deployment is remembered, and closed pull requests are re-read.)
+const CURSOR_VERSION: u32 = 2;
 /// Re-read this much before the newest pull request update and activity entry
 /// seen, for entries that became visible late.
 const OVERLAP_MINUTES: i64 = 10;
-/// Finished deployments remembered to recognise the listing's known part.
-const KNOWN_DEPLOYMENTS: usize = 100;
+/// How far the newest pull request update or activity entry may lie ahead of
+/// this machine's clock before the cursor stops following it (clock skew).
+const SKEW_MINUTES: i64 = 5;
+
+/// Planned deployments (`UNDEPLOYED`) re-checked at most, the newest: every
+/// pipeline run can leave one per environment it did not promote to, and
+/// they pile up; one that runs long after it was planned is rare.
+const PLANNED_RECHECKS: usize = 10;
+
+/// The deployments to re-check next time, from `(id, status)` newest first:
+/// every running one, and the newest planned ones.
+fn to_recheck<'a>(
+    deployments: impl IntoIterator<Item = (&'a str, DeploymentStatus)>,
+) -> Vec<String> {
+    let mut planned = 0;
+    let mut out = Vec::new();
+    for (id, status) in deployments {
+        let keep = match status {
+            DeploymentStatus::InProgress => true,
+            DeploymentStatus::Undeployed => {
+                planned += 1;
+                planned <= PLANNED_RECHECKS
+            }
+            _ => false,
+        };
+        if keep && !out.iter().any(|o| o == id) {
+            out.push(id.to_owned());
+        }
+    }
+    out
+}
 
 /// What one repository's next sync resumes from (stored as JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,9 +105,10 @@ struct Cursor {
     head: Option<String>,
     /// Environments by uuid.
     environments: BTreeMap<String, CachedEnvironment>,
-    /// The newest finished deployments, newest first.
+    /// Every finished deployment listed so far, newest first.
     known_deployments: Vec<String>,
-    /// Deployments in progress at the last sync, to re-check.
+    /// Deployments that could still change at the last sync (running, or
+    /// planned and not yet run), to re-check.
     in_progress: Vec<String>,
     /// The newest pull request `updated_on` seen.
     pr_watermark: Timestamp,
@@ -114,17 +147,23 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
+/// Pull requests whose `updated_on` lies within the overlap of `watermark`:
+/// `previous` (the last cursor's) updated by `listed` (this sync's listing,
+/// which wins: a date corrected since replaces the old one; within the
+/// listing, a pull request listed twice keeps its newest date).
 fn recent_prs(
-    updates: impl IntoIterator<Item = (u64, Timestamp)>,
+    previous: BTreeMap<u64, Timestamp>,
+    listed: impl IntoIterator<Item = (u64, Timestamp)>,
     watermark: Timestamp,
 ) -> BTreeMap<u64, Timestamp> {
-    let mut out = BTreeMap::new();
-    for (id, t) in updates {
-        if t >= watermark - overlap() {
-            let slot = out.entry(id).or_insert(t);
-            *slot = (*slot).max(t);
-        }
+    let mut now: BTreeMap<u64, Timestamp> = BTreeMap::new();
+    for (id, t) in listed {
+        let slot = now.entry(id).or_insert(t);
+        *slot = (*slot).max(t);
     }
+    let mut out = previous;
+    out.extend(now);
+    out.retain(|_, t| *t >= watermark - overlap());
     out
 }
 
@@ -138,19 +177,29 @@ fn known_deployments<'a>(
         .into_iter()
         .chain(older.iter().map(String::as_str))
         .filter(|id| seen.insert(*id))
-        .take(KNOWN_DEPLOYMENTS)
         .map(str::to_owned)
         .collect()
 }
 
 impl Cursor {
-    fn from_backfill(window_start: Timestamp, data: &Dataset, meta: RepoMeta) -> Self {
+    fn from_backfill(
+        window_start: Timestamp,
+        data: &Dataset,
+        meta: RepoMeta,
+        now: Timestamp,
+    ) -> Self {
+        let in_progress = to_recheck(
+            meta.listed_deployments
+                .iter()
+                .filter_map(|(id, s)| Some((id.as_str(), (*s)?))),
+        );
         let pr_watermark = meta
             .pr_updates
             .iter()
             .map(|(_, t)| *t)
             .max()
-            .unwrap_or(meta.cutoff);
+            .unwrap_or(meta.cutoff)
+            .min(clock_cap(now));
         let covered = meta.activity_covered_since;
         Self {
             version: CURSOR_VERSION,
@@ -177,19 +226,17 @@ impl Cursor {
             known_deployments: known_deployments(
                 meta.listed_deployments
                     .iter()
-                    .filter(|(_, s)| *s != DeploymentStatus::InProgress)
-                    .map(|(id, _)| id.as_str()),
+                    .map(|(id, _)| id.as_str())
+                    .filter(|id| !in_progress.iter().any(|p| p == id)),
                 &[],
             ),
-            in_progress: data
-                .deployments
-                .iter()
-                .filter(|d| d.status == DeploymentStatus::InProgress)
-                .map(|d| d.id.clone())
-                .collect(),
+            in_progress,
             pr_watermark,
-            recent_prs: recent_prs(meta.pr_updates, pr_watermark),
-            activity_watermark: meta.newest_activity.unwrap_or(meta.cutoff),
+            recent_prs: recent_prs(BTreeMap::new(), meta.pr_updates, pr_watermark),
+            activity_watermark: meta
+                .newest_activity
+                .unwrap_or(meta.cutoff)
+                .min(clock_cap(now)),
             open_prs: data
                 .pull_requests
                 .iter()
@@ -214,6 +261,43 @@ impl Cursor {
             .map(|(uuid, e)| (uuid.clone(), Environment::new(slug, e.name.clone(), e.kind)))
             .collect()
     }
+}
+
+/// The newest time a cursor may hold: this machine's clock less the skew
+/// allowance, so that an item dated in the future (a wrong clock or a bad
+/// date) does not freeze the cursor past every later change.
+fn clock_cap(now: Timestamp) -> Timestamp {
+    now - Duration::minutes(SKEW_MINUTES)
+}
+
+/// What a later sync of one repository found.
+enum Changes {
+    /// The events that changed, and the next cursor.
+    Found(Box<(Dataset, Cursor)>),
+    /// The production branch no longer descends from the head of the last
+    /// sync (why, in words).
+    Rewritten(String),
+}
+
+/// Whether the new commits show that the branch was rewritten since `head`:
+/// the `exclude=` walk was refused (the old head is gone), or it listed new
+/// commits none of which has the old head as a parent (a fast-forward always
+/// has one: the commit just after the old head on the path to the new one).
+/// A capped walk cannot tell and is taken as a fast-forward.
+fn rewritten(head: Option<&str>, commits: &CommitDelta) -> Option<String> {
+    let head = head?;
+    if !commits.exclusive {
+        return Some(format!("the last head {head} is gone"));
+    }
+    let walk = &commits.walk;
+    if walk.capped || walk.commits.is_empty() {
+        return None;
+    }
+    let descends = walk
+        .commits
+        .iter()
+        .any(|c| c.parents.iter().any(|p| sha_eq(p, head)));
+    (!descends).then(|| format!("the new commits do not descend from the last head {head}"))
 }
 
 /// New production-branch commits.
@@ -285,19 +369,43 @@ impl Bitbucket {
                 None
             }
         });
-        let (data, next) = match previous {
-            None => {
-                let (data, meta) = self
-                    .sync_repository(&client, slug, None, range, &mut stats)
-                    .await?;
-                let next = Cursor::from_backfill(range.start, &data, meta);
-                (data, next)
-            }
+        let now = chrono::Utc::now();
+        let (mut data, next) = match previous {
+            None => self.backfill(&client, slug, range, now, &mut stats).await?,
             Some(previous) => {
-                self.sync_changes(&client, slug, previous, &mut stats)
+                let window_start = previous.window_start;
+                match self
+                    .sync_changes(&client, slug, previous, now, &mut stats)
                     .await?
+                {
+                    Changes::Found(found) => *found,
+                    Changes::Rewritten(why) => {
+                        // The history the store holds is no longer the
+                        // branch's: read the repository again, whole, and say
+                        // so (the store marks what is gone as unreachable).
+                        stats.warnings.push(format!(
+                            "{}/{slug}: history rewritten ({why}); read the repository again",
+                            self.workspace
+                        ));
+                        let range = TimeRange::new(window_start.min(range.start), range.end);
+                        let (mut data, next) =
+                            self.backfill(&client, slug, range, now, &mut stats).await?;
+                        data.collection.rewritten.push(slug.to_owned());
+                        (data, next)
+                    }
+                }
             }
         };
+        for (id, t) in &next.recent_prs {
+            if *t > now + Duration::minutes(SKEW_MINUTES) {
+                data.collection.clock_skew.push(dora_core::ClockSkew {
+                    scope: slug.to_owned(),
+                    item: format!("pull request #{id} updated_on"),
+                    dated: *t,
+                    observed_at: now,
+                });
+            }
+        }
         stats.repositories = data.repositories.len();
         stats.pull_requests = data.pull_requests.len();
         stats.merged_pull_requests = data
@@ -324,14 +432,32 @@ impl Bitbucket {
         Ok((delta, stats))
     }
 
-    /// Everything that changed since `cur`, and the next cursor.
+    /// The full collect of one repository and the cursor it gives.
+    async fn backfill(
+        &self,
+        client: &HttpClient,
+        slug: &str,
+        range: TimeRange,
+        now: Timestamp,
+        stats: &mut SyncStats,
+    ) -> Result<(Dataset, Cursor), SourceError> {
+        let (data, meta) = self
+            .sync_repository(client, slug, None, range, stats)
+            .await?;
+        let next = Cursor::from_backfill(range.start, &data, meta, now);
+        Ok((data, next))
+    }
+
+    /// Everything that changed since `cur`, and the next cursor; or that the
+    /// production branch's history was rewritten since.
     async fn sync_changes(
         &self,
         client: &HttpClient,
         slug: &str,
         mut cur: Cursor,
+        now: Timestamp,
         stats: &mut SyncStats,
-    ) -> Result<(Dataset, Cursor), SourceError> {
+    ) -> Result<Changes, SourceError> {
         let ctx = self.ctx(Some(slug));
         let err = |e: dora_http::Error| convert_error(e, ctx);
         let ws = self.workspace.as_str();
@@ -386,19 +512,21 @@ impl Bitbucket {
         }
         let environments = cur.environment_map(slug);
         let known: HashSet<&str> = cur.known_deployments.iter().map(String::as_str).collect();
-        let mut listed_final = Vec::new();
+        let mut unreadable_pending = Vec::new();
         let mut emitted_ids = HashSet::new();
-        for (i, d) in deps.listed.iter().chain(&deps.rechecked).enumerate() {
+        for d in deps.listed.iter().chain(&deps.rechecked) {
             match convert::deployment(slug, d, &environments) {
                 Ok(d) => {
-                    if i < deps.listed.len() && d.status != DeploymentStatus::InProgress {
-                        listed_final.push(d.id.clone());
-                    }
                     if !known.contains(d.id.as_str()) && emitted_ids.insert(d.id.clone()) {
                         data.deployments.push(d);
                     }
                 }
-                Err(why) => self.note_skip(stats, &mut notes, slug, &why),
+                Err(why) => {
+                    if let (Some(uuid), Some(_)) = (&d.uuid, convert::unreadable_status(d)) {
+                        unreadable_pending.push(uuid.clone());
+                    }
+                    self.note_skip(stats, &mut notes, slug, &why);
+                }
             }
         }
         for id in &deps.gone {
@@ -406,19 +534,31 @@ impl Bitbucket {
                 "{ws}/{slug}: deployment {id}, in progress at the last sync, no longer exists"
             ));
         }
-        cur.known_deployments = known_deployments(
-            listed_final.iter().map(String::as_str),
-            &cur.known_deployments,
+        cur.in_progress = to_recheck(
+            data.deployments
+                .iter()
+                .map(|d| (d.id.as_str(), d.status))
+                .chain(
+                    unreadable_pending
+                        .iter()
+                        .map(|id| (id.as_str(), DeploymentStatus::InProgress)),
+                ),
         );
-        cur.in_progress = data
-            .deployments
+        // Every listed deployment not to re-check is known from now on
+        // (finished, or planned long ago: see PLANNED_RECHECKS).
+        let again: HashSet<&str> = cur.in_progress.iter().map(String::as_str).collect();
+        let listed = deps
+            .listed
             .iter()
-            .filter(|d| d.status == DeploymentStatus::InProgress)
-            .map(|d| d.id.clone())
-            .collect();
+            .filter_map(|d| d.uuid.as_deref())
+            .filter(|id| !again.contains(id));
+        cur.known_deployments = known_deployments(listed, &cur.known_deployments);
 
         // Production-branch commits.
         let commits = commits.map_err(err)?;
+        if let Some(why) = rewritten(cur.head.as_deref(), &commits) {
+            return Ok(Changes::Rewritten(why));
+        }
         for why in &commits.walk.skipped {
             self.note_skip(stats, &mut notes, slug, why);
         }
@@ -465,19 +605,10 @@ impl Bitbucket {
             if updated.is_some() && cur.recent_prs.get(&id) == updated.as_ref() {
                 continue; // seen at the last sync, unchanged
             }
+            // Every state is re-read when `updated_on` moved: a merged or
+            // declined pull request can still be edited (title, reviewers).
             let state = convert::pr_state(p.state.as_deref());
             let open = cur.open_prs.get(&id);
-            let in_stream = stream.as_ref().and_then(|s| s.by_pr.get(&id));
-            let closed_before = state.is_some_and(|s| s != PullRequestState::Open)
-                && open.is_none()
-                && stream.is_some()
-                && in_stream
-                    .and_then(|a| a.closed_at)
-                    .is_none_or(|t| t < act_since);
-            if closed_before {
-                // Merged or declined before the last sync: stored then, final.
-                continue;
-            }
             let needs_full = match (&stream, open) {
                 (None, _) => true,
                 (Some(_), Some(o)) => !o.complete && state == Some(PullRequestState::Merged),
@@ -604,18 +735,23 @@ impl Bitbucket {
         let watermark = updates
             .iter()
             .map(|(_, t)| *t)
-            .fold(cur.pr_watermark, Timestamp::max);
+            .fold(cur.pr_watermark, Timestamp::max)
+            .min(clock_cap(now));
         let previous_recent = std::mem::take(&mut cur.recent_prs);
-        cur.recent_prs = recent_prs(previous_recent.into_iter().chain(updates), watermark);
+        cur.recent_prs = recent_prs(previous_recent, updates, watermark);
         cur.pr_watermark = watermark;
         if let Some(newest) = stream.as_ref().and_then(|s| s.newest) {
             cur.activity_watermark = cur.activity_watermark.max(newest);
         }
-        Ok((data, cur))
+        cur.activity_watermark = cur.activity_watermark.min(clock_cap(now));
+        Ok(Changes::Found(Box::new((data, cur))))
     }
 
-    /// Deployments newest first until a page holds a known finished one, and
-    /// the deployments in progress at the last sync that those pages missed.
+    /// Deployments newest first until a page holds nothing new (every item a
+    /// finished deployment already stored, or one to re-check anyway), and the
+    /// deployments that could still change at the last sync that those pages
+    /// missed. A page with any new item is followed by the next: a new
+    /// deployment may be listed below a known one.
     async fn changed_deployments(
         &self,
         client: &HttpClient,
@@ -623,7 +759,12 @@ impl Bitbucket {
         cur: &Cursor,
     ) -> Result<DeploymentDelta, dora_http::Error> {
         let ws = self.workspace.as_str();
-        let known: HashSet<&str> = cur.known_deployments.iter().map(String::as_str).collect();
+        let known: HashSet<&str> = cur
+            .known_deployments
+            .iter()
+            .chain(&cur.in_progress)
+            .map(String::as_str)
+            .collect();
         let req = client
             .request(
                 endpoint::DEPLOYMENTS,
@@ -634,12 +775,12 @@ impl Bitbucket {
         let mut pager = client.pages::<wire::Deployment>(req, Pagination::bitbucket());
         let mut listed = Vec::new();
         while let Some(page) = pager.next_page().await? {
-            let reached = page
+            let nothing_new = page
                 .items
                 .iter()
-                .any(|d| d.uuid.as_deref().is_some_and(|u| known.contains(u)));
+                .all(|d| d.uuid.as_deref().is_some_and(|u| known.contains(u)));
             listed.extend(page.items);
-            if reached {
+            if nothing_new {
                 break;
             }
         }
@@ -670,9 +811,11 @@ impl Bitbucket {
         })
     }
 
-    /// The production-branch commits not reachable from the last head; when
-    /// that walk is impossible (no head, or the branch or head is gone), the
-    /// main branch is looked up again and walked back to the cut-off.
+    /// The production-branch commits not reachable from the last head. When
+    /// the head or the branch is gone (`exclude=` answers 404), an empty
+    /// non-exclusive delta: [`rewritten`] then has the repository read again.
+    /// Without a head (an empty repository at the last sync), the main branch
+    /// is looked up again and walked back to the cut-off.
     async fn new_commits(
         &self,
         client: &HttpClient,
@@ -688,7 +831,15 @@ impl Bitbucket {
                         exclusive: true,
                     });
                 }
-                Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
+                // The old head (or the branch) is gone: the history was
+                // rewritten, and the repository is read again whole.
+                Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
+                    return Ok(CommitDelta {
+                        main_branch: Some(branch.clone()),
+                        walk: BranchWalk::default(),
+                        exclusive: false,
+                    });
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -765,8 +916,24 @@ impl IncrementalSource for Bitbucket {
             .repositories(&client)
             .await?
             .into_iter()
-            .map(|(slug, _)| format!("{}/{slug}", self.workspace))
+            .map(|(slug, _, _)| format!("{}/{slug}", self.workspace))
             .collect())
+    }
+
+    /// The repositories with their uuids (renames are followed by uuid); a
+    /// workspace listing is exhaustive (a stored repository missing from it
+    /// has left), an explicit repository list is not.
+    async fn scope_list(&self) -> Result<ScopeList, SourceError> {
+        let client = self.client.with_fresh_stats();
+        let repos = self.repositories(&client).await?;
+        let mut list = ScopeList::named(Vec::new());
+        list.scopes = repos
+            .into_iter()
+            .map(|(slug, _, uuid)| Scope::new(format!("{}/{slug}", self.workspace), uuid))
+            .collect();
+        list.exhaustive = matches!(self.scope, crate::source::Scope::Workspace { .. });
+        list.requests = client.stats().total_requests();
+        Ok(list)
     }
 
     async fn sync_scope(

@@ -103,7 +103,9 @@ pub(crate) struct RepoMeta {
     /// Environments by uuid.
     pub environments: HashMap<String, dora_core::Environment>,
     /// Every converted deployment, in listing order (newest first): id and status.
-    pub listed_deployments: Vec<(String, DeploymentStatus)>,
+    /// Every listed deployment with a uuid: its status (an unreadable one's:
+    /// see [`convert::unreadable_status`]).
+    pub listed_deployments: Vec<(String, Option<DeploymentStatus>)>,
     /// Every listed pull request: id and `updated_on`.
     pub pr_updates: Vec<(u64, Timestamp)>,
     /// The newest activity-stream entry seen.
@@ -176,7 +178,7 @@ impl Bitbucket {
         let mut stats = SyncStats::default();
         let repos = self.repositories(&client).await?;
         let mut data = Dataset::new();
-        for (slug, main_branch) in repos {
+        for (slug, main_branch, _) in repos {
             let (part, _) = self
                 .sync_repository(&client, &slug, main_branch, request.range, &mut stats)
                 .await?;
@@ -196,13 +198,14 @@ impl Bitbucket {
         Ok((data, stats))
     }
 
-    /// (slug, main branch when already known) of every repository in scope.
+    /// (slug, main branch when already known, uuid when listed) of every
+    /// repository in scope.
     pub(crate) async fn repositories(
         &self,
         client: &HttpClient,
-    ) -> Result<Vec<(String, Option<String>)>, SourceError> {
+    ) -> Result<Vec<(String, Option<String>, Option<String>)>, SourceError> {
         match &self.scope {
-            Scope::Repos(repos) => Ok(repos.iter().map(|r| (r.clone(), None)).collect()),
+            Scope::Repos(repos) => Ok(repos.iter().map(|r| (r.clone(), None, None)).collect()),
             Scope::Workspace { filter, query } => {
                 let mut req = client
                     .request(endpoint::REPOSITORIES, &["repositories", &self.workspace])
@@ -216,7 +219,7 @@ impl Bitbucket {
                     .collect_all()
                     .await
                     .map_err(|e| convert_error(e, self.ctx(None)))?;
-                let mut repos: Vec<(String, Option<String>)> = listed
+                let mut repos: Vec<(String, Option<String>, Option<String>)> = listed
                     .into_iter()
                     .filter_map(|r| {
                         let slug = r.slug.or_else(|| {
@@ -228,9 +231,9 @@ impl Bitbucket {
                         // An empty repository has no main branch; say so with `Some("")`
                         // to skip the per-repository lookup.
                         let main = r.mainbranch.and_then(|b| b.name).unwrap_or_default();
-                        Some((slug, Some(main)))
+                        Some((slug, Some(main), r.uuid.filter(|u| !u.is_empty())))
                     })
-                    .filter(|(slug, _)| filter.as_ref().is_none_or(|f| f(slug)))
+                    .filter(|(slug, _, _)| filter.as_ref().is_none_or(|f| f(slug)))
                     .collect();
                 repos.sort();
                 repos.dedup_by(|a, b| a.0 == b.0);
@@ -299,16 +302,21 @@ impl Bitbucket {
         let mut deployments = Vec::new();
         // A deployment listed on two pages (the list shifted) counts once.
         let deps = dedup_last(deps.map_err(err)?, |d| d.uuid.clone());
+        let mut listed_deployments: Vec<(String, Option<DeploymentStatus>)> = Vec::new();
         for d in &deps {
             match convert::deployment(slug, d, &environments) {
-                Ok(d) => deployments.push(d),
-                Err(why) => self.note_skip(stats, &mut notes, slug, &why),
+                Ok(d) => {
+                    listed_deployments.push((d.id.clone(), Some(d.status)));
+                    deployments.push(d);
+                }
+                Err(why) => {
+                    if let Some(uuid) = &d.uuid {
+                        listed_deployments.push((uuid.clone(), convert::unreadable_status(d)));
+                    }
+                    self.note_skip(stats, &mut notes, slug, &why);
+                }
             }
         }
-        let listed_deployments: Vec<(String, DeploymentStatus)> = deployments
-            .iter()
-            .map(|d| (d.id.clone(), d.status))
-            .collect();
         let baseline = baseline_deployments(&deployments, range.start);
         let cutoff = baseline
             .iter()

@@ -22,6 +22,7 @@ pub(crate) struct Branch {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct Repository {
+    pub uuid: Option<String>,
     pub slug: Option<String>,
     pub full_name: Option<String>,
     pub mainbranch: Option<Branch>,
@@ -172,7 +173,8 @@ pub(crate) struct Commit {
 /// The `fields=` selections: only what the conversion reads, plus `next`.
 pub(crate) mod fields {
     pub const REPOSITORY: &str = "slug,full_name,mainbranch.name";
-    pub const REPOSITORIES: &str = "next,values.slug,values.full_name,values.mainbranch.name";
+    pub const REPOSITORIES: &str =
+        "next,values.uuid,values.slug,values.full_name,values.mainbranch.name";
     pub const ENVIRONMENTS: &str = "next,values.uuid,values.name,values.environment_type.name";
     pub const DEPLOYMENTS: &str = "next,values.uuid,values.state,values.environment.uuid,values.release.commit.hash,values.release.name,values.release.url,values.deployable.commit.hash,values.last_update_time";
     pub const DEPLOYMENT: &str = "uuid,state,environment.uuid,release.commit.hash,release.name,release.url,deployable.commit.hash,last_update_time";

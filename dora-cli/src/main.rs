@@ -131,6 +131,12 @@ struct SyncArgs {
     #[arg(long, hide = true, value_name = "S", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(2..))]
     lease_seconds: u64,
+    /// Days before the window's end within which every incident is read again
+    /// on each sync, so edits (a priority raised after resolution, a corrected
+    /// resolve time) reach the store (default 30; dora.toml `[sync]
+    /// incident_horizon_days`).
+    #[arg(long, value_name = "DAYS")]
+    incident_horizon: Option<u32>,
     #[command(flatten)]
     sources: SourceArgs,
     /// Window length in days, ending at --until: what a first sync backfills.
@@ -505,10 +511,33 @@ fn open_store(location: &str) -> Result<dora_store::Store, Failure> {
     dora_store::Store::open_location(location).map_err(Failure::store)
 }
 
+/// Open a SQLite store to report from: with write access when this user has
+/// it (the report is then saved for dashboards), else read-only (a store on
+/// read-only media or in a directory this user cannot write), saying so.
+fn open_store_for_reading(location: &str, quiet: bool) -> Result<dora_store::Store, Failure> {
+    match dora_store::Store::open_location(location) {
+        Ok(store) => Ok(store),
+        Err(error) => match dora_store::Store::open_read_only(location) {
+            Ok(store) => {
+                if !quiet {
+                    eprintln!(
+                        "note: store {location} is not writable here ({error}); reporting from it read-only, without saving the report into it"
+                    );
+                }
+                Ok(store)
+            }
+            // The first error says what is wrong with the store itself.
+            Err(_) => Err(Failure::store(error)),
+        },
+    }
+}
+
 /// How this process takes part in a sync (PostgreSQL stores share the work).
 struct WorkerArgs {
     worker_id: Option<String>,
     lease_seconds: u64,
+    /// Days of incidents re-read on each sync.
+    incident_horizon_days: u32,
 }
 
 impl Default for WorkerArgs {
@@ -516,9 +545,13 @@ impl Default for WorkerArgs {
         Self {
             worker_id: None,
             lease_seconds: 60,
+            incident_horizon_days: DEFAULT_INCIDENT_HORIZON_DAYS,
         }
     }
 }
+
+/// Incidents re-read on each sync, in days before the window's end.
+const DEFAULT_INCIDENT_HORIZON_DAYS: u32 = 30;
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "y" } else { "ies" }
@@ -587,13 +620,25 @@ fn sync_into(
                 delivery.events
             )
         };
+        for (old, new) in &delivery.changes.renamed {
+            line.push_str(&format!(" · renamed {old} → {new}"));
+        }
+        if !delivery.changes.departed.is_empty() {
+            line.push_str(&format!(
+                " · left the workspace (kept in the store, out of reports): {}",
+                delivery.changes.departed.join(", ")
+            ));
+        }
         if let Some(source) = built.incidents.as_deref() {
             progress.phase(&format!("{}: syncing incidents", source.name()));
-            // A day of overlap catches incidents created late or edited since.
-            let incidents =
-                dora_store::sync_incidents(store, source, range, chrono::Duration::hours(24))
-                    .await
-                    .map_err(Failure::sync)?;
+            // A day of overlap catches incidents created late; the horizon,
+            // recent incidents edited since.
+            let options = dora_store::IncidentSyncOptions::default().with_horizon(
+                chrono::Duration::days(i64::from(worker.incident_horizon_days)),
+            );
+            let incidents = dora_store::sync_incidents_with(store, source, range, &options)
+                .await
+                .map_err(Failure::sync)?;
             line.push_str(&format!(
                 " · {}: {} incidents",
                 source.name(),
@@ -623,6 +668,10 @@ fn run_sync(args: SyncArgs) -> Result<(), Failure> {
     let worker = WorkerArgs {
         worker_id: args.worker_id.clone(),
         lease_seconds: args.lease_seconds,
+        incident_horizon_days: args
+            .incident_horizon
+            .or(file.sync.incident_horizon_days)
+            .unwrap_or(DEFAULT_INCIDENT_HORIZON_DAYS),
     };
     let line = sync_into(&mut store, &plan, &config, args.quiet, &worker)?;
     let counts = store.counts().map_err(Failure::store)?;
@@ -660,18 +709,23 @@ fn run_report_from_store(
             "store {location} does not exist: run `dora sync --store {location}` first"
         )));
     }
-    let mut store = open_store(location)?;
+    let mut store = if args.offline && !dora_store::is_postgres_url(location) {
+        open_store_for_reading(location, args.common.quiet)?
+    } else {
+        open_store(location)?
+    };
     let title = if args.offline {
         store.name().to_string()
     } else {
         let plan = plan_from(&args.sources, file)?;
-        let line = sync_into(
-            &mut store,
-            &plan,
-            config,
-            args.common.quiet,
-            &WorkerArgs::default(),
-        )?;
+        let worker = WorkerArgs {
+            incident_horizon_days: file
+                .sync
+                .incident_horizon_days
+                .unwrap_or(DEFAULT_INCIDENT_HORIZON_DAYS),
+            ..WorkerArgs::default()
+        };
+        let line = sync_into(&mut store, &plan, config, args.common.quiet, &worker)?;
         if !args.common.quiet {
             eprintln!("{line}");
         }
@@ -679,7 +733,9 @@ fn run_report_from_store(
     };
     let data = store.load().map_err(Failure::store)?;
     let report = dora_core::compute_at(&data, config, Utc::now());
-    store.save_report(&report).map_err(Failure::store)?;
+    if !store.is_read_only() {
+        store.save_report(&report).map_err(Failure::store)?;
+    }
     let ctx = Context { title, note: None };
     write_output(&report, &args.common, &ctx)
 }

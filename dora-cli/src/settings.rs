@@ -153,6 +153,16 @@ pub struct HttpSettings {
     pub max_wait_seconds: Option<u64>,
 }
 
+/// `[sync]`: how `dora sync` refreshes what the store holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Incidents opened this many days before the window's end are read again
+    /// on every sync, so that edits to them reach the store; default 30.
+    /// `--incident-horizon` wins.
+    pub incident_horizon_days: Option<u32>,
+}
+
 /// Everything `dora.toml` holds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileSettings {
@@ -162,6 +172,8 @@ pub struct FileSettings {
     pub sources: Sources,
     /// `[http]`: the wait budget.
     pub http: HttpSettings,
+    /// `[sync]`: what a sync reads again.
+    pub sync: SyncSettings,
 }
 
 /// Deserialize the `[name]` section, naming the key at fault in an error.
@@ -264,6 +276,10 @@ impl FileSettings {
             Some(v) => section::<HttpSettings>("http", v).map_err(err)?,
             None => HttpSettings::default(),
         };
+        let sync = match table.remove("sync") {
+            Some(v) => section::<SyncSettings>("sync", v).map_err(err)?,
+            None => SyncSettings::default(),
+        };
         // `until` may be a TOML datetime, a date or an RFC 3339 string.
         if let Some(until) = table.remove("until") {
             let text = match &until {
@@ -286,6 +302,7 @@ impl FileSettings {
             config,
             sources,
             http,
+            sync,
         })
     }
 }

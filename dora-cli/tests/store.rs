@@ -66,17 +66,29 @@ fn sync_then_report_from_the_store() {
     assert!(text.contains("4 repositories synced"), "{text}");
 
     let before = server.requests();
+    let by_endpoint = server.requests_by_endpoint();
     dora(dir.path())
         .args(["sync", "--quiet", "--store", "dora.db"])
         .args(source_args)
         .assert()
         .success();
     let again = server.requests() - before;
+    let mut spent = server.requests_by_endpoint();
+    for (endpoint, n) in &by_endpoint {
+        if let Some(m) = spent.get_mut(endpoint) {
+            *m -= n;
+        }
+    }
+    spent.retain(|_, n| *n > 0);
     // Per repository at most one request per endpoint (deployments, pull
-    // requests, activity, commits), plus listing the workspace and the incidents.
+    // requests, activity, commits), plus listing the workspace and the
+    // incidents; and one re-check of each planned (UNDEPLOYED) production
+    // deployment listed past the first page, which may still run.
+    let rechecks = spent.get("bitbucket deployment").copied().unwrap_or(0);
+    assert!(rechecks <= 10, "{spent:?}");
     assert!(
-        again <= 4 * 4 + 2 + 2,
-        "no-change re-sync made {again} requests (first: {first})"
+        again <= 4 * 4 + 2 + 2 + rechecks,
+        "no-change re-sync made {again} requests (first: {first}): {spent:?}"
     );
     assert!(again * 4 < first, "re-sync {again} vs first {first}");
 
@@ -159,4 +171,113 @@ fn offline_report_without_a_store_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out);
     assert!(err.contains("dora sync --store missing.db"), "{err}");
     assert!(!dir.path().join("missing.db").exists(), "nothing created");
+}
+
+/// Whether this process runs as root (then file modes do not stop it, and the
+/// read-only test runs the report as `nobody`).
+fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[test]
+fn offline_report_from_a_read_only_store() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let server = rt
+        .block_on(DemoServer::start(
+            demo::generate(demo::DEFAULT_SEED),
+            ServerOptions::default(),
+        ))
+        .expect("server");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (bb, pd) = (server.bitbucket_url(), server.pagerduty_url());
+    dora(dir.path())
+        .args([
+            "sync",
+            "--quiet",
+            "--store",
+            "dora.db",
+            "--workspace",
+            "acme",
+        ])
+        .args(["--incidents", "pagerduty", "--until", "2026-11-02"])
+        .args([
+            "--bitbucket-url",
+            bb.as_str(),
+            "--pagerduty-url",
+            pd.as_str(),
+        ])
+        .assert()
+        .success();
+    let report = [
+        "report",
+        "--offline",
+        "--format",
+        "json",
+        "--until",
+        "2026-11-02",
+    ];
+    let writable = json(
+        &dora(dir.path())
+            .args(report)
+            .args(["--store", "dora.db"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+
+    // A store in a directory nobody may write, itself read-only; the report
+    // runs as a user without write access (`nobody` when the tests run as
+    // root, whom file modes do not stop), from a copy of the binary it can
+    // reach.
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).expect("mkdir");
+    let store = ro.join("dora.db");
+    std::fs::copy(dir.path().join("dora.db"), &store).expect("copy the store");
+    let bin = dir.path().join("dora");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("dora"), &bin).expect("copy the binary");
+    let mode = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod")
+    };
+    mode(&bin, 0o755);
+    mode(&store, 0o444);
+    mode(&ro, 0o555);
+    mode(dir.path(), 0o755);
+    let before = std::fs::metadata(&store)
+        .expect("stat")
+        .modified()
+        .expect("mtime");
+    let mut cmd = std::process::Command::new(&bin);
+    cmd.current_dir(&ro)
+        .args(report)
+        .args(["--store", store.to_str().expect("utf-8 path")])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin");
+    if running_as_root() {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().expect("run dora");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("read-only"), "{stderr}");
+    let read_only = json(&out.stdout);
+    assert_eq!(read_only["metrics"], writable["metrics"]);
+    assert_eq!(read_only["accounting"], writable["accounting"]);
+    // Nothing was written: no journal beside the store, the file unchanged.
+    let files: Vec<String> = std::fs::read_dir(&ro)
+        .expect("ls")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(files, ["dora.db"]);
+    let after = std::fs::metadata(&store)
+        .expect("stat")
+        .modified()
+        .expect("mtime");
+    assert_eq!(before, after);
+    mode(&ro, 0o755);
 }

@@ -359,6 +359,93 @@ pub(crate) fn unmapped_incidents(services: &BTreeMap<String, usize>) -> Option<D
     })
 }
 
+/// `store_span`: the report's window reaches outside the span a store's syncs
+/// covered, per source and scope (events of the uncovered part are missing).
+pub(crate) fn store_span(notes: &CollectionNotes, window: crate::TimeRange) -> Option<Diagnostic> {
+    // A sync's window ends at its own clock; allow the report a day past it.
+    let slack = chrono::Duration::days(1);
+    let mut short: Vec<String> = notes
+        .coverage
+        .iter()
+        .filter(|c| window.start < c.start || window.end > c.end + slack)
+        .map(|c| {
+            format!(
+                "{} {} covers {} to {}",
+                c.source,
+                c.scope,
+                c.start.format("%Y-%m-%d %H:%M"),
+                c.end.format("%Y-%m-%d %H:%M")
+            )
+        })
+        .collect();
+    if short.is_empty() {
+        return None;
+    }
+    short.sort();
+    let n = short.len();
+    if n > 5 {
+        short.truncate(5);
+        short.push(format!("and {} more", n - 5));
+    }
+    Some(Diagnostic::new(
+        codes::STORE_SPAN,
+        Sev::Warning,
+        format!(
+            "the report's window ({} to {}) reaches outside what the store's syncs covered: {}; events outside are missing — run `dora sync` over this window first",
+            window.start.format("%Y-%m-%d %H:%M"),
+            window.end.format("%Y-%m-%d %H:%M"),
+            short.join("; ")
+        ),
+    ))
+}
+
+/// `repositories_departed`: repositories that left the workspace since they
+/// were stored (kept in the store, left out of the report).
+pub(crate) fn repositories_departed(notes: &CollectionNotes) -> Option<Diagnostic> {
+    (!notes.departed.is_empty()).then(|| {
+        let mut slugs = notes.departed.clone();
+        slugs.sort();
+        slugs.dedup();
+        Diagnostic::new(
+            codes::REPOSITORIES_DEPARTED,
+            Sev::Info,
+            format!(
+                "{} repositor{} left the workspace (deleted or moved) and {} left out of the report; the store keeps {} events: {}",
+                slugs.len(),
+                if slugs.len() == 1 { "y" } else { "ies" },
+                if slugs.len() == 1 { "is" } else { "are" },
+                if slugs.len() == 1 { "its" } else { "their" },
+                slugs.join(", ")
+            ),
+        )
+    })
+}
+
+/// `clock_skew`: items dated after the collecting machine's clock.
+pub(crate) fn clock_skew(notes: &CollectionNotes) -> Option<Diagnostic> {
+    let first = notes.clock_skew.first()?;
+    let ahead = first.dated - first.observed_at;
+    let mut items: Vec<String> = notes
+        .clock_skew
+        .iter()
+        .take(5)
+        .map(|s| format!("{} {} dated {}", s.scope, s.item, s.dated.to_rfc3339()))
+        .collect();
+    if notes.clock_skew.len() > 5 {
+        items.push(format!("and {} more", notes.clock_skew.len() - 5));
+    }
+    Some(Diagnostic::new(
+        codes::CLOCK_SKEW,
+        Sev::Warning,
+        format!(
+            "{} item(s) are dated after the collecting machine's clock (the first by {} min): the sync cursor was held at the clock so that later changes are still fetched; check the server's or this machine's clock: {}",
+            notes.clock_skew.len(),
+            ahead.num_minutes(),
+            items.join("; ")
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,5 +470,55 @@ mod tests {
         assert_eq!(l.excluded_for(reasons::OUTSIDE_WINDOW), 1);
         assert!(!l.excluded.contains_key(reasons::NOT_MERGED));
         assert!(l.balances());
+    }
+
+    #[test]
+    fn store_span_warns_outside_the_covered_span_only() {
+        use crate::model::Coverage;
+        let at =
+            |d: u32| chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2024, 3, d, 0, 0, 0).unwrap();
+        let mut notes = CollectionNotes::default();
+        notes.coverage.push(Coverage {
+            source: "bitbucket".into(),
+            scope: "web".into(),
+            start: at(1),
+            end: at(31),
+        });
+        let inside = crate::TimeRange::new(at(2), at(30));
+        assert!(super::store_span(&notes, inside).is_none());
+        let earlier = crate::TimeRange::new(at(1) - chrono::Duration::days(7), at(30));
+        let d = super::store_span(&notes, earlier).expect("warns");
+        assert_eq!(d.code, codes::STORE_SPAN);
+        assert!(
+            d.message.contains("bitbucket web covers 2024-03-01"),
+            "{}",
+            d.message
+        );
+        // A fresh collection records no coverage: nothing to warn about.
+        assert!(super::store_span(&CollectionNotes::default(), earlier).is_none());
+    }
+
+    #[test]
+    fn departed_and_clock_skew_name_what_they_saw() {
+        use crate::model::ClockSkew;
+        let mut notes = CollectionNotes::default();
+        assert!(super::repositories_departed(&notes).is_none());
+        assert!(super::clock_skew(&notes).is_none());
+        notes.departed = vec!["old-api".into()];
+        let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 2, 0, 0, 0).unwrap();
+        notes.clock_skew.push(ClockSkew {
+            scope: "web".into(),
+            item: "pull request #7 updated_on".into(),
+            dated: now + chrono::Duration::hours(2),
+            observed_at: now,
+        });
+        let d = super::repositories_departed(&notes).expect("departed");
+        assert!(d.message.contains("old-api"), "{}", d.message);
+        let d = super::clock_skew(&notes).expect("skew");
+        assert!(
+            d.message.contains("by 120 min") && d.message.contains("#7"),
+            "{}",
+            d.message
+        );
     }
 }

@@ -85,4 +85,13 @@ pub mod codes {
     /// Counted incidents of services the service-to-repository mapping does not
     /// name: in the workspace's recovery time, attributed to no repository.
     pub const UNMAPPED_INCIDENTS: &str = "unmapped_incidents";
+    /// A report from a store over a window the store's syncs did not cover
+    /// (per source and repository): events of the uncovered span are missing.
+    pub const STORE_SPAN: &str = "store_span";
+    /// Repositories that left the workspace (deleted, or moved out): kept in
+    /// the store, left out of the report.
+    pub const REPOSITORIES_DEPARTED: &str = "repositories_departed";
+    /// The source dated items after the sync's own clock (clock skew or a bad
+    /// date): its cursor was held at the clock so later changes are not missed.
+    pub const CLOCK_SKEW: &str = "clock_skew";
 }

@@ -178,6 +178,9 @@ fn finish(
     );
     diagnostics.extend(accounting::skipped_events(&data.collection, &slugs));
     diagnostics.extend(accounting::incomplete_sync(&data.collection));
+    diagnostics.extend(accounting::store_span(&data.collection, window));
+    diagnostics.extend(accounting::repositories_departed(&data.collection));
+    diagnostics.extend(accounting::clock_skew(&data.collection));
     if data.collection.service_mapping {
         let mut services: BTreeMap<String, usize> = BTreeMap::new();
         for i in incident_rows.iter().filter(|i| i.unmapped && i.row.counted) {

@@ -54,14 +54,15 @@ pub use config::{BotRules, Config, HotfixRules, LeadTimeStart, TierYear};
 pub use diagnostics::{Diagnostic, DiagnosticSeverity};
 pub use engine::{compute, compute_at};
 pub use model::{
-    Actor, ActorKind, CollectionNotes, Commit, Dataset, Deployment, DeploymentStatus, Duplicates,
-    Environment, EnvironmentKind, EventKind, HistoryGap, Incident, IncidentStatus, PullRequest,
-    PullRequestState, Repository, Severity, SkippedEvent, Timestamp,
+    Actor, ActorKind, ClockSkew, CollectionNotes, Commit, Coverage, Dataset, Deployment,
+    DeploymentStatus, Duplicates, Environment, EnvironmentKind, EventKind, HistoryGap, Incident,
+    IncidentStatus, PullRequest, PullRequestState, Repository, Severity, SkippedEvent, Timestamp,
 };
 pub use report::{Accounting, Ledger, Metrics, Report, Signal};
 pub use source::{
     CollectRequest, DeliverySource, IncidentBatch, IncidentRequest, IncidentSource,
-    IncrementalSource, MemorySource, SourceError, SourceExt, SyncDelta, TimeRange,
+    IncrementalSource, MemorySource, Scope, ScopeList, SourceError, SourceExt, SyncDelta,
+    TimeRange,
 };
 pub use tiers::Tier;
 

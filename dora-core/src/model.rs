@@ -617,6 +617,51 @@ pub struct CollectionNotes {
     /// repository, listed by `unmapped_incidents`), not workspace-wide.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub service_mapping: bool,
+    /// The spans a store's syncs covered, per source and scope (set when the
+    /// dataset comes from a store; a report over a wider window warns
+    /// `store_span`). Empty for a fresh collection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<Coverage>,
+    /// Repositories that left the workspace since they were stored (deleted or
+    /// moved out): their events are kept in the store, not in the dataset.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub departed: Vec<String>,
+    /// Items dated after the collecting machine's clock.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clock_skew: Vec<ClockSkew>,
+    /// Repositories whose production-branch history was rewritten (a
+    /// force-push) since their last sync: this dataset holds their whole
+    /// current history, and a store marks the commits it no longer holds as
+    /// unreachable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rewritten: Vec<String>,
+}
+
+/// The span one sync scope of a store covers: events from `start` to `end`
+/// were fetched (and kept up to date by later syncs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// The source (`bitbucket`, `pagerduty`, ...).
+    pub source: String,
+    /// The scope: a repository slug, or `incidents`.
+    pub scope: String,
+    /// The earliest window start synced.
+    pub start: Timestamp,
+    /// The latest window end synced.
+    pub end: Timestamp,
+}
+
+/// An item dated after the clock of the machine that collected it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockSkew {
+    /// Where: a repository slug or an incident source.
+    pub scope: String,
+    /// What, e.g. `pull request #12 updated_on`.
+    pub item: String,
+    /// The date the source gave.
+    pub dated: Timestamp,
+    /// The collecting machine's clock at the time.
+    pub observed_at: Timestamp,
 }
 
 impl CollectionNotes {
@@ -626,6 +671,10 @@ impl CollectionNotes {
             && self.history_truncated.is_empty()
             && self.incomplete_sync.is_empty()
             && !self.service_mapping
+            && self.coverage.is_empty()
+            && self.departed.is_empty()
+            && self.clock_skew.is_empty()
+            && self.rewritten.is_empty()
     }
 
     /// Append `other`'s notes (incomplete repositories de-duplicated).
@@ -633,6 +682,14 @@ impl CollectionNotes {
         self.skipped.extend(other.skipped);
         self.history_truncated.extend(other.history_truncated);
         self.service_mapping |= other.service_mapping;
+        self.coverage.extend(other.coverage);
+        self.clock_skew.extend(other.clock_skew);
+        self.rewritten.extend(other.rewritten);
+        for slug in other.departed {
+            if !self.departed.contains(&slug) {
+                self.departed.push(slug);
+            }
+        }
         for slug in other.incomplete_sync {
             if !self.incomplete_sync.contains(&slug) {
                 self.incomplete_sync.push(slug);

@@ -287,6 +287,56 @@ pub struct SyncDelta {
     pub requests: u64,
 }
 
+/// One scope of an [`IncrementalSource`] and its stable identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Scope {
+    /// The scope's name (e.g. `workspace/slug`), the key of its cursor.
+    pub name: String,
+    /// What identifies the scope across renames (a repository's uuid), when
+    /// the source knows it.
+    pub id: Option<String>,
+}
+
+impl Scope {
+    /// A scope with a name and, when known, an identity.
+    pub fn new(name: impl Into<String>, id: Option<String>) -> Self {
+        Self {
+            name: name.into(),
+            id,
+        }
+    }
+}
+
+/// The scopes an [`IncrementalSource`] lists for one sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScopeList {
+    /// The scopes, in sync order.
+    pub scopes: Vec<Scope>,
+    /// Whether these are all the source's scopes (a whole workspace listed):
+    /// a stored scope not among them has left (deleted, or moved out).
+    pub exhaustive: bool,
+    /// Requests the listing made.
+    pub requests: u64,
+}
+
+impl ScopeList {
+    /// Scopes by name only, not exhaustive, listed without requests.
+    pub fn named(names: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            scopes: names.into_iter().map(|n| Scope::new(n, None)).collect(),
+            exhaustive: false,
+            requests: 0,
+        }
+    }
+
+    /// The scopes' names.
+    pub fn names(&self) -> Vec<String> {
+        self.scopes.iter().map(|s| s.name.clone()).collect()
+    }
+}
+
 /// A source that can fetch only what changed since its last sync.
 ///
 /// # Contract
@@ -298,7 +348,11 @@ pub struct SyncDelta {
 ///   attribution needs (as [`DeliverySource::collect`] does).
 /// - A delta may repeat events already returned (the store upserts); it must
 ///   re-fetch events whose state can still change (in-progress deployments,
-///   unresolved incidents).
+///   unresolved incidents) and events edited since (by their update time).
+/// - When a scope's history was rewritten (a force-push), the delta holds the
+///   scope's whole current history and names the repository in
+///   `data.collection.rewritten`: the store then marks the commits it no longer
+///   holds as unreachable.
 #[async_trait]
 pub trait IncrementalSource: Send + Sync {
     /// A short name, also the store's cursor namespace (`bitbucket`, `pagerduty`).
@@ -306,6 +360,17 @@ pub trait IncrementalSource: Send + Sync {
 
     /// The scopes to sync.
     async fn scopes(&self) -> Result<Vec<String>, SourceError>;
+
+    /// The scopes to sync with their stable identities (a repository's uuid),
+    /// whether the list is every scope the source has (so a stored scope
+    /// missing from it has left), and the requests the listing took.
+    ///
+    /// The default lists [`IncrementalSource::scopes`] without identities and
+    /// as not exhaustive: renames are then not followed and no scope is ever
+    /// taken to have left.
+    async fn scope_list(&self) -> Result<ScopeList, SourceError> {
+        Ok(ScopeList::named(self.scopes().await?))
+    }
 
     /// Sync one scope from its cursor.
     async fn sync_scope(

@@ -113,9 +113,11 @@ impl PyStore {
 
     /// Sync `[until - days, until)` from `source` (a `Bitbucket`) and, if
     /// given, `incidents` into the store, resuming from the stored cursors.
-    /// Returns `{"scopes", "requests", "events", "incidents"}`. The GIL is
-    /// released while the sources work.
-    #[pyo3(signature = (source, incidents = None, *, days = 90, until = None))]
+    /// Returns `{"scopes", "requests", "events", "incidents"}`. Incidents
+    /// opened within `incident_horizon_days` of `until` are read again on each
+    /// sync, so edits to them reach the store. The GIL is released while the
+    /// sources work.
+    #[pyo3(signature = (source, incidents = None, *, days = 90, until = None, incident_horizon_days = 30))]
     fn sync(
         &self,
         py: Python<'_>,
@@ -123,7 +125,13 @@ impl PyStore {
         incidents: Option<&Bound<'_, PyAny>>,
         days: i64,
         until: Option<&Bound<'_, PyAny>>,
+        incident_horizon_days: i64,
     ) -> DoraResult<BTreeMap<&'static str, u64>> {
+        if !(0..=3660).contains(&incident_horizon_days) {
+            return Err(DoraErr::Config(format!(
+                "incident_horizon_days must be between 0 and 3660, got {incident_horizon_days}"
+            )));
+        }
         if !(1..=3660).contains(&days) {
             return Err(DoraErr::Config(format!(
                 "days must be between 1 and 3660, got {days}"
@@ -147,14 +155,13 @@ impl PyStore {
                 let summary = dora_store::sync_delivery(store, delivery.as_ref(), range).await?;
                 let mut incident_count = 0;
                 if let Some(source) = incidents.as_deref() {
-                    incident_count = dora_store::sync_incidents(
-                        store,
-                        source,
-                        range,
-                        Duration::hours(INCIDENT_OVERLAP_HOURS),
-                    )
-                    .await?
-                    .events;
+                    let options = dora_store::IncidentSyncOptions::default()
+                        .with_overlap(Duration::hours(INCIDENT_OVERLAP_HOURS))
+                        .with_horizon(Duration::days(incident_horizon_days));
+                    incident_count =
+                        dora_store::sync_incidents_with(store, source, range, &options)
+                            .await?
+                            .events;
                 }
                 Ok((summary, incident_count))
             })

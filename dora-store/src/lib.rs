@@ -40,12 +40,31 @@
 //! # Ok::<(), dora_store::StoreError>(())
 //! ```
 //!
+//! ## The store equals a fresh collection
+//!
+//! A report from the store gives what a fresh collection would, whatever
+//! changed between syncs, while a re-sync fetches only what changed. Each kind
+//! of change and how it reaches the store (checked by a property test over
+//! random change sequences, `dora-bitbucket/tests/drift.rs`):
+//!
+//! | change between syncs | how the sync sees it |
+//! |---|---|
+//! | a deployment runs, finishes, or a planned (`UNDEPLOYED`) or queued one runs later | every deployment that can still change is re-checked (running and queued ones all; the ten newest planned ones per repository); the listing reads on while a page holds anything new |
+//! | a pull request changes in any state (merged and declined ones included) | BBQL `updated_on >=` the cursor; the branch commits and history gaps stored for an old merged one are kept unless the batch proves otherwise |
+//! | a force-push rewrote the production branch | `exclude=<old head>` answers 404, or the new commits do not descend from it: the repository is read again whole and the commits it no longer holds are marked `unreachable_since` (kept, not loaded) |
+//! | a repository was renamed | repositories are keyed by uuid (`sync_scopes`): the rows move to the new slug |
+//! | a repository was deleted or left the sync's selection | marked departed: kept in the store, out of loads, named by `repositories_departed` |
+//! | a date in the future (a wrong server clock) | cursors are held at this machine's clock less five minutes; the item is named by `clock_skew` |
+//! | an incident is edited (priority raised after resolution, resolve time corrected) | incidents opened within the re-read horizon of the window's end (default 30 days: `--incident-horizon`, `[sync] incident_horizon_days`, Python `incident_horizon_days=`) are read again, as are all unresolved ones. PagerDuty, Opsgenie, incident.io and JSM alike: their list endpoints filter by creation time, and the change feeds (PagerDuty log entries, an `updatedAt` query) are not used yet, so an edit to an incident older than the horizon is not seen |
+//! | a later sync's window starts earlier | Bitbucket reads each repository again from the new start; incidents are read from it |
+//! | a report's window reaches outside what the syncs covered | `sync_spans` records each scope's span; the report warns `store_span` |
+//!
 //! ## Tables
 //!
 //! | table | key | what |
 //! |---|---|---|
 //! | `repositories` | `slug` | repositories in scope and their main branch |
-//! | `commits` | `repository, sha` | commits; `parents` is a JSON array |
+//! | `commits` | `repository, sha` | commits; `parents` is a JSON array; `unreachable_since` set when a force-push removed it from the branch |
 //! | `pull_requests` | `repository, id` | pull requests; `commits` is a JSON array |
 //! | `environments` | `repository, name` | deployment environments and their kind |
 //! | `deployments` | `repository, id` | deployments to every environment |
@@ -55,6 +74,9 @@
 //! | `skipped_events` | `kind, scope, item_id, reason` | items a source fetched but could not convert (`skipped_events` diagnostic, `accounting`) |
 //! | `history_gaps` | `repository, pull_request` | merged PRs whose branch history the commit walk did not reach (`history_truncated`) |
 //! | `store_flags` | `name` | facts about the stored data, e.g. `service_mapping` (incidents were mapped to repositories) |
+//! | `sync_scopes` | `source, scope` | each scope's stable id (a repository's uuid: renames follow it) and when it departed |
+//! | `sync_spans` | `source, scope` | the span each scope's syncs covered (`store_span`) |
+//! | `clock_skews` | `scope, item` | items dated after the syncing machine's clock (`clock_skew`) |
 //! | `sync_leases` | `source, scope` | which sync worker holds which scope of the current round, until when (`expires_at`, seconds since the epoch, server clock) |
 //! | `report_runs` | `id` | each stored report (window, time, full JSON) |
 //! | `report_changes`, `report_deployments`, `report_incidents` | `run_id, …` | the rows behind a report's metrics |
@@ -68,14 +90,17 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod drift;
 mod pg;
 mod schema;
 mod sync;
 
 pub use backend::SqlValue;
+pub use drift::ScopeChanges;
 pub use pg::{is_postgres_url, redact};
 pub use sync::{
-    SyncError, SyncSummary, WorkerOptions, sync_delivery, sync_delivery_with, sync_incidents,
+    IncidentSyncOptions, SyncError, SyncSummary, WorkerOptions, sync_delivery, sync_delivery_with,
+    sync_incidents, sync_incidents_with,
 };
 
 use backend::{DbError, Exec, vals};
@@ -84,7 +109,7 @@ use dora_core::report::Report;
 use dora_core::{
     Actor, ActorKind, CollectionNotes, Commit, Dataset, Deployment, DeploymentStatus, Environment,
     EnvironmentKind, EventKind, HistoryGap, Incident, IncidentStatus, PullRequest,
-    PullRequestState, Repository, Severity, SkippedEvent,
+    PullRequestState, Repository, Severity, SkippedEvent, TimeRange,
 };
 use rusqlite::{Connection, TransactionBehavior};
 use std::collections::{BTreeMap, HashSet};
@@ -132,6 +157,17 @@ pub enum StoreError {
         /// What it is instead, and what to do.
         message: String,
     },
+    /// The store was opened read-only ([`Store::open_read_only`]) and a write
+    /// was asked of it.
+    #[error(
+        "store {path} is open read-only: {what} needs write access to the file and its directory"
+    )]
+    ReadOnly {
+        /// The database file.
+        path: String,
+        /// What needed to write.
+        what: String,
+    },
     /// A stored value could not be read back.
     #[error("store {path}: {message}")]
     Data {
@@ -176,6 +212,9 @@ pub struct SyncBatch {
     pub data: Dataset,
     /// `(source, scope, cursor JSON)` to store with the events.
     pub cursors: Vec<(String, String, String)>,
+    /// `(source, scope, window)`: the span a scope's sync covered, to widen the
+    /// scope's recorded coverage with.
+    pub spans: Vec<(String, String, TimeRange)>,
 }
 
 impl SyncBatch {
@@ -184,7 +223,15 @@ impl SyncBatch {
         Self {
             data,
             cursors: Vec::new(),
+            spans: Vec::new(),
         }
+    }
+
+    /// Record that the sync of `scope` covered `range`.
+    pub fn with_span(mut self, source: &str, scope: &str, range: TimeRange) -> Self {
+        self.spans
+            .push((source.to_string(), scope.to_string(), range));
+        self
     }
 
     /// Store a cursor with the events.
@@ -232,6 +279,8 @@ pub struct Store {
     db: Db,
     /// The path, or the URL with its password redacted.
     path: String,
+    /// Opened with [`Store::open_read_only`]: every write is refused.
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -322,6 +371,7 @@ impl Store {
         Ok(Self {
             db: Db::Postgres(Box::new(Mutex::new(conn))),
             path,
+            read_only: false,
         })
     }
 
@@ -372,7 +422,81 @@ impl Store {
         Ok(Self {
             db: Db::Sqlite(conn),
             path,
+            read_only: false,
         })
+    }
+
+    /// Open the SQLite store at `path` for reading only: nothing is written to
+    /// the file or its directory, so a store on read-only media, in a directory
+    /// this user cannot write, or shared read-only with dashboards can still be
+    /// reported on. The store must exist at this program's schema version
+    /// (migrating is a write); every write ([`Store::apply`],
+    /// [`Store::save_report`], …) answers [`StoreError::ReadOnly`].
+    ///
+    /// When SQLite cannot open the write-ahead log's shared-memory file
+    /// (`-shm`: a WAL store in a directory this user cannot write), the file
+    /// is opened as immutable: no locks, so a sync writing it at the same
+    /// moment is not seen consistently.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        use rusqlite::OpenFlags;
+        let path_buf: PathBuf = path.as_ref().to_path_buf();
+        let name = path_buf.display().to_string();
+        let sql = |source| StoreError::Sqlite {
+            path: name.clone(),
+            source,
+        };
+        if !path_buf.exists() {
+            return Err(StoreError::NotAStore {
+                path: name.clone(),
+                message: "no such file: run `dora sync --store <path>` first".into(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open = || -> rusqlite::Result<Connection> {
+            let conn = Connection::open_with_flags(&path_buf, flags)?;
+            conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?;
+            Ok(conn)
+        };
+        let conn = match open() {
+            Ok(conn) => conn,
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+                ) =>
+            {
+                let mut uri = url_path(&path_buf);
+                uri.push_str("?immutable=1");
+                Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI).map_err(sql)?
+            }
+            Err(e) => return Err(sql(e)),
+        };
+        schema::check_foreign_sqlite(&conn).map_err(|message| StoreError::NotAStore {
+            path: name.clone(),
+            message,
+        })?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql)?;
+        let known = schema::MIGRATIONS.len() as i64;
+        if version < known {
+            return Err(StoreError::Migration {
+                path: name.clone(),
+                message: format!(
+                    "the store has schema version {version} and this program reads version {known}; migrating writes to it: open it once with write access (e.g. `dora sync --store {name}`)"
+                ),
+            });
+        }
+        Ok(Self {
+            db: Db::Sqlite(conn),
+            path: name,
+            read_only: true,
+        })
+    }
+
+    /// Whether the store was opened read-only ([`Store::open_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Which backend holds the store.
@@ -430,6 +554,12 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut dyn Exec) -> Result<T, DbError> + Send,
     ) -> Result<T, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+                what: "writing".into(),
+            });
+        }
         let out = match &mut self.db {
             Db::Sqlite(conn) => (|| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -483,6 +613,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             upsert(tx, &batch.data)?;
+            for (source, scope, range) in &batch.spans {
+                drift::extend_span(tx, source, scope, *range)?;
+            }
             for (source, scope, cursor) in &batch.cursors {
                 let now = ts(Utc::now());
                 tx.exec(
@@ -519,6 +652,24 @@ impl Store {
             }
             Ok(())
         })
+    }
+
+    /// Bring the stored scopes of `source` in line with a fresh listing: a
+    /// scope listed under a new name with a known id (a renamed repository)
+    /// has its rows moved to the new name; with an exhaustive listing, a stored
+    /// scope missing from it is marked departed (its events stay in the store,
+    /// out of loads, and loads name it in `collection.departed`).
+    pub fn reconcile_scopes(
+        &mut self,
+        source: &str,
+        list: &dora_core::ScopeList,
+    ) -> Result<ScopeChanges, StoreError> {
+        self.write(|tx| drift::reconcile(tx, source, list))
+    }
+
+    /// The span the syncs of `scope` covered, if it was ever synced.
+    pub fn span(&self, source: &str, scope: &str) -> Result<Option<TimeRange>, StoreError> {
+        self.read(|db| drift::span(db, source, scope))
     }
 
     /// Record whether incidents were attributed through a service mapping (an
@@ -710,7 +861,7 @@ fn value(r: &[SqlValue], col: usize) -> Result<&SqlValue, DbError> {
         .ok_or_else(|| bad(col, "missing from the row".into()))
 }
 
-fn opt_text(r: &[SqlValue], col: usize) -> Result<Option<String>, DbError> {
+pub(crate) fn opt_text(r: &[SqlValue], col: usize) -> Result<Option<String>, DbError> {
     match value(r, col)? {
         SqlValue::Null => Ok(None),
         SqlValue::Text(s) => Ok(Some(s.clone())),
@@ -719,7 +870,7 @@ fn opt_text(r: &[SqlValue], col: usize) -> Result<Option<String>, DbError> {
     }
 }
 
-fn text(r: &[SqlValue], col: usize) -> Result<String, DbError> {
+pub(crate) fn text(r: &[SqlValue], col: usize) -> Result<String, DbError> {
     opt_text(r, col)?.ok_or_else(|| bad(col, "unexpected NULL".into()))
 }
 
@@ -733,7 +884,7 @@ fn int(r: &[SqlValue], col: usize) -> Result<i64, DbError> {
     }
 }
 
-fn time_col(r: &[SqlValue], col: usize) -> Result<DateTime<Utc>, DbError> {
+pub(crate) fn time_col(r: &[SqlValue], col: usize) -> Result<DateTime<Utc>, DbError> {
     let s = text(r, col)?;
     DateTime::parse_from_rfc3339(&s)
         .map(|t| t.with_timezone(&Utc))
@@ -838,7 +989,7 @@ fn load(db: &mut dyn Exec) -> Result<Dataset, DbError> {
     data.commits = db
         .rows(
             "SELECT repository, sha, parents, authored_at, committed_at, author_id, author_name, author_kind, message
-             FROM commits ORDER BY repository, sha",
+             FROM commits WHERE unreachable_since IS NULL ORDER BY repository, sha",
             &[],
         )?
         .iter()
@@ -941,6 +1092,7 @@ fn load(db: &mut dyn Exec) -> Result<Dataset, DbError> {
         })
         .collect::<Result<_, DbError>>()?;
     data.collection = load_notes(db)?;
+    drift::load_into(db, &mut data)?;
     Ok(data)
 }
 
@@ -1068,10 +1220,32 @@ fn upsert_notes(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
         .rows("SELECT 1 FROM history_gaps LIMIT 1", &[])?
         .is_empty();
     if any_gaps {
+        // A gap closes when the batch proves the history: the pull request's
+        // own commits, or its merge commit on the walked branch. (A later
+        // sync re-reading an edited old pull request proves nothing.)
+        // (Merge commits may be abbreviated: matched as prefixes.)
+        let walked: std::collections::BTreeSet<(&str, &str)> = data
+            .commits
+            .iter()
+            .map(|c| (c.repository.as_str(), c.sha.as_str()))
+            .collect();
+        let on_walk = |repo: &str, m: &str| {
+            walked
+                .range((repo, m)..)
+                .next()
+                .is_some_and(|(r, sha)| *r == repo && sha.starts_with(m))
+        };
         let keys: Vec<Vec<SqlValue>> = data
             .pull_requests
             .iter()
             .filter(|p| !gaps.contains(&(p.repository.as_str(), p.id)))
+            .filter(|p| {
+                p.state != PullRequestState::Merged
+                    || !p.commits.is_empty()
+                    || p.merge_commit
+                        .as_deref()
+                        .is_some_and(|m| on_walk(&p.repository, m))
+            })
             .map(|p| vals![&p.repository, p.id as i64].to_vec())
             .collect();
         delete_keys(
@@ -1129,6 +1303,8 @@ fn delete_keys(tx: &mut dyn Exec, delete: &str, keys: &[Vec<SqlValue>]) -> Resul
 
 fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
     upsert_notes(tx, data)?;
+    drift::upsert_skews(tx, data)?;
+    drift::mark_rewritten(tx, data)?;
     for r in &data.repositories {
         tx.exec(
             "INSERT INTO repositories (slug, main_branch, url) VALUES (?1, ?2, ?3)
@@ -1159,7 +1335,7 @@ fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
         "INSERT INTO commits (repository, sha, parents, authored_at, committed_at, author_id, author_name, author_kind, message)",
         "ON CONFLICT (repository, sha) DO UPDATE SET parents = excluded.parents, authored_at = excluded.authored_at,
                committed_at = excluded.committed_at, author_id = excluded.author_id, author_name = excluded.author_name,
-               author_kind = excluded.author_kind, message = excluded.message",
+               author_kind = excluded.author_kind, message = excluded.message, unreachable_since = NULL",
         2,
         &rows,
     )?;
@@ -1194,7 +1370,10 @@ fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
                author_name = excluded.author_name, author_kind = excluded.author_kind, source_branch = excluded.source_branch,
                destination_branch = excluded.destination_branch, state = excluded.state, created_at = excluded.created_at,
                first_review_at = excluded.first_review_at, merged_at = excluded.merged_at,
-               merge_commit = excluded.merge_commit, commits = excluded.commits, url = excluded.url",
+               merge_commit = excluded.merge_commit,
+               commits = CASE WHEN excluded.commits = '[]' AND COALESCE(excluded.merge_commit, '') = COALESCE(pull_requests.merge_commit, '')
+                              THEN pull_requests.commits ELSE excluded.commits END,
+               url = excluded.url",
         2,
         &rows,
     )?;
@@ -1377,4 +1556,20 @@ fn insert_report(tx: &mut dyn Exec, report: &Report) -> Result<i64, DbError> {
         &rows,
     )?;
     Ok(run)
+}
+
+/// `path` as an SQLite `file:` URI (absolute, percent-encoded where a URI
+/// needs it).
+fn url_path(path: &Path) -> String {
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::from("file:");
+    for b in absolute.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b));
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }

@@ -201,8 +201,37 @@ ALTER TABLE deployments ADD COLUMN url TEXT;
 ALTER TABLE incidents ADD COLUMN url TEXT;
 "#;
 
+/// Version 5: what keeps the store equal to a fresh collection when the
+/// world changes between syncs: commits a force-push left behind (marked, not
+/// used), each scope's identity (renames follow it) and departure, the span
+/// each scope's syncs covered, and items dated after the syncing clock.
+const V5: &str = r#"
+ALTER TABLE commits ADD COLUMN unreachable_since TEXT;
+CREATE TABLE sync_scopes (
+    source      TEXT NOT NULL,
+    scope       TEXT NOT NULL,
+    scope_id    TEXT,
+    departed_at TEXT,
+    PRIMARY KEY (source, scope)
+);
+CREATE TABLE sync_spans (
+    source     TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    span_start TEXT NOT NULL,
+    span_end   TEXT NOT NULL,
+    PRIMARY KEY (source, scope)
+);
+CREATE TABLE clock_skews (
+    scope       TEXT NOT NULL,
+    item        TEXT NOT NULL,
+    dated       TEXT NOT NULL,
+    observed_at TEXT NOT NULL,
+    PRIMARY KEY (scope, item)
+);
+"#;
+
 /// Every migration, oldest first (SQLite's dialect).
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// A migration in PostgreSQL's dialect: 64-bit integers, double precision,
 /// identity keys, and byte-order (`"C"`) collation on text so that sorting and

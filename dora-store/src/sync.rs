@@ -10,7 +10,7 @@
 //! starts one (all scopes pending again, `sync_progress` reset); otherwise it
 //! joins the round under way, over the scopes both know.
 
-use crate::{Backend, INCIDENT_SCOPE, Store, StoreError, SyncBatch, pg};
+use crate::{Backend, INCIDENT_SCOPE, ScopeChanges, Store, StoreError, SyncBatch, pg};
 use chrono::{DateTime, Duration, Utc};
 use dora_core::{IncidentRequest, IncidentSource, IncrementalSource, SourceError, TimeRange};
 
@@ -45,10 +45,12 @@ pub struct SyncSummary {
     /// Whether this process started the round (false: it joined another
     /// worker's round; always true on SQLite).
     pub started_round: bool,
-    /// Requests the source reported.
+    /// Requests the source reported, the scope listing's included.
     pub requests: u64,
     /// Events upserted (all kinds).
     pub events: usize,
+    /// Scopes renamed since the last sync, and scopes that left.
+    pub changes: ScopeChanges,
 }
 
 fn event_count(data: &dora_core::Dataset) -> usize {
@@ -132,17 +134,27 @@ pub async fn sync_delivery_with(
     range: TimeRange,
     options: &WorkerOptions<'_>,
 ) -> Result<SyncSummary, SyncError> {
-    let scopes = source.scopes().await.map_err(|source| SyncError::Source {
-        completed_scopes: 0,
-        source,
-    })?;
+    let list = source
+        .scope_list()
+        .await
+        .map_err(|source| SyncError::Source {
+            completed_scopes: 0,
+            source,
+        })?;
+    let changes = store.reconcile_scopes(source.name(), &list)?;
+    let scopes = list.names();
     if store.backend() == Backend::Postgres {
-        return cooperate(store, source, range, scopes, options).await;
+        let mut summary = cooperate(store, source, range, scopes, options).await?;
+        summary.requests += list.requests;
+        summary.changes = changes;
+        return Ok(summary);
     }
     store.begin_sync(source.name(), &scopes)?;
     let mut summary = SyncSummary {
         round_scopes: scopes.len(),
         started_round: true,
+        requests: list.requests,
+        changes,
         ..SyncSummary::default()
     };
     for scope in scopes {
@@ -161,7 +173,11 @@ pub async fn sync_delivery_with(
         let mut data = delta.data;
         data.dedup();
         summary.events += event_count(&data);
-        store.apply(&SyncBatch::new(data).with_cursor(source.name(), &scope, delta.cursor))?;
+        store.apply(
+            &SyncBatch::new(data)
+                .with_cursor(source.name(), &scope, delta.cursor)
+                .with_span(source.name(), &scope, range),
+        )?;
         summary.scopes += 1;
         summary.taken.push(scope);
     }
@@ -239,7 +255,9 @@ async fn cooperate(
         data.dedup();
         summary.events += event_count(&data);
         store.apply_with_lease(
-            &SyncBatch::new(data).with_cursor(&name, &scope, delta.cursor),
+            &SyncBatch::new(data)
+                .with_cursor(&name, &scope, delta.cursor)
+                .with_span(&name, &scope, range),
             Some(worker),
         )?;
         summary.scopes += 1;
@@ -248,22 +266,81 @@ async fn cooperate(
     Ok(summary)
 }
 
-/// Sync incidents: from the last sync's end minus `overlap` (or the range start
-/// on the first sync), extended back to the oldest unresolved incident so those
-/// are re-fetched, up to `range.end`.
+/// How an incident sync decides what to read again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IncidentSyncOptions {
+    /// Re-read from the last sync's end minus this much (incidents that
+    /// became visible late). Default 24 hours.
+    pub overlap: Duration,
+    /// Re-read every incident opened this long before the window's end, so
+    /// that edits to recent incidents (a priority raised after resolution, a
+    /// corrected resolve time) reach the store. Default 30 days. The incident
+    /// tools' list endpoints filter by creation time only (see the crate docs),
+    /// so this horizon is how edits are found; an edit to an incident older
+    /// than it is not seen.
+    pub horizon: Duration,
+}
+
+impl Default for IncidentSyncOptions {
+    fn default() -> Self {
+        Self {
+            overlap: Duration::hours(24),
+            horizon: Duration::days(30),
+        }
+    }
+}
+
+impl IncidentSyncOptions {
+    /// These options with another re-read horizon.
+    pub fn with_horizon(mut self, horizon: Duration) -> Self {
+        self.horizon = horizon;
+        self
+    }
+
+    /// These options with another overlap.
+    pub fn with_overlap(mut self, overlap: Duration) -> Self {
+        self.overlap = overlap;
+        self
+    }
+}
+
+/// Sync incidents with the default re-read horizon ([`sync_incidents_with`]).
 pub async fn sync_incidents(
     store: &mut Store,
     source: &dyn IncidentSource,
     range: TimeRange,
     overlap: Duration,
 ) -> Result<SyncSummary, SyncError> {
+    let options = IncidentSyncOptions::default().with_overlap(overlap);
+    sync_incidents_with(store, source, range, &options).await
+}
+
+/// Sync incidents. Read from the earliest of: the last sync's end minus the
+/// overlap, the window's end minus the re-read horizon, and the oldest
+/// unresolved incident stored; but from the window's start when the store's
+/// span does not reach back that far yet (a first sync, or a wider window).
+pub async fn sync_incidents_with(
+    store: &mut Store,
+    source: &dyn IncidentSource,
+    range: TimeRange,
+    options: &IncidentSyncOptions,
+) -> Result<SyncSummary, SyncError> {
     let name = source.name().to_string();
-    let mut start = match store.cursor(&name, "incidents")? {
-        Some(c) => DateTime::parse_from_rfc3339(c.trim_matches('"'))
-            .map(|t| t.with_timezone(&Utc) - overlap)
-            .unwrap_or(range.start)
+    let covered = store.span(&name, INCIDENT_SCOPE)?;
+    let last_end = store.cursor(&name, INCIDENT_SCOPE)?.and_then(|c| {
+        DateTime::parse_from_rfc3339(c.trim_matches('"'))
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    });
+    let mut start = match (last_end, covered) {
+        // Stores synced before spans were recorded covered from their first
+        // window on: trust the cursor as they did.
+        (Some(end), None) => (end - options.overlap).max(range.start),
+        (Some(end), Some(span)) if span.start <= range.start => (end - options.overlap)
+            .min(range.end - options.horizon)
             .max(range.start),
-        None => range.start,
+        _ => range.start,
     };
     if let Some(oldest) = store.oldest_unresolved_incident(&name)? {
         start = start.min(oldest);
@@ -282,11 +359,20 @@ pub async fn sync_incidents(
     let mut data = dora_core::Dataset::default();
     batch.apply_to(&mut data);
     data.dedup();
+    let end = last_end.map_or(range.end, |e| e.max(range.end));
     let cursor = format!(
         "\"{}\"",
-        range.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    store.apply(&SyncBatch::new(data).with_cursor(&name, INCIDENT_SCOPE, cursor))?;
+    store.apply(
+        &SyncBatch::new(data)
+            .with_cursor(&name, INCIDENT_SCOPE, cursor)
+            .with_span(
+                &name,
+                INCIDENT_SCOPE,
+                TimeRange::new(start.min(range.start), range.end),
+            ),
+    )?;
     Ok(SyncSummary {
         scopes: 1,
         taken: vec![INCIDENT_SCOPE.to_string()],
@@ -294,5 +380,6 @@ pub async fn sync_incidents(
         started_round: true,
         requests: 0,
         events,
+        changes: ScopeChanges::default(),
     })
 }

@@ -137,6 +137,7 @@ both!(
     report_rows_are_readable_through_views,
     incremental_sync_and_progress,
     load_is_the_same_on_both_backends,
+    the_world_changing_between_syncs,
 );
 
 fn round_trip_and_report_equality(db: &TestDb) {
@@ -150,7 +151,7 @@ fn round_trip_and_report_equality(db: &TestDb) {
             Backend::Sqlite
         }
     );
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     store.save(&data).unwrap();
     let back = store.load().unwrap();
     assert_eq!(back.commits.len(), data.commits.len());
@@ -314,7 +315,7 @@ fn fresh_store_opened_by_several_at_once(db: &TestDb) {
         })
         .collect();
     for h in handles {
-        assert_eq!(h.join().unwrap().unwrap(), 4);
+        assert_eq!(h.join().unwrap().unwrap(), 5);
     }
     assert_eq!(db.open().counts().unwrap().commits, sample().commits.len());
 }
@@ -693,4 +694,124 @@ fn a_lease_renewed_while_fetching_is_not_taken_over() {
         summaries.iter().all(|s| s.taken.len() == 1),
         "each worker synced one scope, none twice: {summaries:?}"
     );
+}
+
+/// Renames followed by id, departures, force-pushed commits marked
+/// unreachable, covered spans and clock-skew notes: the same on both backends.
+fn the_world_changing_between_syncs(db: &TestDb) {
+    let mut store = db.open();
+    let mut data = Dataset::new();
+    for slug in ["a", "b"] {
+        data.repositories.push(Repository::new(slug, "main"));
+        data.commits
+            .push(Commit::new(slug, format!("{slug}0"), vec![], t(0), "init"));
+        data.commits.push(Commit::new(
+            slug,
+            format!("{slug}1"),
+            vec![format!("{slug}0")],
+            t(10),
+            "work",
+        ));
+    }
+    let range = TimeRange::new(t(0), t(100));
+    store
+        .apply(
+            &SyncBatch::new(data)
+                .with_cursor("bitbucket", "acme/a", "{}")
+                .with_cursor("bitbucket", "acme/b", "{}")
+                .with_span("bitbucket", "acme/a", range)
+                .with_span("bitbucket", "acme/b", range),
+        )
+        .unwrap();
+    let list = |names: &[(&str, &str)]| {
+        let mut list = ScopeList::named(Vec::new());
+        list.scopes = names
+            .iter()
+            .map(|(n, id)| Scope::new(*n, Some((*id).to_string())))
+            .collect();
+        list.exhaustive = true;
+        list
+    };
+    let changes = store
+        .reconcile_scopes("bitbucket", &list(&[("acme/a", "{1}"), ("acme/b", "{2}")]))
+        .unwrap();
+    assert_eq!(changes, dora_store::ScopeChanges::default());
+
+    // `a` renamed `a2`, `b` deleted.
+    let changes = store
+        .reconcile_scopes("bitbucket", &list(&[("acme/a2", "{1}")]))
+        .unwrap();
+    assert_eq!(
+        changes.renamed,
+        [("acme/a".to_string(), "acme/a2".to_string())]
+    );
+    assert_eq!(changes.departed, ["acme/b"]);
+    assert!(store.cursor("bitbucket", "acme/a2").unwrap().is_some());
+    assert_eq!(store.span("bitbucket", "acme/a2").unwrap(), Some(range));
+    let loaded = store.load().unwrap();
+    let slugs: Vec<&str> = loaded
+        .repositories
+        .iter()
+        .map(|r| r.slug.as_str())
+        .collect();
+    assert_eq!(slugs, ["a2"]);
+    assert!(loaded.commits.iter().all(|c| c.repository == "a2"));
+    assert_eq!(loaded.commits.len(), 2);
+    assert_eq!(loaded.collection.departed, ["b"]);
+    assert_eq!(loaded.collection.coverage.len(), 1);
+    assert_eq!(loaded.collection.coverage[0].scope, "a2");
+
+    // A force-push: `a21` replaced by `a2x`; the batch holds the whole history.
+    let mut rewrite = Dataset::new();
+    rewrite.repositories.push(Repository::new("a2", "main"));
+    rewrite
+        .commits
+        .push(Commit::new("a2", "a0", vec![], t(0), "init"));
+    rewrite.commits.push(Commit::new(
+        "a2",
+        "a2x",
+        vec!["a0".into()],
+        t(11),
+        "rewritten",
+    ));
+    rewrite.collection.rewritten.push("a2".into());
+    rewrite.collection.clock_skew.push(ClockSkew {
+        scope: "a2".into(),
+        item: "pull request #1 updated_on".into(),
+        dated: t(10_000),
+        observed_at: t(100),
+    });
+    store
+        .apply(&SyncBatch::new(rewrite).with_span(
+            "bitbucket",
+            "acme/a2",
+            TimeRange::new(t(-50), t(120)),
+        ))
+        .unwrap();
+    let loaded = store.load().unwrap();
+    let mut shas: Vec<&str> = loaded.commits.iter().map(|c| c.sha.as_str()).collect();
+    shas.sort_unstable();
+    assert_eq!(shas, ["a0", "a2x"], "the vanished commit is not loaded");
+    let marked = store
+        .query_text("SELECT sha FROM commits WHERE unreachable_since IS NOT NULL")
+        .unwrap();
+    assert_eq!(marked, [[Some("a1".to_string())]], "but kept, marked");
+    assert_eq!(
+        store.span("bitbucket", "acme/a2").unwrap(),
+        Some(TimeRange::new(t(-50), t(120)))
+    );
+    assert_eq!(loaded.collection.clock_skew.len(), 1);
+    // The next batch of the repository without the note clears it.
+    let mut quiet = Dataset::new();
+    quiet.repositories.push(Repository::new("a2", "main"));
+    store.apply(&SyncBatch::new(quiet)).unwrap();
+    assert!(store.load().unwrap().collection.clock_skew.is_empty());
+
+    // `b` comes back: no longer departed.
+    store
+        .reconcile_scopes("bitbucket", &list(&[("acme/a2", "{1}"), ("acme/b", "{2}")]))
+        .unwrap();
+    let loaded = store.load().unwrap();
+    assert!(loaded.collection.departed.is_empty());
+    assert_eq!(loaded.repositories.len(), 2);
 }

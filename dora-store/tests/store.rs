@@ -107,7 +107,7 @@ fn round_trip_and_report_equality() {
     let dir = tempfile::tempdir().unwrap();
     let data = sample();
     let mut store = Store::open(dir.path().join("dora.db")).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     store.save(&data).unwrap();
     let back = store.load().unwrap();
     assert_eq!(back.commits.len(), data.commits.len());
@@ -473,4 +473,43 @@ fn foreign_and_future_files_are_refused_untouched() {
     }
     let err = Store::open(&future).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("newer than this program"), "{err}");
+}
+
+#[test]
+fn a_read_only_store_reads_and_refuses_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dora.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        store.apply(&SyncBatch::new(sample())).unwrap();
+    }
+    let mut store = Store::open_read_only(&path).unwrap();
+    assert!(store.is_read_only());
+    let data = store.load().unwrap();
+    assert_eq!(data.deployments.len(), sample().deployments.len());
+    let err = store.apply(&SyncBatch::new(sample())).unwrap_err();
+    assert!(
+        matches!(err, dora_store::StoreError::ReadOnly { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("read-only"), "{err}");
+    let report = compute_at(&data, &Config::default(), Utc::now());
+    assert!(store.save_report(&report).is_err());
+    drop(store);
+
+    // A store of an older schema needs migrating, which writes: refused, with
+    // the way out.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 4)
+        .unwrap();
+    let err = Store::open_read_only(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("schema version 4") && err.contains("dora sync"),
+        "{err}"
+    );
+    // And a missing file is not created.
+    let missing = dir.path().join("missing.db");
+    assert!(Store::open_read_only(&missing).is_err());
+    assert!(!missing.exists());
 }

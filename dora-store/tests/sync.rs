@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
 use dora_core::*;
-use dora_store::{Store, SyncError, sync_delivery, sync_incidents};
+use dora_store::{
+    IncidentSyncOptions, Store, SyncError, sync_delivery, sync_incidents, sync_incidents_with,
+};
 use std::sync::Mutex;
 
 fn t(h: i64) -> Timestamp {
@@ -223,14 +225,14 @@ async fn incident_sync_refetches_unresolved_incidents() {
 
     pager.0.lock().unwrap()[0].resolved_at = Some(t(150));
     pager.0.lock().unwrap()[0].status = IncidentStatus::Resolved;
-    sync_incidents(
-        &mut store,
-        &pager,
-        TimeRange::new(t(0), t(200)),
-        Duration::hours(1),
-    )
-    .await
-    .unwrap();
+    // (A ten-hour re-read horizon, so that the unresolved incident is what
+    // reaches furthest back.)
+    let short = IncidentSyncOptions::default()
+        .with_overlap(Duration::hours(1))
+        .with_horizon(Duration::hours(10));
+    sync_incidents_with(&mut store, &pager, TimeRange::new(t(0), t(200)), &short)
+        .await
+        .unwrap();
     let ranges = pager.1.lock().unwrap().clone();
     assert_eq!(
         ranges[1].start,
@@ -239,18 +241,34 @@ async fn incident_sync_refetches_unresolved_incidents() {
     );
     assert!(store.unresolved_incidents("pager").unwrap().is_empty());
 
-    sync_incidents(
-        &mut store,
-        &pager,
-        TimeRange::new(t(0), t(300)),
-        Duration::hours(1),
-    )
-    .await
-    .unwrap();
+    // With the ten-hour horizon, the last end minus the overlap is earlier.
+    sync_incidents_with(&mut store, &pager, TimeRange::new(t(0), t(300)), &short)
+        .await
+        .unwrap();
     assert_eq!(
         pager.1.lock().unwrap()[2].start,
         t(199),
         "last end minus the overlap"
+    );
+    // The default 30-day horizon re-reads every recent incident (here back to
+    // the window's start), so edits to resolved ones reach the store.
+    sync_incidents(
+        &mut store,
+        &pager,
+        TimeRange::new(t(0), t(400)),
+        Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pager.1.lock().unwrap()[3].start, t(0), "the horizon");
+    // A window reaching further back than the store covers reads from its start.
+    sync_incidents_with(&mut store, &pager, TimeRange::new(t(-50), t(400)), &short)
+        .await
+        .unwrap();
+    assert_eq!(pager.1.lock().unwrap()[4].start, t(-50), "the added span");
+    assert_eq!(
+        store.span("pager", "incidents").unwrap(),
+        Some(TimeRange::new(t(-50), t(400)))
     );
 }
 

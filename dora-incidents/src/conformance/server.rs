@@ -130,7 +130,7 @@ pub struct LoggedRequest {
 
 struct Shared {
     wire: Arc<dyn WireFormat>,
-    scenario: Scenario,
+    scenario: Mutex<Scenario>,
     options: HarnessOptions,
     token: String,
     faults: FaultPlan,
@@ -173,7 +173,7 @@ impl MockServer {
         let base_url = format!("http://{addr}");
         let shared = Arc::new(Shared {
             wire,
-            scenario,
+            scenario: Mutex::new(scenario),
             options,
             token: token.to_string(),
             faults,
@@ -199,6 +199,16 @@ impl MockServer {
     /// `http://127.0.0.1:<port>`.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Change what the fake serves from now on (the incidents a later sync
+    /// sees: new ones, edited ones).
+    pub fn update_scenario(&self, change: impl FnOnce(&mut Scenario)) {
+        let mut scenario = match self.shared.0.scenario.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        change(&mut scenario);
     }
 
     /// Every request received so far.
@@ -246,9 +256,11 @@ async fn handle(
         Some(Fault::Respond(r)) => r.clone(),
         fault => {
             let mut answer = if shared.wire.authorized(&request, &shared.token) {
-                shared
-                    .wire
-                    .respond(&shared.scenario, &shared.options, &request)
+                let scenario = match shared.scenario.lock() {
+                    Ok(s) => s.clone(),
+                    Err(poisoned) => poisoned.into_inner().clone(),
+                };
+                shared.wire.respond(&scenario, &shared.options, &request)
             } else {
                 shared.wire.unauthorized()
             };
