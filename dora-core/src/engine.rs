@@ -31,7 +31,7 @@ use crate::model::{
 use crate::report::*;
 use crate::stats::{duration_stats, median};
 use crate::tiers;
-use chrono::{Duration, Utc};
+use chrono::{Datelike, Duration, Utc};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -60,6 +60,9 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         (slugs, repos) = analyse_repositories(&data, config, window);
     }
     let mut report = finish(&data, config, window, slugs, repos);
+    report
+        .diagnostics
+        .extend(crate::diagnostics::no_events_in_window(&data, window));
     if window.end > now {
         report.diagnostics.push(Diagnostic::new(
             codes::UNTIL_IN_FUTURE,
@@ -1088,7 +1091,9 @@ fn build_metrics(
     )
 }
 
-/// Weekly buckets of the window: (start, index of each timestamp).
+/// Weekly buckets of the window: calendar weeks (ISO, Monday 00:00 UTC), so
+/// week starts do not move with the window's end; the first and last weeks
+/// may be partial (clipped to the window).
 struct Weeks {
     start: Timestamp,
     count: usize,
@@ -1096,9 +1101,10 @@ struct Weeks {
 
 impl Weeks {
     fn new(window: TimeRange) -> Self {
-        let days = (window.end - window.start).num_seconds().max(0) as f64 / 86_400.0;
+        let start = iso_week_start(window.start);
+        let days = (window.end - start).num_seconds().max(0) as f64 / 86_400.0;
         Self {
-            start: window.start,
+            start,
             count: ((days / 7.0).ceil() as usize).max(1),
         }
     }
@@ -1126,6 +1132,12 @@ impl Weeks {
             })
             .collect()
     }
+}
+
+/// Monday 00:00 UTC of the ISO week holding `t`.
+fn iso_week_start(t: Timestamp) -> Timestamp {
+    let monday = t.date_naive() - Duration::days(i64::from(t.weekday().num_days_from_monday()));
+    monday.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 fn ratio(num: usize, den: usize) -> Option<f64> {

@@ -35,7 +35,15 @@ fn parse_rows<T: DeserializeOwned>(table: &str, json: &str) -> DoraResult<Vec<T>
     rows.into_iter()
         .enumerate()
         .map(|(i, row)| {
-            serde_json::from_value(row).map_err(|e| DoraErr::Dataset(format!("{table}[{i}]: {e}")))
+            serde_path_to_error::deserialize(row).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                if path == "." {
+                    DoraErr::Dataset(format!("{table}[{i}]: {inner}"))
+                } else {
+                    DoraErr::Dataset(format!("{table}[{i}]: {path}: {inner}"))
+                }
+            })
         })
         .collect()
 }

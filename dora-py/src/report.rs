@@ -216,8 +216,14 @@ fn per_repository(report: &CoreReport) -> impl Iterator<Item = (&str, &Metrics)>
         .chain(single)
 }
 
+/// Midnight UTC at the start of `t`'s day.
+fn start_of_day(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    t.date_naive().and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
 /// Compute the report of `dataset` under `config` (defaults when `None`).
-/// `now` (a datetime or RFC 3339 string) stands in for a missing `config.until`.
+/// `now` (a datetime or RFC 3339 string) stands in for a missing `config.until`;
+/// without it, the window ends at the start of the current UTC day.
 #[pyfunction]
 #[pyo3(signature = (dataset, config = None, now = None))]
 pub fn compute(
@@ -230,7 +236,8 @@ pub fn compute(
     let config = config.map(|c| c.get().inner.clone()).unwrap_or_default();
     let now = match now.filter(|n| !n.is_none()) {
         Some(n) => crate::time::extract_timestamp(n, "now")?,
-        None => chrono::Utc::now(),
+        // The start of the current UTC day: the same window all day long.
+        None => start_of_day(chrono::Utc::now()),
     };
     config.validate()?;
     let (report, config) = py.detach(move || {

@@ -93,7 +93,8 @@ def compute(
 ) -> Report:
     """Compute the DORA report of `dataset` under `config` (`Config()` when None;
     a dict is read as `Config(**dict)`). `now` stands in for a missing
-    `config.until` (default: the current time). Runs with the GIL released."""
+    `config.until` (default: the start of the current UTC day, so the window is
+    the same all day and holds whole days). Runs with the GIL released."""
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a dora_metrics.Dataset, got {type(dataset).__name__}")
     if isinstance(config, Mapping):

@@ -162,6 +162,24 @@ def _rows(table: str, data: Any) -> list[Mapping[str, Any]]:
     return rows  # type: ignore[no-any-return]
 
 
+_TIME_FIELDS = {
+    "commits": ("authored_at", "committed_at"),
+    "pull_requests": ("created_at", "first_review_at", "merged_at"),
+    "deployments": ("started_at", "finished_at"),
+    "incidents": ("opened_at", "resolved_at"),
+}
+
+
+def _date_only(value: Any) -> Any:
+    """A ``YYYY-MM-DD`` string as midnight UTC; anything else as it is."""
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return _timestamp(_dt.date.fromisoformat(value.strip()))
+        except ValueError:
+            return value
+    return value
+
+
 def _split(value: Any) -> Any:
     if isinstance(value, str):
         return [part for part in value.replace(",", " ").split() if part]
@@ -214,6 +232,9 @@ def normalise(table: str, data: Any, environments: Mapping[tuple[str, str], str]
         except TypeError as e:
             raise DatasetError(f"{table}[{i}]: {e}") from None
         row = {k: v for k, v in row.items() if v is not None}
+        for field in _TIME_FIELDS.get(table, ()):
+            if field in row:
+                row[field] = _date_only(row[field])
         for field in _LIST_FIELDS.get(table, ()):
             if field in row:
                 row[field] = _split(row[field])
