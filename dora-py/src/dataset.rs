@@ -88,6 +88,14 @@ fn canonical(data: &CoreDataset) -> CoreDataset {
         (h.repository.clone(), h.pull_request)
     });
     d.collection.incomplete_sync.sort();
+    sort_rows(&mut d.collection.coverage, |c| {
+        (c.source.clone(), c.scope.clone(), c.start)
+    });
+    sort_rows(&mut d.collection.clock_skew, |c| {
+        (c.scope.clone(), c.item.clone())
+    });
+    d.collection.departed.sort();
+    d.collection.rewritten.sort();
     d
 }
 
