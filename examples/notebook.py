@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 
 import dora_metrics as dm
@@ -31,7 +30,8 @@ print(data)
 # ## The report: every metric is an attribute
 
 # %%
-report = dm.compute(data, dm.Config(days=90, until=dm.SAMPLE_UNTIL))
+config = dm.Config(days=90, until=dm.SAMPLE_UNTIL)
+report = dm.compute(data, config)
 print(report)
 lt = report.lead_time
 print(f"\nlead time: median {lt.median_seconds / 3600:.1f} h over {lt.count} changes, tier {lt.tier}")
@@ -62,6 +62,26 @@ if pd is not None:
     print(failed[["repository", "id", "deployed_at", "evidence", "recovery_seconds"]].to_string(index=False))
 
 # %% [markdown]
+# ## Tidy frames: every repository at once
+#
+# `weekly` with `by="repository"` is one long table, one row per (repository, week);
+# `metrics` is one numeric row per repository after the workspace row. Columns keep
+# their types and nullability whatever the data, so frames of several reports concatenate.
+
+# %%
+if pd is not None:
+    weekly = report.to_pandas("weekly", by="repository")
+    print(weekly.pivot(index="week_start", columns="repository", values="lead_time_median_seconds").div(3600).round(1))
+
+    metrics = report.to_pandas("metrics").set_index("repository")
+    print(metrics[["deployments_per_week", "lead_time_median_seconds", "change_failure_rate", "rework_rate"]])
+
+    # Join keys: incidents to the deployment they were attributed to.
+    incidents = report.to_pandas("incidents")
+    blamed = incidents.merge(deployments, on=["repository", "deployment_id"], suffixes=("", "_deployment"))
+    print(blamed[["id", "severity", "repository", "deployment_id", "commit", "deployed_at"]].to_string(index=False))
+
+# %% [markdown]
 # ## ... and as polars
 
 # %%
@@ -86,36 +106,55 @@ if pl is not None:
 
 # %%
 for d in report.diagnostics:
-    print(f"[{d.severity}] {d.code}: {d.message}")
+    print(f"[{d.severity}] {d.code}" + (f" ({d.repository})" if "repository" in d else "") + f": {d.message}")
 
 # %% [markdown]
 # ## Per repository, and what-if configuration
 
 # %%
-for slug, metrics in report.repositories.items():
-    print(f"{slug:<14} deploys/week {metrics.deployment_frequency.per_week:5.2f} "
-          f"({metrics.deployment_frequency.source}), lead time median "
-          f"{(metrics.lead_time.median_seconds or 0) / 3600:6.1f} h")
+for row in report.summary():  # numbers; report.summary_text() has them formatted
+    print(f"{row.metric:<22} {row.value!r:>22} {row.unit:<9} {row.tier}")
+for slug, m in report.repositories.items():
+    print(f"{slug:<14} deploys/week {m.deployment_frequency.per_week:5.2f} "
+          f"({m.deployment_frequency.source}), lead time median "
+          f"{(m.lead_time.median_seconds or 0) / 3600:6.1f} h")
 
 # What if P3 incidents counted too? What if failed deployments re-run successfully within 3 hours were forgiven?
-with_p3 = dm.compute(data, dm.Config(until=dm.SAMPLE_UNTIL, severities=["P1", "P2", "P3"]))
-forgiving = dm.compute(data, dm.Config(until=dm.SAMPLE_UNTIL, rerun_excuse_minutes=180))
+# Configs, datasets and reports pickle, so a sweep can also run in a ProcessPoolExecutor.
+with_p3 = dm.compute(data, config.replace(severities=["P1", "P2", "P3"]))
+forgiving = dm.compute(data, config.replace(rerun_excuse_minutes=180))
+print(forgiving.config)
 print(f"change failure rate {report.change_failure_rate.rate:.1%}; with P3 incidents "
       f"{with_p3.change_failure_rate.rate:.1%}; excusing quick re-runs {forgiving.change_failure_rate.rate:.1%} "
       f"({forgiving.change_failure_rate.excused_reruns} excused)")
 
 # %% [markdown]
+# ## Slicing: one repository, a time range, your own dimensions
+#
+# Extra input columns (here a `team` per repository) are kept and appear in the report's frames.
+
+# %%
+web = data.filter(repositories=["web-app"])
+print(web, "->", dm.compute(web, config).lead_time.count, "changes")
+if pd is not None:
+    repos = pd.DataFrame({"slug": ["payments-api", "web-app"], "main_branch": ["main", "main"],
+                          "team": ["payments", "storefront"]})
+    tables = {t: data.to_pandas(t) for t in ("commits", "pull_requests", "environments", "deployments", "incidents")}
+    with_teams = dm.Dataset(repositories=repos, **tables)
+    by_team = dm.compute(with_teams, config).to_pandas("weekly", by="repository")
+    print(by_team.groupby("team")[["deployments", "lead_time_changes"]].sum())
+
+# %% [markdown]
 # ## Weekly trends
 
 # %%
+# Figures are built without pyplot: in Jupyter a cell ending in `report.plot()` shows it once.
 try:
-    import matplotlib
-
-    if "ipykernel" not in sys.modules:
-        matplotlib.use("Agg")  # a script: draw to a file instead of a window
     fig = report.plot()
     out = os.path.join(tempfile.gettempdir(), "dora_weekly_trends.png")
     fig.savefig(out, dpi=90)
+    by_repo = report.plot(metric="lead_time", by="repository")  # one line per repository
+    by_repo.savefig(os.path.join(tempfile.gettempdir(), "dora_lead_time_by_repository.png"), dpi=90)
     print(f"weekly trends saved to {out}")
 except ImportError:
     print("matplotlib is not installed: pip install matplotlib")
@@ -128,6 +167,6 @@ with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, "sample.json")
     data.save(path)
     again = dm.compute(dm.Dataset.load(path), dm.Config(days=90, until=dm.SAMPLE_UNTIL))
-    assert again.to_dict() == report.to_dict()
+    assert again == report  # same values, same config
     print(f"round trip through {os.path.basename(path)}: identical report")
 print(report.to_json()[:200], "...")

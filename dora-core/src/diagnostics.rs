@@ -97,6 +97,40 @@ pub mod codes {
     /// CI ran on the production branch while no production deployment was
     /// recorded: the deploy step lacks `deployment: production`.
     pub const PIPELINES_WITHOUT_DEPLOYMENTS: &str = "pipelines_without_deployments";
+    /// The dataset has events, but none in the window (an `until` outside the data).
+    pub const NO_EVENTS_IN_WINDOW: &str = "no_events_in_window";
+}
+
+/// A warning when `data` holds dated events but none lies in `window`: the
+/// report is then empty because of the window, not the data.
+pub fn no_events_in_window(data: &crate::Dataset, window: crate::TimeRange) -> Option<Diagnostic> {
+    let times = (data.pull_requests.iter())
+        .map(|p| p.merged_at.unwrap_or(p.created_at))
+        .chain(data.deployments.iter().filter_map(|d| d.time()))
+        .chain(data.incidents.iter().map(|i| i.opened_at))
+        .chain(data.commits.iter().map(|c| c.committed_at));
+    let (mut first, mut last, mut count) = (None, None, 0usize);
+    for t in times {
+        if window.start <= t && t < window.end {
+            return None;
+        }
+        first = Some(first.map_or(t, |f: crate::Timestamp| f.min(t)));
+        last = Some(last.map_or(t, |l: crate::Timestamp| l.max(t)));
+        count += 1;
+    }
+    let (first, last) = (first?, last?);
+    let day = |t: crate::Timestamp| t.format("%Y-%m-%d").to_string();
+    Some(Diagnostic::new(
+        codes::NO_EVENTS_IN_WINDOW,
+        DiagnosticSeverity::Warning,
+        format!(
+            "none of the dataset's {count} events lies in the window {} .. {}: they span {} .. {}; set until (and days) to cover them",
+            day(window.start),
+            day(window.end),
+            day(first),
+            day(last)
+        ),
+    ))
 }
 
 /// Findings about the report as a whole: the window, bot exclusions, merged

@@ -59,6 +59,9 @@ pub fn compute_at(data: &Dataset, config: &Config, now: Timestamp) -> Report {
         (slugs, repos) = analyse_repositories(&data, config, window);
     }
     let mut report = finish(&data, config, window, slugs, repos);
+    report
+        .diagnostics
+        .extend(crate::diagnostics::no_events_in_window(&data, window));
     if window.end > now {
         report.diagnostics.push(Diagnostic::new(
             codes::UNTIL_IN_FUTURE,

@@ -45,7 +45,8 @@ pub struct DurationStats {
     pub mean_seconds: Option<f64>,
 }
 
-/// One week of a series. Weeks start at the window start; the last may be partial.
+/// One week of a series: a calendar week (ISO, from Monday 00:00 UTC); the
+/// first and last weeks of a window may be partial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeekPoint {
     /// First instant of the week.

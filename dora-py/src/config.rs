@@ -2,8 +2,10 @@
 
 use crate::errors::{DoraErr, DoraResult};
 use crate::time::{extract_timestamp, to_py_datetime};
+use chrono::SecondsFormat;
 use dora_core::{Config as CoreConfig, LeadTimeStart, Severity, TierYear};
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
 
 /// Report configuration: the window and every choice a metric makes.
 ///
@@ -244,17 +246,76 @@ impl PyConfig {
         self.inner.bots.min_pr_seconds
     }
 
-    fn __repr__(&self) -> String {
-        let until = self
-            .inner
-            .until
-            .map(|t| format!("'{}'", t.to_rfc3339()))
-            .unwrap_or_else(|| "None".into());
-        format!(
-            "Config(days={}, until={until}, tier_year={}, severities={:?})",
-            self.inner.days,
-            u16::from(self.inner.tier_year),
-            self.severities()
-        )
+    /// Every setting as a plain, JSON-able dict of the constructor's keywords
+    /// (`until` as an RFC 3339 string or None): `Config(**c.to_dict()) == c`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = &self.inner;
+        let d = PyDict::new(py);
+        d.set_item("days", c.days)?;
+        d.set_item(
+            "until",
+            c.until
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        )?;
+        d.set_item("production_environments", self.production_environments())?;
+        d.set_item("production_branch", self.production_branch())?;
+        d.set_item("severities", self.severities())?;
+        d.set_item("rerun_excuse_minutes", c.rerun_excuse_minutes)?;
+        d.set_item("incident_window_hours", c.incident_window_hours)?;
+        d.set_item("lead_time_start", self.lead_time_start())?;
+        d.set_item("tier_year", self.tier_year())?;
+        d.set_item("hotfix_prefixes", self.hotfix_prefixes())?;
+        d.set_item("hotfix_window_hours", c.hotfix.window_hours)?;
+        d.set_item("bot_name_patterns", self.bot_name_patterns())?;
+        d.set_item("bot_use_account_type", c.bots.use_account_type)?;
+        d.set_item("bot_min_pr_seconds", c.bots.min_pr_seconds)?;
+        d.set_item("industry", self.industry())?;
+        d.set_item("org_size", self.org_size())?;
+        Ok(d)
+    }
+
+    /// A configuration from a dict of constructor keywords (what `to_dict`
+    /// gives); unknown keys raise `TypeError`, bad values `ConfigError`.
+    #[classmethod]
+    fn from_dict<'py>(
+        cls: &Bound<'py, PyType>,
+        values: &Bound<'py, PyDict>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        cls.call((), Some(values))
+    }
+
+    /// A copy with the given settings changed: `c.replace(days=30)`.
+    #[pyo3(signature = (**changes))]
+    fn replace<'py>(
+        slf: &Bound<'py, Self>,
+        changes: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = slf.get().to_dict(slf.py())?;
+        if let Some(changes) = changes {
+            values.update(changes.as_mapping())?;
+        }
+        slf.get_type().call((), Some(&values))
+    }
+
+    /// Read the JSON of `to_json` back.
+    #[staticmethod]
+    fn from_json(text: &str) -> DoraResult<Self> {
+        let inner: CoreConfig = serde_json::from_str(text)
+            .map_err(|e| DoraErr::Config(format!("not a dora config: {e}")))?;
+        inner.validate()?;
+        Ok(Self { inner })
+    }
+
+    /// Pickle support: rebuilt from its JSON.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        Ok((slf.get_type().getattr("from_json")?, (slf.get().to_json(),)))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let mut parts = Vec::new();
+        for (key, value) in self.to_dict(py)?.iter() {
+            parts.push(format!("{}={}", key.str()?, value.repr()?));
+        }
+        Ok(format!("Config({})", parts.join(", ")))
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod dataset;
 pub mod errors;
 pub mod frames;
+pub mod ingest;
 pub mod report;
 pub mod runtime;
 pub mod sources;

@@ -130,7 +130,7 @@ def test_merged(small: dm.Dataset) -> None:
         ),
         (
             {"pull_requests": [dict(small_records()["pull_requests"][0], state="approved")]},
-            r"pull_requests\[0\]: unknown variant `approved`",
+            r"pull_requests\[0\]: state: unknown variant `approved`",
         ),
         (
             {"commits": [dict(small_records()["commits"][0]), dict(small_records()["commits"][1], authored_at="March 3rd")]},

@@ -64,3 +64,50 @@ def test_package_type_checks_strictly() -> None:
         capture_output=True, text=True, timeout=600,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+GOOD = """
+import datetime
+import polars
+import dora_metrics as dm
+
+data = dm.sample_dataset()
+report = dm.compute(data, dm.Config(until=dm.SAMPLE_UNTIL))
+median: float | None = report.lead_time.phases.pickup.median_seconds
+start: datetime.datetime = report.window.start
+weeks: list[dm.WeekPoint] = report.deployment_frequency.weekly
+frame: polars.DataFrame = report.to_polars("weekly", by="repository")
+tier: str | None = report.repositories["web-app"].change_failure_rate.tier
+signals: int = report.change_failure_rate.by_signal.revert
+rows = data.records("pull_requests")
+again: dm.Config = report.config.replace(days=30) if report.config else dm.Config()
+"""
+
+TYPOS = {
+    'report.to_polars("chnages")': "to_polars",
+    'report.to_polars("weekly", by="repo")': "to_polars",
+    "report.lead_time.median": "median",
+    "report.window.start + 1": "Unsupported operand",
+    'data.records("commit")': "records",
+    "report.change_failure_rate.by_signal.reverts": "reverts",
+}
+
+
+def test_stubs_catch_typos(tmp_path: Path) -> None:
+    """Table names are Literals and sections are typed: mypy --strict flags each typo, and
+    accepts the correct uses."""
+    pytest.importorskip("mypy")
+    lines = GOOD.splitlines() + [f"x{i} = {code}" for i, code in enumerate(TYPOS)]
+    path = tmp_path / "notebook_cell.py"
+    path.write_text("\n".join(lines) + "\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--ignore-missing-imports",
+         "--cache-dir", str(tmp_path / ".mypy_cache"), str(path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    errors = [line for line in out.stdout.splitlines() if ": error:" in line]
+    first_typo = len(GOOD.splitlines()) + 1
+    assert all(int(e.split(":")[1]) >= first_typo for e in errors), out.stdout  # the good lines pass
+    for i, (code, fragment) in enumerate(TYPOS.items()):
+        mine = [e for e in errors if int(e.split(":")[1]) == first_typo + i]
+        assert mine and fragment in " ".join(mine), (code, out.stdout)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -19,18 +20,19 @@ CHANGES = {
     "first_commit_at": "ts", "created_at": "ts", "first_review_at": "ts", "merged_at": "ts",
     "deployed_at": "ts", "deployment": "str", "lead_time_seconds": "f64", "coding_seconds": "f64",
     "pickup_seconds": "f64", "review_seconds": "f64", "deploy_seconds": "f64", "reviewed": "bool",
-    "hotfix": "bool",
+    "hotfix": "bool", "deployment_id": "str",
 }
 DEPLOYMENTS = {
     "repository": "str", "id": "str", "environment": "str", "commit": "str", "deployed_at": "ts",
     "status": "str", "changes": "i64", "failed": "bool", "signals": "list", "failed_deployment": "bool",
     "revert": "bool", "hotfix": "bool", "rollback": "bool", "incident": "bool", "evidence": "str",
     "restored_at": "ts", "recovery_seconds": "f64", "excused_rerun": "bool", "rework": "bool",
-    "from_merge": "bool",
+    "from_merge": "bool", "deployment_id": "str",
 }
 INCIDENTS = {
     "source": "str", "id": "str", "title": "str", "service": "str", "severity": "str", "opened_at": "ts",
     "resolved_at": "ts", "recovery_seconds": "f64", "counted": "bool", "deployment": "str",
+    "repository": "str", "deployment_id": "str",
 }
 WEEKLY = {
     "week_start": "ts", "deployments": "i64", "lead_time_changes": "i64", "lead_time_median_seconds": "f64",
@@ -64,7 +66,8 @@ def test_hand_computed_values(small_report: dm.Report) -> None:
     assert r.recovery_time.deployments.count == 2
     # d2 -> d3 restored in 1 h; d1 -> the incident's resolution 4.5 h after d1.
     assert sorted(d["recovery_seconds"] for d in r.to_dict()["deployments"] if d["failures"]) == [1 * h, 4.5 * h]
-    assert r.window.start == "2026-02-18T00:00:00Z" and r.window.days == 30
+    assert r.window.start == dt.datetime(2026, 2, 18, tzinfo=dt.timezone.utc) and r.window.days == 30
+    assert r.to_dict()["window"]["start"] == "2026-02-18T00:00:00Z"  # the JSON schema keeps its text
     assert r.scope.repositories == ["api"]
     assert r.tier_year == 2024 and r.schema_version >= 1
     assert r.overall_tier in {"elite", "high", "medium", "low"}
@@ -98,6 +101,9 @@ def test_documented_schema_fields(sample_report: dm.Report) -> None:
         node2: Any = sample_report
         for key in path.split("."):
             node2 = node2[key] if isinstance(node2, dict) else getattr(node2, key)
+        if isinstance(node2, dt.datetime):  # times are datetimes by attribute, RFC 3339 text in to_dict
+            assert node2 == dt.datetime.fromisoformat(node.replace("Z", "+00:00")), path
+            continue
         assert (node2.to_dict() if isinstance(node2, dm.Section) else node2) == node, path
     assert {x["code"] for x in d["diagnostics"]} >= {"merge_fallback", "bot_prs_excluded", "unresolved_incidents"}
     assert all(x["severity"] in {"info", "warning", "error"} for x in d["diagnostics"])

@@ -3,9 +3,11 @@
 use crate::TimeRange;
 use crate::model::Timestamp;
 use crate::report::WeekPoint;
-use chrono::Duration;
+use chrono::{Datelike, Duration};
 
-/// Weekly buckets of the window: (start, index of each timestamp).
+/// Weekly buckets of the window: calendar weeks (ISO, Monday 00:00 UTC), so
+/// week starts do not move with the window's end; the first and last weeks
+/// may be partial (clipped to the window).
 pub(crate) struct Weeks {
     start: Timestamp,
     count: usize,
@@ -14,9 +16,10 @@ pub(crate) struct Weeks {
 impl Weeks {
     /// The weeks of a window; the last one may be short, and there is at least one.
     pub(crate) fn new(window: TimeRange) -> Self {
-        let days = (window.end - window.start).num_seconds().max(0) as f64 / 86_400.0;
+        let start = iso_week_start(window.start);
+        let days = (window.end - start).num_seconds().max(0) as f64 / 86_400.0;
         Self {
-            start: window.start,
+            start,
             count: ((days / 7.0).ceil() as usize).max(1),
         }
     }
@@ -45,4 +48,10 @@ impl Weeks {
             })
             .collect()
     }
+}
+
+/// Monday 00:00 UTC of the ISO week holding `t`.
+fn iso_week_start(t: Timestamp) -> Timestamp {
+    let monday = t.date_naive() - Duration::days(i64::from(t.weekday().num_days_from_monday()));
+    monday.and_time(chrono::NaiveTime::MIN).and_utc()
 }

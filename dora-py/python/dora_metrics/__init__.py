@@ -42,7 +42,24 @@ from ._native import (
     SourceError,
     StoreError,
 )
-from ._report import FRAME_TABLES, Report, Section
+from ._report import (
+    FRAME_TABLES,
+    Accounting,
+    Benchmarks,
+    ChangeFailureRate,
+    DeploymentFrequency,
+    Diagnostic,
+    LeadTime,
+    Metrics,
+    RecoveryTime,
+    Report,
+    ReworkRate,
+    Scope,
+    Section,
+    SummaryRow,
+    WeekPoint,
+    Window,
+)
 from ._store import Store
 
 __version__: str = _native.__version__
@@ -76,12 +93,13 @@ def compute(
 ) -> Report:
     """Compute the DORA report of `dataset` under `config` (`Config()` when None;
     a dict is read as `Config(**dict)`). `now` stands in for a missing
-    `config.until` (default: the current time). Runs with the GIL released."""
+    `config.until` (default: the start of the current UTC day, so the window is
+    the same all day and holds whole days). Runs with the GIL released."""
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a dora_metrics.Dataset, got {type(dataset).__name__}")
     if isinstance(config, Mapping):
         config = Config(**config)
-    return Report(_native.compute(dataset._native, config, now))
+    return Report(_native.compute(dataset._native, config, now), dataset._dims)
 
 
 def sample_dataset() -> Dataset:
@@ -113,6 +131,19 @@ __all__ = [
     "RateLimitError",
     "Report",
     "Section",
+    "SummaryRow",
+    "Accounting",
+    "Benchmarks",
+    "ChangeFailureRate",
+    "DeploymentFrequency",
+    "Diagnostic",
+    "LeadTime",
+    "Metrics",
+    "RecoveryTime",
+    "ReworkRate",
+    "Scope",
+    "WeekPoint",
+    "Window",
     "SourceError",
     "Store",
     "StoreError",

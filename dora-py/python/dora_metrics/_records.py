@@ -12,11 +12,19 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._native import DatasetError
 
 TABLES = ("repositories", "commits", "pull_requests", "environments", "deployments", "incidents")
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeAlias
+
+    #: The name of a dataset table (`Dataset.records`, `Dataset.to_pandas`), for type checkers.
+    _DatasetTable: TypeAlias = Literal[
+        "repositories", "commits", "pull_requests", "environments", "deployments", "incidents"
+    ]
 
 _LIST_FIELDS = {
     "commits": ("parents",),
@@ -30,6 +38,55 @@ _LOWERCASE_FIELDS = {
     "incidents": ("status",),
 }
 _STRING_IDS = {"deployments": ("id",), "incidents": ("id",)}
+
+#: The fields of each table in the dataset schema; any other input column is a
+#: dimension (e.g. ``team``), kept beside the dataset by the row's key.
+FIELDS = {
+    "repositories": ("slug", "main_branch", "url"),
+    "commits": ("repository", "sha", "parents", "authored_at", "committed_at", "author", "message"),
+    "pull_requests": (
+        "repository", "id", "title", "author", "source_branch", "destination_branch", "state", "created_at",
+        "first_review_at", "merged_at", "merge_commit", "commits", "url",
+    ),
+    "environments": ("repository", "name", "kind"),
+    "deployments": (
+        "repository", "id", "environment", "environment_kind", "commit", "started_at", "finished_at", "status",
+        "release", "url",
+    ),
+    "incidents": (
+        "id", "source", "title", "service", "severity", "raw_severity", "opened_at", "resolved_at", "status",
+        "repositories", "url",
+    ),
+}
+
+#: The fields that identify a row of each table.
+KEYS = {
+    "repositories": ("slug",),
+    "commits": ("repository", "sha"),
+    "pull_requests": ("repository", "id"),
+    "environments": ("repository", "name"),
+    "deployments": ("repository", "id"),
+    "incidents": ("source", "id"),
+}
+
+#: Dimensions by table, then by row key: ``{"pull_requests": {("api", 1): {"team": "core"}}}``.
+Dimensions = dict[str, dict[tuple[Any, ...], dict[str, Any]]]
+
+
+def row_key(table: str, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The key of a row in the dataset schema."""
+    return tuple(row.get(k) for k in KEYS[table])
+
+
+def split_dimensions(table: str, rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Take the columns that are not dataset fields out of `rows` (in place), by row key."""
+    known = set(FIELDS[table])
+    dims: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        extra = {k: row.pop(k) for k in [k for k in row if k not in known]}
+        if extra:
+            dims.setdefault(row_key(table, row), {}).update(extra)
+    return dims
 _UTC = _dt.timezone.utc
 
 
@@ -85,6 +142,8 @@ def _rows(table: str, data: Any) -> list[Mapping[str, Any]]:
     if data is None:
         return []
     module = type(data).__module__.split(".")[0]
+    if module == "polars" and type(data).__name__ == "LazyFrame":
+        data = data.collect()
     if module == "pandas" and hasattr(data, "to_dict"):
         rows = data.to_dict("records")
     elif module == "polars" and hasattr(data, "to_dicts"):
@@ -101,6 +160,24 @@ def _rows(table: str, data: Any) -> list[Mapping[str, Any]]:
         if not isinstance(row, Mapping):
             raise DatasetError(f"{table}[{i}]: expected a dict of fields, got {type(row).__name__}")
     return rows  # type: ignore[no-any-return]
+
+
+_TIME_FIELDS = {
+    "commits": ("authored_at", "committed_at"),
+    "pull_requests": ("created_at", "first_review_at", "merged_at"),
+    "deployments": ("started_at", "finished_at"),
+    "incidents": ("opened_at", "resolved_at"),
+}
+
+
+def _date_only(value: Any) -> Any:
+    """A ``YYYY-MM-DD`` string as midnight UTC; anything else as it is."""
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return _timestamp(_dt.date.fromisoformat(value.strip()))
+        except ValueError:
+            return value
+    return value
 
 
 def _split(value: Any) -> Any:
@@ -135,6 +212,8 @@ def _actor(row: dict[str, Any]) -> None:
 def _severity(value: Any) -> Any:
     if isinstance(value, bool):
         return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # pandas' integers with missing values
     if isinstance(value, int) and 1 <= value <= 5:
         return f"P{value}"
     if isinstance(value, str):
@@ -153,6 +232,9 @@ def normalise(table: str, data: Any, environments: Mapping[tuple[str, str], str]
         except TypeError as e:
             raise DatasetError(f"{table}[{i}]: {e}") from None
         row = {k: v for k, v in row.items() if v is not None}
+        for field in _TIME_FIELDS.get(table, ()):
+            if field in row:
+                row[field] = _date_only(row[field])
         for field in _LIST_FIELDS.get(table, ()):
             if field in row:
                 row[field] = _split(row[field])
@@ -179,8 +261,10 @@ def normalise(table: str, data: Any, environments: Mapping[tuple[str, str], str]
             if "status" not in row:
                 row["status"] = "resolved" if "resolved_at" in row else "open"
             if "severity" in row:
-                row["severity"] = _severity(row["severity"])
-                row.setdefault("raw_severity", str(raw.get("severity")))
+                given = row["severity"]
+                row["severity"] = _severity(given)
+                whole = isinstance(given, float) and given.is_integer()
+                row.setdefault("raw_severity", str(int(given)) if whole else str(raw.get("severity")))
             if isinstance(row.get("source"), str):
                 row["source"] = row["source"].lower()
         out.append(row)
