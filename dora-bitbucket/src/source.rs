@@ -58,6 +58,7 @@ pub(crate) mod endpoint {
     pub const COMMITS: &str = "commits";
     pub const DEPLOYMENT: &str = "deployment";
     pub const PIPELINES: &str = "pipelines";
+    pub const BRANCHING_MODEL: &str = "branching-model";
 }
 
 type RepoFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
@@ -269,6 +270,13 @@ impl Bitbucket {
             }
         };
         let main_branch = (!main_branch.is_empty()).then_some(main_branch);
+        // The branching model's production branch, when enabled, is the one
+        // whose merges and commits matter (gitflow teams often make
+        // `develop` the main branch and ship `master`).
+        let main_branch = match self.production_branch(client, slug, stats).await {
+            Some(production) => Some(production),
+            None => main_branch,
+        };
         if main_branch.is_none() {
             stats.warnings.push(format!(
                 "{ws}/{slug}: no main branch (empty repository?); commits were not fetched"
@@ -474,6 +482,45 @@ impl Bitbucket {
         data.collection = notes;
         data.dedup();
         Ok((data, meta))
+    }
+
+    /// The production branch of the repository's branching model, when one is
+    /// enabled, names an existing branch, and is not simply the main branch
+    /// (`use_mainbranch`, answered as `None`: the main branch stays). A
+    /// repository without the endpoint (404) has none; a 403 (the token lacks
+    /// repository read) is a warning.
+    pub(crate) async fn production_branch(
+        &self,
+        client: &HttpClient,
+        slug: &str,
+        stats: &mut SyncStats,
+    ) -> Option<String> {
+        let ws = self.workspace.as_str();
+        let req = client
+            .request(
+                endpoint::BRANCHING_MODEL,
+                &["repositories", ws, slug, "branching-model"],
+            )
+            .query("fields", fields::BRANCHING_MODEL);
+        let model: wire::BranchingModel = match client.get_json(&req).await {
+            Ok(model) => model,
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => return None,
+            Err(e) => {
+                stats.warnings.push(format!(
+                    "{ws}/{slug}: the branching model could not be read ({e}); the main branch is taken as the production branch"
+                ));
+                return None;
+            }
+        };
+        let production = model.production?;
+        if production.use_mainbranch == Some(true) {
+            return None;
+        }
+        // Only a branch that exists (`branch` is absent otherwise).
+        production
+            .branch
+            .and_then(|b| b.name)
+            .filter(|n| !n.is_empty())
     }
 
     /// The pipelines that ran on `branch` in `range`, from the newest page of

@@ -75,7 +75,8 @@ async fn rate_limit_with_retry_after_is_waited_out() {
     .expect("sync succeeds");
     assert_eq!(data.deployments.len(), 12);
     assert_eq!(stats.requests("deployments"), 3);
-    assert_eq!(stats.total_requests(), 14);
+    // (13 of the full collect, including the branching model, and the retry.)
+    assert_eq!(stats.total_requests(), 15);
     let waits = &stats.http.rate_limit_waits;
     assert_eq!(waits.len(), 1);
     assert_eq!(

@@ -35,7 +35,7 @@ async fn first_sync_is_the_full_collect_of_the_repository() {
         .expect("collect");
     assert_eq!(delta.data, collected);
     assert_eq!(stats.http.endpoints, full.http.endpoints);
-    assert_eq!(delta.requests, 13);
+    assert_eq!(delta.requests, 14);
     println!("first sync of acme/web:\n{}", stats.http);
     let cursor: Value = serde_json::from_str(&delta.cursor).expect("JSON cursor");
     assert_eq!(cursor["head"], HEAD47);
@@ -60,8 +60,9 @@ async fn a_sync_without_changes_makes_at_most_one_request_per_endpoint() {
     let first = sync_delivery(&mut store, &source, window())
         .await
         .expect("first sync");
-    assert_eq!(first.requests, 13);
-    assert_eq!(requests(&server).await.len(), 13);
+    // (The full collect: 13 requests and the branching model.)
+    assert_eq!(first.requests, 14);
+    assert_eq!(requests(&server).await.len(), 14);
     let stored = load(&store);
     assert_eq!(stored.deployments.len(), 12);
     assert_eq!(stored.pull_requests.len(), 8);
@@ -70,7 +71,7 @@ async fn a_sync_without_changes_makes_at_most_one_request_per_endpoint() {
         .await
         .expect("second sync");
     let log = requests(&server).await;
-    let counts = per_endpoint(&log[13..]);
+    let counts = per_endpoint(&log[14..]);
     println!("no-change re-sync of acme/web: {counts:?}");
     assert!(counts.values().all(|n| *n <= 1), "{counts:?}");
     assert_eq!(
@@ -440,7 +441,7 @@ async fn an_unusable_cursor_or_an_earlier_window_backfills_and_bad_scopes_are_re
             .sync_scope_with_stats("acme/web", window(), Some(cursor))
             .await
             .expect("backfill");
-        assert_eq!(stats.total_requests(), 13, "{cursor}");
+        assert_eq!(stats.total_requests(), 14, "{cursor}");
         assert_eq!(delta.data, first.data);
     }
     let earlier = dora_core::TimeRange::new(at("2024-02-15T00:00:00Z"), window().end);
@@ -682,4 +683,55 @@ async fn unreadable_pipelines_are_a_warning_not_a_failure() {
         "{:?}",
         stats.warnings
     );
+}
+
+#[tokio::test]
+async fn the_branching_models_production_branch_is_walked_not_the_main_branch() {
+    // Gitflow as teams often set it up: `develop` is Bitbucket's main branch,
+    // `main` the production branch of the branching model.
+    let (server, live) = Live::start(&[], PageSizes::default()).await;
+    let source = source_for(&server, &["web"]);
+    let before = source
+        .collect(&CollectRequest::new(window()))
+        .await
+        .expect("collect");
+    live.repo("web", |r| {
+        r.repository["mainbranch"]["name"] = json!("develop");
+        r.branching_model = Some(json!({
+            "type": "branching_model",
+            "development": {"name": "develop", "use_mainbranch": true,
+                            "branch": {"type": "branch", "name": "develop"}},
+            "production": {"name": "main", "use_mainbranch": false,
+                           "branch": {"type": "branch", "name": "main"}},
+            "branch_types": [{"kind": "release", "prefix": "release/"}]
+        }));
+    });
+    let after = source
+        .collect(&CollectRequest::new(window()))
+        .await
+        .expect("collect with the model");
+    assert_eq!(after.repositories[0].main_branch.as_deref(), Some("main"));
+    assert_eq!(after, before, "the production branch's history, as before");
+    // The store's first sync reads the same.
+    let mut store = store();
+    sync_delivery(&mut store, &source, window())
+        .await
+        .expect("sync");
+    assert_eq!(
+        load(&store).repositories[0].main_branch.as_deref(),
+        Some("main")
+    );
+    // A model that keeps production on the main branch changes nothing.
+    live.repo("web", |r| {
+        r.repository["mainbranch"]["name"] = json!("main");
+        r.branching_model = Some(
+            json!({"production": {"name": "main", "use_mainbranch": true,
+            "branch": {"name": "main"}}}),
+        );
+    });
+    let same = source
+        .collect(&CollectRequest::new(window()))
+        .await
+        .expect("collect");
+    assert_eq!(same, before);
 }

@@ -250,17 +250,18 @@ async fn request_budget_per_endpoint() {
         ("commits", 3),
         ("pullrequest/commits", 1),
         ("pullrequest/activity", 0),
+        ("branching-model", 1),
     ];
     for (endpoint, n) in expected {
         assert_eq!(stats.requests(endpoint), n, "{endpoint}");
     }
-    assert_eq!(stats.total_requests(), 13);
+    assert_eq!(stats.total_requests(), 14);
     assert_eq!(stats.merged_pull_requests, 6);
     let per_pr = stats.requests_per_merged_pr().expect("merged PRs");
-    assert!((per_pr - 13.0 / 6.0).abs() < 1e-9, "{per_pr}");
+    assert!((per_pr - 14.0 / 6.0).abs() < 1e-9, "{per_pr}");
     assert_eq!(
         server.received_requests().await.expect("recorded").len(),
-        13
+        14
     );
     assert!(stats.http.rate_limit_waits.is_empty());
     assert_eq!(
@@ -275,7 +276,7 @@ async fn request_budget_per_endpoint() {
     assert_eq!(data.commits.len(), stats.commits);
     let text = stats.to_string();
     assert!(
-        text.contains("2.17 requests per merged pull request"),
+        text.contains("2.33 requests per merged pull request"),
         "{text}"
     );
     server.verify().await;

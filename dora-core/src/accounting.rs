@@ -96,6 +96,8 @@ pub(crate) enum PrFate {
     Baseline,
     /// Branch history not reached by the source.
     HistoryTruncated,
+    /// A promotion (gitflow): carries changes with lead times of their own.
+    Promotion,
 }
 
 /// Count a pull request's fate in the ledger tally and, when it is one of
@@ -128,6 +130,10 @@ pub(crate) fn record_pr(fate: PrFate, tally: &mut Tally, excluded: &mut LeadTime
         PrFate::HistoryTruncated => {
             excluded.history_truncated += 1;
             reasons::HISTORY_TRUNCATED
+        }
+        PrFate::Promotion => {
+            excluded.promotion += 1;
+            reasons::PROMOTION
         }
     };
     tally.exclude(reason);

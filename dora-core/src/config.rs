@@ -79,6 +79,54 @@ impl From<TierYear> for u16 {
     }
 }
 
+/// How promotion pull requests are recognised. A promotion moves changes
+/// that were already merged elsewhere — `develop → main`, `release/x → main`
+/// in gitflow, or a back-merge out of the production branch — so it is not a
+/// change of its own: it is left out of lead time (`promotion`), while the
+/// pull requests merged into the development branch get their lead times
+/// when their merge commits reach a production deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PromotionRules {
+    /// Source branches whose merges into the production branch are promotions
+    /// (case-insensitive exact names).
+    pub branches: Vec<String>,
+    /// Source-branch prefixes whose merges into the production branch are
+    /// promotions (case-insensitive).
+    pub prefixes: Vec<String>,
+}
+
+impl Default for PromotionRules {
+    fn default() -> Self {
+        Self {
+            branches: vec!["develop".into(), "development".into()],
+            prefixes: vec!["release/".into(), "release-".into()],
+        }
+    }
+}
+
+impl PromotionRules {
+    /// Is `pr`, merged into a repository whose production branch is
+    /// `production`, a promotion rather than a change? Merges into the
+    /// production branch from a development or release branch, and merges
+    /// out of the production branch (back-merges), are.
+    pub fn is_promotion(&self, pr: &PullRequest, production: &str) -> bool {
+        let source = pr.source_branch.as_str();
+        if source.eq_ignore_ascii_case(production) {
+            return !pr.destination_branch.eq_ignore_ascii_case(production);
+        }
+        if !pr.destination_branch.eq_ignore_ascii_case(production) {
+            return false;
+        }
+        self.branches.iter().any(|b| b.eq_ignore_ascii_case(source))
+            || self.prefixes.iter().any(|p| {
+                !p.is_empty()
+                    && source.len() >= p.len()
+                    && source.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+            })
+    }
+}
+
 /// How hotfix pull requests are recognised and attributed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -159,6 +207,8 @@ pub struct Config {
     pub rerun_excuse_minutes: Option<u32>,
     /// Hotfix rules.
     pub hotfix: HotfixRules,
+    /// Promotion rules (gitflow: `develop → main`, `release/* → main`).
+    pub promotions: PromotionRules,
     /// An incident opening within this many hours after a deployment fails it.
     pub incident_window_hours: u32,
     /// Where lead time starts.
@@ -184,6 +234,7 @@ impl Default for Config {
             severities: vec![Severity::P1, Severity::P2],
             rerun_excuse_minutes: None,
             hotfix: HotfixRules::default(),
+            promotions: PromotionRules::default(),
             incident_window_hours: 24,
             lead_time_start: LeadTimeStart::FirstCommit,
             tier_year: TierYear::default(),

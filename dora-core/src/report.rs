@@ -118,6 +118,11 @@ pub struct LeadTimeExclusions {
     /// first commit (the default) and the PR would otherwise have a lead time.
     #[serde(default)]
     pub history_truncated: usize,
+    /// Promotions (`develop → main`, `release/* → main`, back-merges out of
+    /// the production branch; see [`crate::config::PromotionRules`]): they
+    /// carry changes merged before, which have lead times of their own.
+    #[serde(default)]
+    pub promotion: usize,
 }
 
 /// Lead time for changes.
@@ -451,7 +456,7 @@ pub mod reasons {
     //!
     //! **Pull requests** (`used`: changes with a lead time in the window, i.e.
     //! `lead_time.count`). `bots`, `not_deployed`, `baseline`,
-    //! `merge_commit_unknown` and `history_truncated` equal the
+    //! `merge_commit_unknown`, `history_truncated` and `promotion` equal the
     //! `lead_time.excluded` counts of the same names.
     //! 1. [`NOT_MERGED`]: open, declined or superseded.
     //! 2. [`MERGE_TIME_UNKNOWN`]: state merged, but no merge time.
@@ -465,6 +470,9 @@ pub mod reasons {
     //!    predecessors are unknown.
     //! 8. [`HISTORY_TRUNCATED`]: its branch history was not reached
     //!    (`Dataset.collection.history_truncated`).
+    //! 9. [`PROMOTION`]: a promotion (`develop → main`, `release/* → main`, a
+    //!    back-merge out of the production branch), not a change: the changes
+    //!    it carries have lead times of their own. (Checked after bots.)
     //!
     //! **Deployments**, every environment (`used`: production deployment attempts
     //! in the window, the change failure rate's denominator apart from merges
@@ -500,6 +508,8 @@ pub mod reasons {
     pub const MERGE_COMMIT_UNKNOWN: &str = "merge_commit_unknown";
     /// Pull request whose branch history the source could not reach.
     pub const HISTORY_TRUNCATED: &str = "history_truncated";
+    /// A promotion pull request (gitflow), not a change of its own.
+    pub const PROMOTION: &str = "promotion";
     /// Any kind: the event's time is outside the window.
     pub const OUTSIDE_WINDOW: &str = "outside_window";
     /// Deployment to a non-production environment.

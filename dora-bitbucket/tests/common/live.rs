@@ -35,6 +35,8 @@ pub struct Repo {
     pub pipelines: Vec<Value>,
     /// The status `/pipelines` answers (200; 403 without the scope).
     pub pipelines_status: u16,
+    /// The branching model (`None`: the endpoint answers 404).
+    pub branching_model: Option<Value>,
 }
 
 /// Page sizes the server uses (at most the client's `pagelen`).
@@ -120,6 +122,7 @@ impl Live {
             pr_commits: HashMap::from([(47, values(&server, &["pr47_commits.json"]))]),
             pipelines: Vec::new(),
             pipelines_status: 200,
+            branching_model: None,
         };
         let mut repos = BTreeMap::new();
         for (i, slug) in extra.iter().enumerate() {
@@ -289,6 +292,10 @@ impl Respond for Live {
                     .set_body_json(json!({"type": "error", "error": {"message": "Access denied"}}))
             }
             ["pipelines"] => page(&world.base, request, &repo.pipelines, 50),
+            ["branching-model"] => match &repo.branching_model {
+                Some(model) => ResponseTemplate::new(200).set_body_json(model.clone()),
+                None => not_found(),
+            },
             ["deployments"] => page(&world.base, request, &repo.deployments, sizes.deployments),
             ["deployments", uuid] => match repo.deployments.iter().find(|d| d["uuid"] == *uuid) {
                 Some(d) => ResponseTemplate::new(200).set_body_json(d.clone()),

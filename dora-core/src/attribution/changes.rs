@@ -20,6 +20,8 @@ pub(crate) struct Changes {
 
 /// What a merged pull request's fate depends on besides itself.
 struct MergeFacts {
+    /// A promotion (gitflow), not a change.
+    promotion: bool,
     /// The merge commit is in the graph (or stands in for a deployment).
     known: bool,
     /// The capped history walk left the PR's history out.
@@ -59,6 +61,7 @@ pub(crate) fn lead_time_rows(
         .map(|g| g.pull_request)
         .collect();
     let from_first_commit = config.lead_time_start == LeadTimeStart::FirstCommit;
+    let production = scope.production_branch();
     let mut truncated_excluded: Vec<u64> = Vec::new();
     let mut rows = Vec::new();
     let mut unknown_merge = 0usize;
@@ -72,13 +75,15 @@ pub(crate) fn lead_time_rows(
             unknown_merge += 1;
         }
         let deployment = attempts.shipper(pr, merge_node, shipping);
-        if let Some(k) = deployment {
+        let promotion = config.promotions.is_promotion(pr, production);
+        if let (Some(k), false) = (deployment, promotion) {
             deployments[k].changes += 1;
         }
         // The window rule: the shipping deployment's time, else the merge's.
         let in_window =
             deployment.map_or(merged_in_window, |k| window.contains(attempts.list[k].time));
         let facts = MergeFacts {
+            promotion,
             known,
             gap: gaps.contains(&pr.id),
             truncated: from_first_commit && gaps.contains(&pr.id),
@@ -136,6 +141,8 @@ fn merged_fate(scope: &RepoScope, pr: &PullRequest, f: &MergeFacts) -> PrFate {
         PrFate::OutsideWindow
     } else if scope.config.is_bot(pr) {
         PrFate::Bot
+    } else if f.promotion {
+        PrFate::Promotion
     } else if !f.known && f.gap {
         PrFate::HistoryTruncated
     } else if !f.known {

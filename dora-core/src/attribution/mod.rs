@@ -96,6 +96,16 @@ pub(crate) struct RepoScope<'a> {
 }
 
 impl<'a> RepoScope<'a> {
+    /// The production branch: the configured one, else the repository's main
+    /// branch, else `main`.
+    pub(crate) fn production_branch(&self) -> &'a str {
+        self.config
+            .production_branch
+            .as_deref()
+            .or(self.main_branch)
+            .unwrap_or("main")
+    }
+
     /// The scope of repository `slug`.
     pub(crate) fn new(
         data: &'a Dataset,

@@ -101,5 +101,6 @@ pub(crate) fn add_exclusions(a: LeadTimeExclusions, b: LeadTimeExclusions) -> Le
         baseline: a.baseline + b.baseline,
         merge_commit_unknown: a.merge_commit_unknown + b.merge_commit_unknown,
         history_truncated: a.history_truncated + b.history_truncated,
+        promotion: a.promotion + b.promotion,
     }
 }

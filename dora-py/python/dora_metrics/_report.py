@@ -218,6 +218,7 @@ class LeadTimeExclusions(Section):
     baseline: int
     merge_commit_unknown: int
     history_truncated: int
+    promotion: int
 
 
 class LeadTime(Section):
