@@ -595,6 +595,10 @@ fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> Response
             }
             ctx.bitbucket_page(values, 10, 100, true)
         }
+        ["branching-model"] => {
+            ctx.count("bitbucket branching-model");
+            json_response(StatusCode::OK, wire::branching_model(repo, &ctx.api()))
+        }
         ["environments"] => {
             ctx.count("bitbucket environments");
             let values = repo.environments.iter().map(wire::environment).collect();
