@@ -305,3 +305,13 @@ def collect(
     days: int = 90,
     until: str | datetime.date | None = None,
 ) -> Dataset: ...
+def inventory(
+    source: Bitbucket,
+    incidents: PagerDuty | Opsgenie | IncidentIo | Jsm | Dataset | None = None,
+    *,
+    days: int = 90,
+    until: str | datetime.date | None = None,
+    config: Config | None = None,
+) -> str:
+    """The read-only audit of `source` (and `incidents`) as JSON text."""
+    ...
