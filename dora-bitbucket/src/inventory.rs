@@ -1004,16 +1004,16 @@ mod tests {
     #[test]
     fn merge_strategies_from_parents_and_source_commit() {
         let commits = [
-            commit("aaaa1111", 2),
-            commit("bbbb2222", 1),
-            commit("cccc3333", 1),
+            commit("aaaaaaaaaaaa1111", 2),
+            commit("bbbbbbbbbbbb2222", 1),
+            commit("cccccccccccc3333", 1),
         ];
         let prs = [
-            pr(Some("aaaa"), "f1"),
-            pr(Some("bbbb"), "ffff"),
-            pr(Some("cccc"), "cccc3333"),
-            pr(Some("dddd"), "x"),
-            pr(None, "y"),
+            pr(Some("aaaaaaaaaaaa"), "f1f1f1f1f1f1"),
+            pr(Some("bbbbbbbbbbbb"), "ffffffffffff"),
+            pr(Some("cccccccccccc"), "cccccccccccc3333"),
+            pr(Some("dddddddddddd"), "eeeeeeeeeeee"),
+            pr(None, "eeeeeeeeeeee"),
         ];
         let s = merge_strategies(&prs, &commits);
         assert_eq!(
