@@ -25,6 +25,7 @@ __all__ = [
     "StoreError",
     "collect",
     "compute",
+    "inventory",
 ]
 
 __version__: str
