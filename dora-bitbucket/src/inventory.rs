@@ -1040,4 +1040,43 @@ mod tests {
         assert_eq!(m.development.as_deref(), Some("develop"));
         assert_eq!(m.branch_types[0].prefix, "release/");
     }
+
+    #[tokio::test]
+    async fn incident_audit_counts_services_severities_and_what_the_filter_keeps() {
+        use chrono::TimeZone;
+        use dora_core::{Dataset, Incident, MemorySource, Severity};
+        let at = |d| chrono::Utc.with_ymd_and_hms(2026, 9, d, 12, 0, 0).unwrap();
+        let mut data = Dataset::new();
+        for (id, sev, day) in [
+            ("a", Some(Severity::P1), 2),
+            ("b", Some(Severity::P3), 3),
+            ("c", None, 4),
+            ("old", Some(Severity::P1), 30),
+        ] {
+            let mut i = Incident::new("pagerduty", id, sev, at(day), None);
+            i.service = (id != "c").then(|| "web".to_string());
+            data.incidents.push(i);
+        }
+        let window = TimeRange::new(at(1), at(20));
+        let source = MemorySource::new(data);
+        let audit = incident_inventory(&source, window, &Config::default())
+            .await
+            .expect("audit");
+        assert_eq!(audit.incidents, 3);
+        assert_eq!(audit.kept, 1);
+        assert_eq!(audit.services.get("web"), Some(&2));
+        assert_eq!(audit.services.get("(none)"), Some(&1));
+        assert_eq!(audit.severities.get("none"), Some(&1));
+        let codes: Vec<String> = incident_findings(&audit)
+            .into_iter()
+            .map(|f| f.code)
+            .collect();
+        assert_eq!(codes, ["incidents_without_severity", "severity_filter"]);
+        let none = IncidentInventory { kept: 0, ..audit };
+        assert!(
+            incident_findings(&none)
+                .iter()
+                .any(|f| f.code == finding_codes::SEVERITY_FILTER_KEEPS_NONE)
+        );
+    }
 }
