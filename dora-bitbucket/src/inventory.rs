@@ -784,10 +784,11 @@ fn repository_findings(repo: &RepositoryInventory, deployments_truncated: bool) 
         .iter()
         .any(|f| f.endpoint == endpoint::ENVIRONMENTS || f.endpoint == endpoint::DEPLOYMENTS);
     let has_prod_env = repo.environments.iter().any(|e| e.production);
+    // Planned deployments that never ran (`undeployed`) are not deployments.
     let prod_deployments: u32 = repo
         .deployments
         .iter()
-        .filter(|d| d.production)
+        .filter(|d| d.production && d.status != "undeployed")
         .map(|d| d.count)
         .sum();
     if can_see_deployments && !has_prod_env {
