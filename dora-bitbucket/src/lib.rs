@@ -55,6 +55,17 @@
 //! `pullrequests/activity` and `commits`.
 //! [`Bitbucket::sync_scope_with_stats`] reports the cost per endpoint.
 //!
+//! ## Inventory
+//!
+//! [`Bitbucket::inventory`] (the `dora inventory` command) audits what the
+//! workspace exposes before any number is trusted: environments and their
+//! types, deployments in the window by environment and status, pipelines on
+//! the production branch without production deployments, the branching
+//! model, merge strategies, bot accounts and endpoints that answered 403
+//! (with the scope they need), each finding with a stable code and a one-line
+//! fix; [`incident_inventory`] does the same for an incident tool. At most 8
+//! `GET` requests per repository; it never writes. See [`inventory`].
+//!
 //! ## Mapping
 //!
 //! - Environment kind from `environment_type.name` (`Production`, `Staging`,
@@ -89,11 +100,13 @@ mod builder;
 mod convert;
 mod error;
 mod incremental;
+pub mod inventory;
 mod source;
 mod walk;
 mod wire;
 
 pub use builder::{BitbucketBuilder, DEFAULT_BASE_URL};
+pub use inventory::{Finding, Inventory, incident_inventory};
 pub use source::Bitbucket;
 
 use dora_http::HttpStats;

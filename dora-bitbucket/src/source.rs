@@ -538,15 +538,7 @@ impl Bitbucket {
         stats: &mut SyncStats,
     ) -> Option<PipelineRuns> {
         let ws = self.workspace.as_str();
-        let req = client
-            .request(
-                endpoint::PIPELINES,
-                &["repositories", ws, slug, "pipelines"],
-            )
-            .query("sort", "-created_on")
-            .query("pagelen", "50")
-            .query("fields", fields::PIPELINES);
-        let page: wire::PipelinesPage = match client.get_json(&req).await {
+        let page = match self.pipelines_page(client, slug).await {
             Ok(page) => page,
             Err(e) => {
                 let why = match e.status() {
@@ -562,32 +554,24 @@ impl Bitbucket {
                 return None;
             }
         };
-        let on_branch: Vec<(u64, Timestamp)> = page
-            .values
-            .iter()
-            .filter(|p| {
-                p.target.as_ref().is_some_and(|t| {
-                    t.ref_name.as_deref() == Some(branch)
-                        && t.ref_type
-                            .as_deref()
-                            .is_none_or(|k| k == "branch" || k == "named_branch")
-                })
-            })
-            .filter_map(|p| {
-                let at = convert::time(p.created_on.as_deref())?;
-                (at >= range.start && at < range.end).then_some((p.build_number.unwrap_or(0), at))
-            })
-            .collect();
-        let (number, latest_at) = on_branch.iter().max_by_key(|(_, at)| *at).copied()?;
-        Some(PipelineRuns {
-            repository: slug.to_owned(),
-            branch: branch.to_owned(),
-            runs: u32::try_from(on_branch.len()).unwrap_or(u32::MAX),
-            latest_at,
-            latest_url: repo_url
-                .filter(|_| number > 0)
-                .map(|u| format!("{u}/addon/pipelines/home#!/results/{number}")),
-        })
+        pipeline_runs_on(&page, slug, branch, repo_url, range)
+    }
+
+    /// The newest page of `/pipelines` (50 runs, newest first): one request.
+    pub(crate) async fn pipelines_page(
+        &self,
+        client: &HttpClient,
+        slug: &str,
+    ) -> Result<wire::PipelinesPage, dora_http::Error> {
+        let req = client
+            .request(
+                endpoint::PIPELINES,
+                &["repositories", &self.workspace, slug, "pipelines"],
+            )
+            .query("sort", "-created_on")
+            .query("pagelen", "50")
+            .query("fields", fields::PIPELINES);
+        client.get_json(&req).await
     }
 
     /// PRs updated since the cut-off (BBQL on the server; re-checked here in
@@ -895,6 +879,43 @@ fn merge_targets(prs: &[wire::PullRequest], main: Option<&str>, cutoff: Timestam
         .filter(|m| convert::time(m.date.as_deref()).is_some_and(|t| t >= cutoff))
         .filter_map(|m| m.hash.clone())
         .collect()
+}
+
+/// The runs of one `/pipelines` page on `branch` in `range` (`None` when
+/// none ran): their count and the newest run's link.
+pub(crate) fn pipeline_runs_on(
+    page: &wire::PipelinesPage,
+    slug: &str,
+    branch: &str,
+    repo_url: Option<&str>,
+    range: TimeRange,
+) -> Option<PipelineRuns> {
+    let on_branch: Vec<(u64, Timestamp)> = page
+        .values
+        .iter()
+        .filter(|p| {
+            p.target.as_ref().is_some_and(|t| {
+                t.ref_name.as_deref() == Some(branch)
+                    && t.ref_type
+                        .as_deref()
+                        .is_none_or(|k| k == "branch" || k == "named_branch")
+            })
+        })
+        .filter_map(|p| {
+            let at = convert::time(p.created_on.as_deref())?;
+            (at >= range.start && at < range.end).then_some((p.build_number.unwrap_or(0), at))
+        })
+        .collect();
+    let (number, latest_at) = on_branch.iter().max_by_key(|(_, at)| *at).copied()?;
+    Some(PipelineRuns {
+        repository: slug.to_owned(),
+        branch: branch.to_owned(),
+        runs: u32::try_from(on_branch.len()).unwrap_or(u32::MAX),
+        latest_at,
+        latest_url: repo_url
+            .filter(|_| number > 0)
+            .map(|u| format!("{u}/addon/pipelines/home#!/results/{number}")),
+    })
 }
 
 /// Keep the last item of each key (items without a key are all kept), in the

@@ -3,6 +3,8 @@
 //! ```text
 //! dora report --workspace acme [--repo web ...] [--incidents pagerduty] [--days 90] [--until DATE]
 //!             [--format table|json|csv|prometheus|html] [--output FILE] [--config dora.toml]
+//! dora inventory --workspace acme [--repo web ...] [--incidents pagerduty] [--format table|json|html]
+//!                                                     # read-only audit: what the workspace exposes, and what to fix
 //! dora demo   [--format ...] [--output FILE]          # bundled sample, no network, no credentials
 //! dora sync   --store dora.db --workspace acme [...]  # incremental sync into a SQLite store
 //! dora sync   --store postgres://u@db/dora --workspace acme [--worker-id W]
@@ -17,6 +19,7 @@
 
 use clap::{Parser, Subcommand};
 use commands::demo::{DemoArgs, run_demo};
+use commands::inventory::{InventoryArgs, run_inventory};
 use commands::report::{ReportArgs, run_report};
 use commands::sync::{SyncArgs, run_sync};
 use std::process::ExitCode;
@@ -38,6 +41,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Audit what a workspace (and an incident tool) exposes before trusting
+    /// any number: production environments, deployments by environment and
+    /// status, pipelines without deployments, the branching model, merge
+    /// strategies, bots and scopes that answered 403, each finding with a
+    /// stable code and a one-line fix. Read-only; at most 8 requests per
+    /// repository. Credentials as for `dora report`.
+    Inventory(InventoryArgs),
     /// Collect from Bitbucket (one repository or a workspace) and optionally one
     /// incident tool, compute the metrics and print them.
     ///
@@ -65,6 +75,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Inventory(args) => run_inventory(args),
         Command::Report(args) => run_report(args),
         Command::Demo(args) => run_demo(args),
         Command::Sync(args) => run_sync(args),

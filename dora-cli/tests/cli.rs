@@ -858,3 +858,129 @@ fn a_closed_stdout_is_an_output_error() {
         "/dev/null is a fine place for a report"
     );
 }
+
+#[test]
+fn inventory_audits_the_demo_workspace_as_a_table_and_as_json() {
+    let rt = runtime();
+    let server = rt
+        .block_on(DemoServer::start(
+            demo::generate(demo::DEFAULT_SEED),
+            ServerOptions {
+                forbidden: vec!["search-service/pipelines".to_string()],
+                ..ServerOptions::default()
+            },
+        ))
+        .expect("server");
+    let dir = tempdir();
+    let args = |format: &str| {
+        vec![
+            "inventory".to_string(),
+            "--quiet".into(),
+            "--workspace".into(),
+            "acme".into(),
+            "--incidents".into(),
+            "pagerduty".into(),
+            "--until".into(),
+            "2026-11-02".into(),
+            "--bitbucket-url".into(),
+            server.bitbucket_url(),
+            "--pagerduty-url".into(),
+            server.pagerduty_url(),
+            "--format".into(),
+            format.into(),
+        ]
+    };
+    let secret = "inventory-secret-token-42";
+    let before = server.requests_by_endpoint();
+    let table = dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", secret)
+        .env("PAGERDUTY_TOKEN", "pd-secret-token-43")
+        .args(args("table"))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8(table.stdout).expect("utf-8");
+    for needle in [
+        "Inventory of acme",
+        "design-system (main branch main)",
+        "pipelines_without_deployments",
+        "no_production_environment",
+        "missing_scope",
+        "read:pipeline:bitbucket",
+        "branching model",
+        "merge strategies",
+        "the severity filter (P1, P2) keeps",
+        "fix: ",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    let stderr = String::from_utf8_lossy(&table.stderr);
+    assert!(!text.contains(secret) && !stderr.contains(secret));
+    // Read-only, and within the budget: at most 8 Bitbucket requests per
+    // repository (plus the workspace listing).
+    let after = server.requests_by_endpoint();
+    let bitbucket: u64 = after
+        .iter()
+        .filter(|(k, _)| k.starts_with("bitbucket"))
+        .map(|(k, v)| v - before.get(k).copied().unwrap_or(0))
+        .sum();
+    assert!(bitbucket <= 1 + 8 * 4, "{bitbucket} requests: {after:?}");
+
+    let out = dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", secret)
+        .env("PAGERDUTY_TOKEN", "pd-secret-token-43")
+        .args(args("json"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json = json_of(&out);
+    let repos = json["repositories"].as_array().expect("repositories");
+    assert_eq!(repos.len(), 4);
+    for r in repos {
+        assert!(r["requests"].as_u64().expect("requests") <= 8, "{r}");
+    }
+    let search = repos
+        .iter()
+        .find(|r| r["slug"] == "search-service")
+        .expect("search-service");
+    assert_eq!(search["forbidden"][0]["scope"], "read:pipeline:bitbucket");
+    assert!(json["incidents"]["kept"].as_u64().expect("kept") > 0);
+    let findings = json["findings"].as_array().expect("findings");
+    assert!(findings.iter().all(|f| f["code"].is_string()
+        && f["severity"].is_string()
+        && f["fix"].as_str().is_some_and(|s| !s.is_empty())));
+    assert!(findings.iter().any(
+        |f| f["code"] == "pipelines_without_deployments" && f["repository"] == "design-system"
+    ));
+
+    let html = dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", secret)
+        .args([
+            "inventory",
+            "--quiet",
+            "--workspace",
+            "acme",
+            "--until",
+            "2026-11-02",
+            "--bitbucket-url",
+            &server.bitbucket_url(),
+            "--format",
+            "html",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let html = String::from_utf8(html).expect("utf-8");
+    assert!(html.contains("<section id=\"inventory\">") && html.contains("missing_scope"));
+
+    dora(dir.path())
+        .env("BITBUCKET_ACCESS_TOKEN", secret)
+        .args(["inventory", "--workspace", "acme", "--format", "csv"])
+        .assert()
+        .code(2);
+}

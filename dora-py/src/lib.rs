@@ -12,6 +12,7 @@ pub mod dataset;
 pub mod errors;
 pub mod frames;
 pub mod ingest;
+pub mod inventory;
 pub mod report;
 pub mod runtime;
 pub mod sources;
@@ -32,5 +33,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::PyStore>()?;
     m.add_function(wrap_pyfunction!(report::compute, m)?)?;
     m.add_function(wrap_pyfunction!(collect::collect, m)?)?;
+    m.add_function(wrap_pyfunction!(inventory::inventory, m)?)?;
     Ok(())
 }

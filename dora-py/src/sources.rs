@@ -431,6 +431,17 @@ pub fn delivery_source(obj: &Bound<'_, PyAny>) -> DoraResult<Arc<dyn DeliverySou
     ))))
 }
 
+/// The Bitbucket source behind a Python object (for `inventory`).
+pub fn bitbucket_source(obj: &Bound<'_, PyAny>) -> DoraResult<Arc<Bitbucket>> {
+    if let Ok(b) = obj.cast::<PyBitbucket>() {
+        return Ok(Arc::clone(&b.get().source));
+    }
+    Err(DoraErr::Python(PyTypeError::new_err(format!(
+        "source must be a dora_metrics.Bitbucket, got {}",
+        obj.get_type().name()?
+    ))))
+}
+
 /// The incremental (store-syncing) source behind a Python object: only
 /// `Bitbucket` keeps per-repository cursors.
 pub fn incremental_source(obj: &Bound<'_, PyAny>) -> DoraResult<Arc<dyn IncrementalSource>> {

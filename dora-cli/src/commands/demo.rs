@@ -25,6 +25,11 @@ pub(crate) struct DemoArgs {
     /// handling and its progress display).
     #[arg(long, hide = true, default_value_t = 0, value_name = "N")]
     pub(crate) throttle: u64,
+    /// With --serve: answer `{repository}/{endpoint}` (e.g.
+    /// `search-service/pipelines`) with 403, as for a token without that
+    /// scope (repeatable; to see `dora inventory` name the missing scope).
+    #[arg(long, hide = true, value_name = "REPO/ENDPOINT")]
+    pub(crate) forbid: Vec<String>,
 }
 
 pub(crate) fn run_demo(args: DemoArgs) -> Result<(), Failure> {
@@ -38,7 +43,11 @@ pub(crate) fn run_demo(args: DemoArgs) -> Result<(), Failure> {
     let rt = runtime()?;
     if args.serve {
         return rt.block_on(async {
-            let server = DemoServer::start(sample, ServerOptions::default())
+            let options = ServerOptions {
+                forbidden: args.forbid.clone(),
+                ..ServerOptions::default()
+            };
+            let server = DemoServer::start(sample, options)
                 .await
                 .context("cannot start the demo server")
                 .map_err(Failure::internal)?;
@@ -46,6 +55,13 @@ pub(crate) fn run_demo(args: DemoArgs) -> Result<(), Failure> {
             println!("PagerDuty API:  {}", server.pagerduty_url());
             println!("Workspace:      {}", demo::WORKSPACE);
             println!("Any credentials are accepted. Try, in another shell:");
+            println!(
+                "  BITBUCKET_ACCESS_TOKEN=demo PAGERDUTY_TOKEN=demo dora inventory --workspace {} --incidents pagerduty --until {} --bitbucket-url {} --pagerduty-url {}",
+                demo::WORKSPACE,
+                now.format("%Y-%m-%d"),
+                server.bitbucket_url(),
+                server.pagerduty_url()
+            );
             println!(
                 "  BITBUCKET_ACCESS_TOKEN=demo PAGERDUTY_TOKEN=demo dora report --workspace {} --incidents pagerduty --until {} --bitbucket-url {} --pagerduty-url {}",
                 demo::WORKSPACE,

@@ -36,6 +36,10 @@ pub struct ServerOptions {
     pub reject_auth: bool,
     /// Answer the first this many requests with 429 and `Retry-After: 1`.
     pub rate_limit_first: u64,
+    /// Answer these `{repository}/{endpoint}` paths (e.g.
+    /// `search-service/pipelines`) with 403 and Bitbucket's scope message: a
+    /// token without that scope, for `dora inventory`.
+    pub forbidden: Vec<String>,
 }
 
 struct Inner {
@@ -446,6 +450,16 @@ fn bbql_lower_bound(q: &str, field: &str) -> Option<DateTime<Utc>> {
 fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> Response {
     let sample = &ctx.inner.sample;
     let api = ctx.api();
+    if let Some(first) = rest.first() {
+        let target = format!("{}/{first}", repo.slug);
+        if ctx.inner.options.forbidden.contains(&target) {
+            ctx.count(&format!("bitbucket {first} (403)"));
+            return bitbucket_error(
+                StatusCode::FORBIDDEN,
+                "Your credentials lack one or more required privilege scopes.",
+            );
+        }
+    }
     match rest {
         [] => {
             ctx.count("bitbucket repository");
@@ -594,6 +608,10 @@ fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> Response
                 }
             }
             ctx.bitbucket_page(values, 10, 100, true)
+        }
+        ["branching-model"] => {
+            ctx.count("bitbucket branching-model");
+            json_response(StatusCode::OK, wire::branching_model(repo, &ctx.api()))
         }
         ["environments"] => {
             ctx.count("bitbucket environments");

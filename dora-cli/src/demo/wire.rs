@@ -434,3 +434,34 @@ pub fn pagerduty_log_entries(i: &Incident) -> Vec<Value> {
     ));
     out
 }
+
+/// `GET …/branching-model` (api-reference §1.17): repositories with a
+/// release flow (daily promotion, twice-weekly releases) enable a production
+/// branch (the main branch) and release/hotfix prefixes; the others only have
+/// a development branch (the main branch), as Bitbucket's default model does.
+pub fn branching_model(repo: &RepoSample, api: &str) -> Value {
+    let main = json!({"type": "branch", "name": repo.main_branch});
+    let releases = repo.environments.iter().any(|e| e.kind == "Staging")
+        && repo.environments.len() > 1
+        && repo.slug != "checkout-web";
+    let mut model = json!({
+        "type": "branching_model",
+        "development": {"name": repo.main_branch, "use_mainbranch": true, "branch": main},
+        "branch_types": [
+            {"kind": "feature", "prefix": "feature/"},
+            {"kind": "bugfix", "prefix": "bugfix/"},
+        ],
+        "links": {"self": {"href": format!("{api}/repositories/{}/{}/branching-model", super::WORKSPACE, repo.slug)}},
+    });
+    if releases {
+        model["production"] =
+            json!({"name": repo.main_branch, "use_mainbranch": true, "branch": main});
+        model["branch_types"] = json!([
+            {"kind": "feature", "prefix": "feature/"},
+            {"kind": "bugfix", "prefix": "bugfix/"},
+            {"kind": "release", "prefix": "release/"},
+            {"kind": "hotfix", "prefix": "hotfix/"},
+        ]);
+    }
+    model
+}

@@ -26,7 +26,8 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-const STYLE: &str = r#"
+/// The dashboard's stylesheet, shared by other HTML pages (the inventory).
+pub const STYLE: &str = r#"
 :root { --fg:#1d2330; --muted:#5b6475; --line:#dde2ea; --bg:#f6f7f9; --card:#fff;
   --elite:#1a7f4b; --high:#2f6fd0; --medium:#c98a0b; --low:#c0392b; --none:#8a93a3; --accent:#2f6fd0; }
 * { box-sizing: border-box; }

@@ -19,6 +19,7 @@ Rust's; frames arrive as Arrow. Every error is a `DoraError`.
 from __future__ import annotations
 
 import datetime as _dt
+import json as _json
 
 from collections.abc import Mapping
 from importlib import resources as _resources
@@ -85,6 +86,35 @@ def collect(
     return Dataset._wrap(_native.collect(native_source, native_incidents, days=days, until=until))
 
 
+def inventory(
+    source: Bitbucket,
+    incidents: PagerDuty | Opsgenie | IncidentIo | Jsm | Dataset | None = None,
+    *,
+    days: int = 90,
+    until: str | _dt.date | None = None,
+    config: Config | Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Audit what a Bitbucket workspace (and an incident tool) exposes, as
+    `dora inventory --format json` does: per repository, environments and their
+    types, deployments in the window by environment and status, pipelines on
+    the production branch without production deployments, the branching model,
+    merge strategies, bots and endpoints that answered 403 (with the scope),
+    and for `incidents` the services, severities and how many incidents the
+    severity filter of `config` keeps. `findings` lists each problem with a
+    stable `code`, a `severity` and a one-line `fix`.
+
+    Read-only, at most 8 requests per repository, the GIL released. Raises
+    `AuthError`, `RateLimitError`, `NotFoundError`, `SourceError` or
+    `ConfigError`; a 403 is a finding (`missing_scope`), not an error.
+    """
+    if isinstance(config, Mapping):
+        config = Config(**config)
+    native_incidents: Any = incidents._native if isinstance(incidents, Dataset) else incidents
+    text = _native.inventory(source, native_incidents, days=days, until=until, config=config)
+    result: dict[str, Any] = _json.loads(text)
+    return result
+
+
 def compute(
     dataset: Dataset,
     config: Config | Mapping[str, Any] | None = None,
@@ -149,6 +179,7 @@ __all__ = [
     "StoreError",
     "collect",
     "compute",
+    "inventory",
     "sample_dataset",
     "__version__",
 ]

@@ -25,6 +25,7 @@ __all__ = [
     "StoreError",
     "collect",
     "compute",
+    "inventory",
 ]
 
 __version__: str
@@ -305,3 +306,13 @@ def collect(
     days: int = 90,
     until: str | datetime.date | None = None,
 ) -> Dataset: ...
+def inventory(
+    source: Bitbucket,
+    incidents: PagerDuty | Opsgenie | IncidentIo | Jsm | Dataset | None = None,
+    *,
+    days: int = 90,
+    until: str | datetime.date | None = None,
+    config: Config | None = None,
+) -> str:
+    """The read-only audit of `source` (and `incidents`) as JSON text."""
+    ...
