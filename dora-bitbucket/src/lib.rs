@@ -41,7 +41,13 @@
 //! [`BitbucketBuilder::max_commit_pages`] before reaching a merged PR's merge
 //! commit puts that PR in the dataset's `collection.history_truncated` (the
 //! engine leaves it out of lead time, naming the knob that raises the cap).
-//! Pipelines are not fetched: deployments carry their commit and environment.
+//! Deployments carry their commit and environment; pipeline runs are never
+//! taken as deployments. Only a repository with no production deployment has
+//! its newest page of `/pipelines` read, as evidence for the
+//! `pipelines_without_deployments` diagnostic (a deploy step without
+//! `deployment: production`). The branching model (`/branching-model`, one
+//! request per full collect) names the production branch when one is enabled:
+//! that branch, not the main branch, is walked and attributed.
 //!
 //! ## Incremental sync
 //!
