@@ -279,6 +279,7 @@ impl BitbucketBuilder {
             history_margin: chrono::Duration::from_std(self.history_margin)
                 .unwrap_or(chrono::Duration::days(14)),
             max_commit_pages: self.max_commit_pages,
+            listed_main: std::sync::Mutex::default(),
         })
     }
 }

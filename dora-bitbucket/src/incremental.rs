@@ -453,8 +453,14 @@ impl Bitbucket {
         now: Timestamp,
         stats: &mut SyncStats,
     ) -> Result<(Dataset, Cursor), SourceError> {
+        // The main branch from the workspace listing, when this run listed it.
+        let main = self
+            .listed_main
+            .lock()
+            .ok()
+            .and_then(|listed| listed.get(slug).cloned());
         let (data, meta) = self
-            .sync_repository(client, slug, None, range, stats)
+            .sync_repository(client, slug, main, range, stats)
             .await?;
         let next = Cursor::from_backfill(range.start, &data, meta, now);
         Ok((data, next))
@@ -955,6 +961,14 @@ impl IncrementalSource for Bitbucket {
         let client = self.client.with_fresh_stats();
         let repos = self.repositories(&client).await?;
         let mut list = ScopeList::named(Vec::new());
+        if let Ok(mut listed) = self.listed_main.lock() {
+            listed.clear();
+            listed.extend(
+                repos
+                    .iter()
+                    .filter_map(|(slug, main, _)| Some((slug.clone(), main.clone()?))),
+            );
+        }
         list.scopes = repos
             .into_iter()
             .map(|(slug, _, uuid)| Scope::new(format!("{}/{slug}", self.workspace), uuid))

@@ -92,6 +92,9 @@ pub struct Bitbucket {
     pub(crate) client: HttpClient,
     pub(crate) history_margin: chrono::Duration,
     pub(crate) max_commit_pages: usize,
+    /// Main branches the last workspace listing gave, by slug, so that a
+    /// scope's first sync need not look its repository up again.
+    pub(crate) listed_main: std::sync::Mutex<HashMap<String, String>>,
 }
 
 /// What one repository's full sync saw besides its events: what an
@@ -104,8 +107,7 @@ pub(crate) struct RepoMeta {
     pub head: Option<String>,
     /// Environments by uuid.
     pub environments: HashMap<String, dora_core::Environment>,
-    /// Every converted deployment, in listing order (newest first): id and status.
-    /// Every listed deployment with a uuid: its status (an unreadable one's:
+    /// Every listed deployment with a uuid, in listing order (newest first): its status (an unreadable one's:
     /// see [`convert::unreadable_status`]).
     pub listed_deployments: Vec<(String, Option<DeploymentStatus>)>,
     /// Every listed pull request: id and `updated_on`.

@@ -618,6 +618,10 @@ async fn run(changes: &[Change]) -> Vec<(&'static str, u64, u64)> {
     let (first, _) = sync(&world, &mut store).await;
     let (data, full) = fresh(&world).await;
     assert_same(&world, &store.load().expect("load"), &data, "first sync");
+    assert!(
+        first <= full,
+        "a first sync costs what a fresh collection does: {first} > {full}"
+    );
     let mut costs = vec![("first sync", first, full)];
     for (i, change) in changes.iter().enumerate() {
         world.apply(*change);
