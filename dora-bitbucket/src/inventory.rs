@@ -17,10 +17,9 @@
 //! scope the token lacks (the rest of the audit goes on); a 401 or a network
 //! failure is an error.
 //!
-//! The branching model is read here by an inventory-local wire struct
-//! ([`BranchingModel`] is its public summary); the collection path has its
-//! own reader, deliberately not shared so that the audit never depends on
-//! what a sync does with the model.
+//! The branching model is read with the same wire types as the collection
+//! path ([`BranchingModel`] is its public summary); the collection takes only
+//! its production branch from it.
 
 use crate::Bitbucket;
 use crate::convert;
@@ -248,37 +247,8 @@ impl Inventory {
     }
 }
 
-// The inventory's own wire structs: the branching model (the collection path
-// reads it with its own, see the module docs) and the few fields the audit
-// needs beyond the shared wire types.
-#[derive(Debug, Default, Deserialize)]
-struct WireBranchRef {
-    name: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct WireModelBranch {
-    name: Option<String>,
-    use_mainbranch: Option<bool>,
-    branch: Option<WireBranchRef>,
-    enabled: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct WireBranchType {
-    kind: Option<String>,
-    prefix: Option<String>,
-    enabled: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct WireBranchingModel {
-    development: Option<WireModelBranch>,
-    production: Option<WireModelBranch>,
-    #[serde(default)]
-    branch_types: Vec<WireBranchType>,
-}
-
+// The few fields the audit needs beyond the shared wire types (the branching
+// model's are in `wire`, shared with the collection path).
 #[derive(Debug, Default, Deserialize)]
 struct WireCommitRef {
     hash: Option<String>,
@@ -317,7 +287,7 @@ struct WirePage<T> {
     values: Vec<T>,
 }
 
-const BRANCHING_MODEL: &str = "branching-model";
+use crate::source::endpoint::BRANCHING_MODEL;
 const INVENTORY_PULL_REQUESTS: &str =
     "next,values.author,values.source.commit.hash,values.merge_commit.hash,values.links.html.href";
 const INVENTORY_COMMITS: &str =
@@ -474,7 +444,7 @@ impl Bitbucket {
         let (envs, deps, model) = tokio::join!(
             client.get_json::<WirePage<wire::Environment>>(&env_req),
             deployments_two_pages,
-            client.get_json::<WireBranchingModel>(&model_req),
+            client.get_json::<wire::BranchingModel>(&model_req),
         );
         let envs = match answer(envs, self, slug)? {
             Answer::Ok(p) => p.values,
@@ -696,8 +666,8 @@ impl Bitbucket {
     }
 }
 
-fn branching_model(m: WireBranchingModel, main: Option<&str>) -> BranchingModel {
-    let name = |b: WireModelBranch| -> Option<String> {
+fn branching_model(m: wire::BranchingModel, main: Option<&str>) -> BranchingModel {
+    let name = |b: wire::ModelBranch| -> Option<String> {
         if b.enabled == Some(false) {
             return None;
         }
@@ -1030,7 +1000,7 @@ mod tests {
 
     #[test]
     fn branching_model_uses_the_main_branch_when_told() {
-        let m: WireBranchingModel = serde_json::from_str(
+        let m: wire::BranchingModel = serde_json::from_str(
             r#"{"development":{"name":"develop","use_mainbranch":false,"branch":{"name":"develop"}},
                 "production":{"name":"main","use_mainbranch":true},
                 "branch_types":[{"kind":"release","prefix":"release/"}]}"#,

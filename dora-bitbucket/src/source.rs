@@ -498,12 +498,10 @@ impl Bitbucket {
         stats: &mut SyncStats,
     ) -> Option<String> {
         let ws = self.workspace.as_str();
-        let req = client
-            .request(
-                endpoint::BRANCHING_MODEL,
-                &["repositories", ws, slug, "branching-model"],
-            )
-            .query("fields", fields::BRANCHING_MODEL);
+        let req = client.request(
+            endpoint::BRANCHING_MODEL,
+            &["repositories", ws, slug, "branching-model"],
+        );
         let model: wire::BranchingModel = match client.get_json(&req).await {
             Ok(model) => model,
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => return None,
@@ -515,7 +513,7 @@ impl Bitbucket {
             }
         };
         let production = model.production?;
-        if production.use_mainbranch == Some(true) {
+        if production.use_mainbranch == Some(true) || production.enabled == Some(false) {
             return None;
         }
         // Only a branch that exists (`branch` is absent otherwise).

@@ -170,17 +170,35 @@ pub(crate) struct Commit {
     pub parents: Vec<CommitRef>,
 }
 
-/// `GET …/branching-model` (§1.17): only what the collection reads.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `GET …/branching-model` (§1.17), read by the collection (the production
+/// branch) and the inventory (all of it).
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct BranchingModel {
+    pub development: Option<ModelBranch>,
     pub production: Option<ModelBranch>,
+    #[serde(default)]
+    pub branch_types: Vec<BranchType>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct ModelBranch {
+    pub name: Option<String>,
     pub use_mainbranch: Option<bool>,
     /// Absent when the named branch does not exist.
-    pub branch: Option<Named>,
+    pub branch: Option<BranchRef>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct BranchRef {
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct BranchType {
+    pub kind: Option<String>,
+    pub prefix: Option<String>,
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -212,7 +230,6 @@ pub(crate) mod fields {
     pub const DEPLOYMENT: &str = "uuid,state,environment.uuid,environment.name,environment.environment_type.name,release.commit.hash,release.name,release.url,deployable.commit.hash,last_update_time";
     pub const PULL_REQUESTS: &str = "next,values.id,values.title,values.state,values.author,values.source.branch.name,values.destination.branch.name,values.merge_commit.hash,values.merge_commit.date,values.created_on,values.updated_on,values.links.html.href";
     pub const ACTIVITY: &str = "next,values.pull_request.id,values.update.state,values.update.date,values.approval.date,values.approval.user,values.changes_requested.date,values.changes_requested.user,values.comment.created_on,values.comment.user,values.comment.deleted";
-    pub const BRANCHING_MODEL: &str = "production.use_mainbranch,production.branch.name";
     pub const PIPELINES: &str =
         "values.build_number,values.created_on,values.target.ref_type,values.target.ref_name";
     pub const COMMITS: &str = "next,values.hash,values.date,values.message,values.author.raw,values.author.user,values.parents.hash";

@@ -468,22 +468,7 @@ async fn sync(world: &World, store: &mut Store) -> (u64, BTreeMap<(String, Strin
     let log = requests(&world.server).await;
     let mut counts = BTreeMap::new();
     for r in &log[before..] {
-        let path = r.url.path();
-        let (repo, label) = match path.strip_prefix("/2.0/repositories/acme/") {
-            None => (String::new(), "repositories".to_string()),
-            Some(rest) => {
-                let parts: Vec<&str> = rest.split('/').collect();
-                let label = match &parts[1..] {
-                    [] => "repository".to_string(),
-                    ["pullrequests", "activity"] => "pullrequests/activity".into(),
-                    ["pullrequests", _, tail] => format!("pullrequest/{tail}"),
-                    ["deployments", _] => "deployment".into(),
-                    [first, ..] => (*first).to_string(),
-                };
-                (parts[0].to_string(), label)
-            }
-        };
-        *counts.entry((repo, label)).or_insert(0) += 1;
+        *counts.entry(endpoint_of(r)).or_insert(0) += 1;
     }
     let total: u64 = counts.values().sum();
     assert_eq!(summary.changes.renamed, world.renamed, "renames followed");

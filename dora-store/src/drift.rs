@@ -114,7 +114,7 @@ pub(crate) fn span(
 
 /// Replace the clock-skew notes and pipeline-run evidence of the batch's
 /// repositories with the batch's (the latest sync of a repository says).
-pub(crate) fn upsert_skews(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
+pub(crate) fn upsert_repository_notes(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
     for r in &data.repositories {
         tx.exec("DELETE FROM clock_skews WHERE scope = ?1", vals![&r.slug])?;
         tx.exec(

@@ -1304,7 +1304,7 @@ fn delete_keys(tx: &mut dyn Exec, delete: &str, keys: &[Vec<SqlValue>]) -> Resul
 
 fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
     upsert_notes(tx, data)?;
-    drift::upsert_skews(tx, data)?;
+    drift::upsert_repository_notes(tx, data)?;
     drift::mark_rewritten(tx, data)?;
     for r in &data.repositories {
         tx.exec(

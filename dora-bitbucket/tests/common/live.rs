@@ -371,19 +371,27 @@ pub fn source_for(server: &MockServer, repos: &[&str]) -> Bitbucket {
 pub fn per_endpoint(requests: &[Request]) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for r in requests {
-        let path = r.url.path();
-        let rest = path.strip_prefix("/2.0/repositories/acme/").unwrap_or(path);
-        let parts: Vec<&str> = rest.split('/').skip(1).collect();
-        let label = match parts.as_slice() {
-            [] => "repository".to_string(),
-            ["pullrequests", "activity"] => "pullrequests/activity".into(),
-            ["pullrequests", _, tail] => format!("pullrequest/{tail}"),
-            ["deployments", _] => "deployment".into(),
-            [first, ..] => (*first).to_string(),
-        };
-        *out.entry(label).or_insert(0) += 1;
+        *out.entry(endpoint_of(r).1).or_insert(0) += 1;
     }
     out
+}
+
+/// A request's repository and endpoint label (the workspace listing is
+/// `("", "repositories")`).
+pub fn endpoint_of(request: &Request) -> (String, String) {
+    let path = request.url.path();
+    let Some(rest) = path.strip_prefix("/2.0/repositories/acme/") else {
+        return (String::new(), "repositories".into());
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let label = match &parts[1..] {
+        [] => "repository".to_string(),
+        ["pullrequests", "activity"] => "pullrequests/activity".into(),
+        ["pullrequests", _, tail] => format!("pullrequest/{tail}"),
+        ["deployments", _] => "deployment".into(),
+        [first, ..] => (*first).to_string(),
+    };
+    (parts[0].to_string(), label)
 }
 
 pub async fn requests(server: &MockServer) -> Vec<Request> {
