@@ -29,6 +29,7 @@ pub struct BitbucketBuilder {
     retry: RetryPolicy,
     history_margin: Duration,
     max_commit_pages: usize,
+    model_refresh: Duration,
     http: Vec<HttpTweak>,
 }
 
@@ -62,6 +63,7 @@ impl BitbucketBuilder {
             retry: RetryPolicy::default(),
             history_margin: Duration::from_secs(14 * 24 * 3600),
             max_commit_pages: 50,
+            model_refresh: Duration::from_secs(24 * 3600),
             http: Vec::new(),
         }
     }
@@ -196,6 +198,16 @@ impl BitbucketBuilder {
         self
     }
 
+    /// How old the branching model a sync knows may grow before an
+    /// incremental sync reads it again (default 24 hours; zero: every sync).
+    /// A full collection always reads it. Reading it costs one request per
+    /// repository, a quarter more than a sync that finds nothing new, so a
+    /// change to the branching model reaches the store within this time.
+    pub fn model_refresh(mut self, every: Duration) -> Self {
+        self.model_refresh = every;
+        self
+    }
+
     /// The most time all waits together may take (429 waits, 5xx and
     /// transport-error backoff; default 10 minutes). A wait that would go past
     /// it fails the collection with a message saying so.
@@ -279,6 +291,8 @@ impl BitbucketBuilder {
             history_margin: chrono::Duration::from_std(self.history_margin)
                 .unwrap_or(chrono::Duration::days(14)),
             max_commit_pages: self.max_commit_pages,
+            model_refresh: chrono::Duration::from_std(self.model_refresh)
+                .unwrap_or(chrono::Duration::MAX),
             listed_main: std::sync::Mutex::default(),
         })
     }

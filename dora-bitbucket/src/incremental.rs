@@ -36,8 +36,8 @@ use crate::SyncStats;
 use crate::convert::{self, PrActivity, Skip, reason};
 use crate::error::{SOURCE, convert as convert_error};
 use crate::source::{
-    Bitbucket, BranchWalk, Reach, RepoMeta, endpoint, pr_activity, sha_matches, task_error,
-    truncation_note,
+    Bitbucket, BranchWalk, ModelRead, ModelRules, Reach, RepoMeta, endpoint, pr_activity,
+    sha_matches, task_error, truncation_note,
 };
 use crate::walk::Frontier;
 use crate::wire::{self, fields};
@@ -45,8 +45,8 @@ use async_trait::async_trait;
 use chrono::Duration;
 use dora_core::{
     CollectionNotes, Dataset, DeploymentStatus, Environment, EnvironmentKind, EventKind,
-    IncrementalSource, PullRequestState, Repository, Scope, ScopeList, SourceError, SyncDelta,
-    TimeRange, Timestamp,
+    IncrementalSource, PullRequestState, Scope, ScopeList, SourceError, SyncDelta, TimeRange,
+    Timestamp,
 };
 use dora_http::{HttpClient, Pagination, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -125,6 +125,17 @@ struct Cursor {
     /// The repository's web page, once known.
     #[serde(default)]
     url: Option<String>,
+    /// The repository's own main branch at the last read (the branching
+    /// model may name another production branch).
+    #[serde(default)]
+    repo_main: Option<String>,
+    /// What the branching model said at the last sync (read again on every
+    /// sync: a changed production branch has the repository read again).
+    #[serde(default)]
+    model: ModelRules,
+    /// When the branching model was last read (`None`: never by this cursor).
+    #[serde(default)]
+    model_read_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -243,6 +254,9 @@ impl Cursor {
                 .iter()
                 .any(|d| d.environment_kind == EnvironmentKind::Production),
             url: data.repositories.first().and_then(|r| r.url.clone()),
+            repo_main: meta.repo_main,
+            model: meta.model,
+            model_read_at: Some(now),
             pr_watermark,
             recent_prs: recent_prs(BTreeMap::new(), meta.pr_updates, pr_watermark),
             activity_watermark: meta
@@ -482,11 +496,28 @@ impl Bitbucket {
         let ws = self.workspace.as_str();
         let act_since = cur.activity_watermark - overlap();
 
-        let (deps, prs, stream, commits) = tokio::join!(
+        // The repository's main branch: this run's workspace listing, else
+        // the last read.
+        let listed_main = self
+            .listed_main
+            .lock()
+            .ok()
+            .and_then(|listed| listed.get(slug).cloned());
+        let repo_main = listed_main.or_else(|| cur.repo_main.clone());
+        let (deps, prs, stream, commits, model) = tokio::join!(
             self.changed_deployments(client, slug, &cur),
             self.pull_requests(client, slug, cur.pr_watermark - overlap()),
             self.activity(client, slug, act_since),
             self.new_commits(client, slug, &cur),
+            async {
+                match cur.model_read_at {
+                    Some(read) if now - read < self.model_refresh => None,
+                    _ => Some(
+                        self.branching_model(client, slug, repo_main.as_deref(), stats)
+                            .await,
+                    ),
+                }
+            },
         );
 
         // Deployments, with environments fetched again only for an unknown one.
@@ -577,6 +608,37 @@ impl Bitbucket {
         let commits = commits.map_err(err)?;
         if let Some(why) = rewritten(cur.head.as_deref(), &commits) {
             return Ok(Changes::Rewritten(why));
+        }
+        // The branching model (read again when stale) and the main branch
+        // name the production branch: another than the one walked has the
+        // repository read again.
+        let known = match model {
+            Some(ModelRead::Read(rules)) => {
+                cur.model = rules;
+                cur.model_read_at = Some(now);
+                true
+            }
+            Some(ModelRead::Unreadable) => false,
+            None => true,
+        };
+        if known {
+            let walked = commits.main_branch.clone();
+            let expected = cur
+                .model
+                .production
+                .clone()
+                .or_else(|| repo_main.clone())
+                .or_else(|| walked.clone());
+            if expected.is_some() && expected != walked {
+                return Ok(Changes::Rewritten(format!(
+                    "the production branch is now `{}`, was `{}`",
+                    expected.unwrap_or_default(),
+                    walked.unwrap_or_default()
+                )));
+            }
+        }
+        if repo_main.is_some() {
+            cur.repo_main.clone_from(&repo_main);
         }
         for why in &commits.walk.skipped {
             self.note_skip(stats, &mut notes, slug, why);
@@ -755,11 +817,8 @@ impl Bitbucket {
         data.commits = commits;
         data.collection = notes;
         data.dedup();
-        data.repositories.push(Repository {
-            slug: slug.to_owned(),
-            main_branch: cur.main_branch.clone(),
-            url,
-        });
+        data.repositories
+            .push(cur.model.repository(slug, cur.main_branch.clone(), url));
 
         // Watermarks.
         let updates: Vec<(u64, Timestamp)> = listed_prs

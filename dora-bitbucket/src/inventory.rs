@@ -666,7 +666,7 @@ impl Bitbucket {
     }
 }
 
-fn branching_model(m: wire::BranchingModel, main: Option<&str>) -> BranchingModel {
+pub(crate) fn branching_model(m: wire::BranchingModel, main: Option<&str>) -> BranchingModel {
     let name = |b: wire::ModelBranch| -> Option<String> {
         if b.enabled == Some(false) {
             return None;

@@ -92,6 +92,8 @@ pub struct Bitbucket {
     pub(crate) client: HttpClient,
     pub(crate) history_margin: chrono::Duration,
     pub(crate) max_commit_pages: usize,
+    /// How old a known branching model may grow before a sync reads it again.
+    pub(crate) model_refresh: chrono::Duration,
     /// Main branches the last workspace listing gave, by slug, so that a
     /// scope's first sync need not look its repository up again.
     pub(crate) listed_main: std::sync::Mutex<HashMap<String, String>>,
@@ -116,6 +118,10 @@ pub(crate) struct RepoMeta {
     pub newest_activity: Option<Timestamp>,
     /// The oldest time the activity stream covered (`None`: all of it).
     pub activity_covered_since: Option<Timestamp>,
+    /// The repository's own main branch.
+    pub repo_main: Option<String>,
+    /// What its branching model said.
+    pub model: ModelRules,
 }
 
 /// The repository-wide activity stream back to a time.
@@ -274,11 +280,15 @@ impl Bitbucket {
         let main_branch = (!main_branch.is_empty()).then_some(main_branch);
         // The branching model's production branch, when enabled, is the one
         // whose merges and commits matter (gitflow teams often make
-        // `develop` the main branch and ship `master`).
-        let main_branch = match self.production_branch(client, slug, stats).await {
-            Some(production) => Some(production),
-            None => main_branch,
-        };
+        // `develop` the main branch and ship `master`); its development
+        // branch and hotfix and release prefixes name the branches.
+        let model = self
+            .branching_model(client, slug, main_branch.as_deref(), stats)
+            .await
+            .rules()
+            .unwrap_or_default();
+        let repo_main = main_branch.clone();
+        let main_branch = model.production.clone().or(main_branch);
         if main_branch.is_none() {
             stats.warnings.push(format!(
                 "{ws}/{slug}: no main branch (empty repository?); commits were not fetched"
@@ -442,6 +452,8 @@ impl Bitbucket {
         }
 
         let meta = RepoMeta {
+            repo_main,
+            model: model.clone(),
             cutoff,
             head,
             environments: environments.clone(),
@@ -455,11 +467,8 @@ impl Bitbucket {
         };
         let mut data = Dataset::new();
         let url = convert::repository_url(&pull_requests);
-        data.repositories.push(Repository {
-            slug: slug.to_owned(),
-            main_branch,
-            url,
-        });
+        data.repositories
+            .push(model.repository(slug, main_branch, url));
         let mut envs: Vec<_> = environments.into_values().collect();
         envs.sort_by(|a, b| a.name.cmp(&b.name));
         data.environments = envs;
@@ -486,41 +495,34 @@ impl Bitbucket {
         Ok((data, meta))
     }
 
-    /// The production branch of the repository's branching model, when one is
-    /// enabled, names an existing branch, and is not simply the main branch
-    /// (`use_mainbranch`, answered as `None`: the main branch stays). A
-    /// repository without the endpoint (404) has none; a 403 (the token lacks
-    /// repository read) is a warning.
-    pub(crate) async fn production_branch(
+    /// The repository's branching model ([`ModelRules`]), or why it has
+    /// none: a repository without the endpoint (404) has no model; any other
+    /// failure (a 403: the token lacks repository read) is a warning and
+    /// [`ModelRead::Unreadable`] — what an earlier sync read stays.
+    pub(crate) async fn branching_model(
         &self,
         client: &HttpClient,
         slug: &str,
+        main_branch: Option<&str>,
         stats: &mut SyncStats,
-    ) -> Option<String> {
+    ) -> ModelRead {
         let ws = self.workspace.as_str();
         let req = client.request(
             endpoint::BRANCHING_MODEL,
             &["repositories", ws, slug, "branching-model"],
         );
-        let model: wire::BranchingModel = match client.get_json(&req).await {
-            Ok(model) => model,
-            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => return None,
+        match client.get_json::<wire::BranchingModel>(&req).await {
+            Ok(model) => ModelRead::Read(ModelRules::new(model, main_branch)),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
+                ModelRead::Read(ModelRules::default())
+            }
             Err(e) => {
                 stats.warnings.push(format!(
-                    "{ws}/{slug}: the branching model could not be read ({e}); the main branch is taken as the production branch"
+                    "{ws}/{slug}: the branching model could not be read ({e}); the main branch is taken as the production branch and only the configured hotfix and promotion rules apply"
                 ));
-                return None;
+                ModelRead::Unreadable
             }
-        };
-        let production = model.production?;
-        if production.use_mainbranch == Some(true) || production.enabled == Some(false) {
-            return None;
         }
-        // Only a branch that exists (`branch` is absent otherwise).
-        production
-            .branch
-            .and_then(|b| b.name)
-            .filter(|n| !n.is_empty())
     }
 
     /// The pipelines that ran on `branch` in `range`, from the newest page of
@@ -1217,5 +1219,92 @@ mod tests {
             "470000000001",
             "4700000000000000000000000000000000000047"
         ));
+    }
+}
+
+/// What a repository's branching model says about its branches, resolved
+/// against its main branch: the production branch (only when enabled, not
+/// the main branch, and existing), the development branch (when not the
+/// production branch) and the enabled hotfix and release prefixes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ModelRules {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) production: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) development: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) hotfix_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) release_prefix: Option<String>,
+}
+
+impl ModelRules {
+    /// The rules of `model`, for a repository whose main branch is `main`.
+    pub(crate) fn new(model: wire::BranchingModel, main: Option<&str>) -> Self {
+        let production = model.production.as_ref().and_then(|p| {
+            if p.use_mainbranch == Some(true) || p.enabled == Some(false) {
+                return None;
+            }
+            // Only a branch that exists (`branch` is absent otherwise).
+            p.branch
+                .as_ref()
+                .and_then(|b| b.name.clone())
+                .filter(|n| !n.is_empty())
+        });
+        let summary = crate::inventory::branching_model(model, main);
+        let prefix = |kind: &str| {
+            summary
+                .branch_types
+                .iter()
+                .find(|t| t.kind == kind)
+                .map(|t| t.prefix.clone())
+                .filter(|p| !p.is_empty())
+        };
+        let shipped = production.as_deref().or(main);
+        let development = summary
+            .development
+            .clone()
+            .filter(|d| !d.is_empty() && Some(d.as_str()) != shipped);
+        Self {
+            hotfix_prefix: prefix("hotfix"),
+            release_prefix: prefix("release"),
+            production,
+            development,
+        }
+    }
+
+    /// The repository `slug` these rules describe.
+    pub(crate) fn repository(
+        &self,
+        slug: &str,
+        main_branch: Option<String>,
+        url: Option<String>,
+    ) -> Repository {
+        Repository {
+            slug: slug.to_owned(),
+            main_branch,
+            url,
+            development_branch: self.development.clone(),
+            hotfix_prefix: self.hotfix_prefix.clone(),
+            release_prefix: self.release_prefix.clone(),
+        }
+    }
+}
+
+/// The outcome of reading a branching model.
+pub(crate) enum ModelRead {
+    /// Read (a repository without the endpoint has the empty model).
+    Read(ModelRules),
+    /// Not readable this time (said in a warning).
+    Unreadable,
+}
+
+impl ModelRead {
+    /// The rules read, if any.
+    pub(crate) fn rules(self) -> Option<ModelRules> {
+        match self {
+            Self::Read(rules) => Some(rules),
+            Self::Unreadable => None,
+        }
     }
 }

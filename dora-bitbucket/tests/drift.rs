@@ -7,14 +7,16 @@
 //! shipped, planned (`UNDEPLOYED`) deployments that run later, edits to merged
 //! pull requests, reverts and force-pushes, a pull request dated in the future
 //! and corrected, repositories renamed and deleted, incidents raised in
-//! priority after resolution and new ones, and a window that starts earlier.
+//! priority after resolution and new ones, a window that starts earlier, and
+//! branching models that change.
 //! After each sync the store's report is compared with a fresh collection's,
 //! and the sync's requests with the budget below.
 //!
 //! Budget (requests of one re-sync, the workspace listing included):
 //! - no change: the listing, then at most one request per endpoint per
 //!   repository (`deployments`, `pullrequests`, `pullrequests/activity`,
-//!   `commits`), plus one `deployment` re-check per planned deployment
+//!   `commits`, and `branching-model`, read on every sync here), plus one
+//!   `deployment` re-check per planned deployment
 //!   listed past the first page;
 //! - one change: the no-change cost plus at most [`CHANGE_EXTRA`] requests;
 //! - a force-push: plus a full collect of that repository;
@@ -78,6 +80,9 @@ enum Change {
     ResolveIncidents,
     /// The sync and report window starts a week earlier.
     Widen,
+    /// The repository's branching model toggled: a hotfix type with the
+    /// `feature/` prefix (every shipped change becomes a hotfix) and back.
+    Model(u8),
 }
 
 impl Change {
@@ -98,6 +103,7 @@ impl Change {
             Change::NewIncident => "new_incident",
             Change::ResolveIncidents => "resolve_incidents",
             Change::Widen => "widen",
+            Change::Model(_) => "branching_model",
         }
     }
 }
@@ -122,6 +128,7 @@ impl Arbitrary for Change {
             Change::NewIncident,
             Change::ResolveIncidents,
             Change::Widen,
+            Change::Model(n),
         ];
         *g.choose(&all).unwrap_or(&Change::Nothing)
     }
@@ -201,8 +208,11 @@ impl World {
         self.next.fetch_add(1, Ordering::SeqCst)
     }
 
+    /// The source (it reads the branching model on every sync: the default
+    /// daily refresh would let a model change reach the store a day late).
     fn bitbucket(&self) -> Bitbucket {
         Bitbucket::builder("acme")
+            .model_refresh(std::time::Duration::ZERO)
             .base_url(format!("{}/2.0", self.server.uri()))
             .basic_auth(EMAIL, TOKEN)
             .timeout(std::time::Duration::from_secs(5))
@@ -436,6 +446,20 @@ impl World {
             Change::Widen => {
                 self.range = TimeRange::new(self.range.start - Duration::days(7), self.range.end);
             }
+            Change::Model(n) => {
+                let Some(slug) = self.pick(n) else { return };
+                self.live.repo(&slug, |r| {
+                    r.branching_model = match r.branching_model {
+                        Some(_) => None,
+                        None => Some(json!({
+                            "type": "branching_model",
+                            "development": {"name": "main", "use_mainbranch": true,
+                                            "branch": {"type": "branch", "name": "main"}},
+                            "branch_types": [{"kind": "hotfix", "prefix": "feature/"}]
+                        })),
+                    };
+                });
+            }
         }
     }
 }
@@ -619,7 +643,7 @@ async fn run(changes: &[Change]) -> Vec<(&'static str, u64, u64)> {
         let per_endpoint_ok = counts
             .iter()
             .all(|((_, endpoint), n)| *n <= 1 || endpoint == "deployment");
-        let no_change = 1 + 4 * repos;
+        let no_change = 1 + 5 * repos;
         match change {
             Change::Nothing
             | Change::RaiseIncident(_)
@@ -675,11 +699,13 @@ fn every_kind_of_change_reaches_the_store() {
     let tour = [
         Change::Nothing,
         Change::Ship(0),
+        Change::Model(0),
         Change::Plan(1),
         Change::Nothing,
         Change::RunPlanned(1),
         Change::EditMerged(2),
         Change::Revert(0),
+        Change::Model(0),
         Change::ForcePush(0),
         Change::FutureDate(1),
         Change::EditMerged(1),

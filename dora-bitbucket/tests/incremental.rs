@@ -419,10 +419,19 @@ async fn an_interrupted_sync_re_run_gives_the_same_store() {
             .map(|p| p.repository.as_str())
             .eq(["api", "web"])
     );
+    // The cursors agree but for when each run read the branching model (the
+    // clock's time, different in two runs).
+    let timeless = |store: &Store, scope: &str| {
+        let text = store.cursor("bitbucket", scope).expect("cursor");
+        let mut cursor: Value = serde_json::from_str(&text.expect("stored")).expect("JSON");
+        assert!(cursor["model_read_at"].is_string(), "{cursor}");
+        cursor["model_read_at"] = Value::Null;
+        cursor
+    };
     for scope in ["acme/api", "acme/web"] {
         assert_eq!(
-            resumed.cursor("bitbucket", scope).expect("cursor"),
-            clean.cursor("bitbucket", scope).expect("cursor"),
+            timeless(&resumed, scope),
+            timeless(&clean, scope),
             "{scope}"
         );
     }
@@ -711,16 +720,29 @@ async fn the_branching_models_production_branch_is_walked_not_the_main_branch() 
         .await
         .expect("collect with the model");
     assert_eq!(after.repositories[0].main_branch.as_deref(), Some("main"));
-    assert_eq!(after, before, "the production branch's history, as before");
+    // The model names the development branch and the release prefix
+    // (promotions); no hotfix type is enabled.
+    let repo = &after.repositories[0];
+    assert_eq!(
+        (
+            repo.development_branch.as_deref(),
+            repo.release_prefix.as_deref(),
+            repo.hotfix_prefix.as_deref()
+        ),
+        (Some("develop"), Some("release/"), None)
+    );
+    let mut same_history = after.clone();
+    same_history.repositories = before.repositories.clone();
+    assert_eq!(
+        same_history, before,
+        "the production branch's history, as before"
+    );
     // The store's first sync reads the same.
     let mut store = store();
     sync_delivery(&mut store, &source, window())
         .await
         .expect("sync");
-    assert_eq!(
-        load(&store).repositories[0].main_branch.as_deref(),
-        Some("main")
-    );
+    assert_eq!(load(&store).repositories, after.repositories);
     // A model that keeps production on the main branch changes nothing.
     live.repo("web", |r| {
         r.repository["mainbranch"]["name"] = json!("main");
@@ -734,4 +756,103 @@ async fn the_branching_models_production_branch_is_walked_not_the_main_branch() 
         .await
         .expect("collect");
     assert_eq!(same, before);
+}
+
+#[tokio::test]
+async fn a_changed_branching_model_reaches_the_store() {
+    let (server, live) = Live::start(&[], PageSizes::default()).await;
+    let every_sync = || {
+        Bitbucket::builder("acme")
+            .repos(["web"])
+            .base_url(format!("{}/2.0", server.uri()))
+            .basic_auth(EMAIL, TOKEN)
+            .model_refresh(std::time::Duration::ZERO)
+            .build()
+            .expect("source")
+    };
+    let mut store = store();
+    sync_delivery(&mut store, &source_for(&server, &["web"]), window())
+        .await
+        .expect("first sync");
+    let stored = load(&store);
+    assert_eq!(stored.repositories[0].hotfix_prefix, None);
+
+    // A hotfix type is enabled. The default source (model read daily) does
+    // not look yet: one request per endpoint, as before.
+    live.repo("web", |r| {
+        r.branching_model = Some(json!({
+            "development": {"name": "main", "use_mainbranch": true, "branch": {"name": "main"}},
+            "branch_types": [{"kind": "hotfix", "prefix": "urgent/"}]
+        }));
+    });
+    let before = requests(&server).await.len();
+    let quiet = sync_delivery(&mut store, &source_for(&server, &["web"]), window())
+        .await
+        .expect("quiet sync");
+    assert_eq!(quiet.requests, 4);
+    assert_eq!(requests(&server).await.len() - before, 4);
+    assert_eq!(load(&store).repositories[0].hotfix_prefix, None);
+
+    // A source told to read it every sync does: +1 request, and the store
+    // says what a fresh collection says.
+    let synced = sync_delivery(&mut store, &every_sync(), window())
+        .await
+        .expect("sync reading the model");
+    assert_eq!(synced.requests, 5);
+    let fresh = every_sync()
+        .collect(&CollectRequest::new(window()))
+        .await
+        .expect("fresh");
+    assert_eq!(
+        fresh.repositories[0].hotfix_prefix.as_deref(),
+        Some("urgent/")
+    );
+    assert_eq!(load(&store).repositories, fresh.repositories);
+
+    // The model's production branch moves to `release`, which holds only
+    // the initial history: the repository is read again whole, from it.
+    live.repo("web", |r| {
+        let oldest = r.commits[r.commits.len() - 3..].to_vec();
+        r.branches.insert("release".into(), oldest);
+        r.branching_model = Some(json!({
+            "production": {"name": "release", "use_mainbranch": false,
+                           "branch": {"name": "release"}},
+        }));
+    });
+    let cursor = store
+        .cursor("bitbucket", "acme/web")
+        .expect("cursor")
+        .expect("stored");
+    let (delta, stats) = every_sync()
+        .sync_scope_with_stats("acme/web", window(), Some(&cursor))
+        .await
+        .expect("the sync after the production branch moved");
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains("the production branch is now `release`, was `main`")),
+        "{:?}",
+        stats.warnings
+    );
+    assert_eq!(delta.data.collection.rewritten, ["web"]);
+    sync_delivery(&mut store, &every_sync(), window())
+        .await
+        .expect("sync after the production branch moved");
+    let fresh = every_sync()
+        .collect(&CollectRequest::new(window()))
+        .await
+        .expect("fresh");
+    assert_eq!(
+        fresh.repositories[0].main_branch.as_deref(),
+        Some("release")
+    );
+    let stored = load(&store);
+    assert_eq!(stored.repositories, fresh.repositories);
+    let shas = |d: &dora_core::Dataset| {
+        let mut v: Vec<String> = d.commits.iter().map(|c| c.sha.clone()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(shas(&stored), shas(&fresh));
 }

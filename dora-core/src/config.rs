@@ -20,12 +20,21 @@
 //! [bots]
 //! name_patterns = ["renovate", "dependabot", "[bot]"]
 //! min_pr_seconds = 60
+//!
+//! [promotions]
+//! branches = ["develop", "development"]
+//! prefixes = ["release/", "release-"]
+//!
+//! [repositories.payments-api]                 # per-repository overrides
+//! production_branch = "master"
+//! hotfix_prefixes = ["hotfix/"]
 //! ```
 
 use crate::Error;
-use crate::model::{Deployment, EnvironmentKind, PullRequest, Severity, Timestamp};
+use crate::model::{Deployment, EnvironmentKind, PullRequest, Repository, Severity, Timestamp};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Where lead time starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -111,20 +120,90 @@ impl PromotionRules {
     /// production branch from a development or release branch, and merges
     /// out of the production branch (back-merges), are.
     pub fn is_promotion(&self, pr: &PullRequest, production: &str) -> bool {
-        let source = pr.source_branch.as_str();
+        let (source, destination) = (pr.source_branch.as_str(), pr.destination_branch.as_str());
         if source.eq_ignore_ascii_case(production) {
-            return !pr.destination_branch.eq_ignore_ascii_case(production);
+            return !destination.eq_ignore_ascii_case(production);
         }
-        if !pr.destination_branch.eq_ignore_ascii_case(production) {
-            return false;
+        if destination.eq_ignore_ascii_case(production) {
+            return self.is_development(source) || self.is_release(source);
         }
-        self.branches.iter().any(|b| b.eq_ignore_ascii_case(source))
-            || self.prefixes.iter().any(|p| {
-                !p.is_empty()
-                    && source.len() >= p.len()
-                    && source.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
-            })
+        // A back-merge of a release branch into the development branch.
+        self.is_release(source) && self.is_development(destination)
     }
+
+    /// Is `branch` one of the development branches?
+    pub fn is_development(&self, branch: &str) -> bool {
+        self.branches.iter().any(|b| b.eq_ignore_ascii_case(branch))
+    }
+
+    /// Does `branch` start with a release prefix?
+    pub fn is_release(&self, branch: &str) -> bool {
+        self.prefixes
+            .iter()
+            .any(|p| !p.is_empty() && starts_with_ignore_ascii_case(branch, p))
+    }
+}
+
+/// `branch` starts with `prefix`, ignoring ASCII case.
+fn starts_with_ignore_ascii_case(branch: &str, prefix: &str) -> bool {
+    branch.len() >= prefix.len()
+        && branch.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Per-repository settings (`[repositories.<slug>]` in `dora.toml`). A value
+/// set here replaces, for that repository, both the workspace-wide setting
+/// and what the repository's branching model says; an unset value inherits
+/// them.
+///
+/// ```toml
+/// [repositories.payments-api]
+/// production_branch = "master"
+/// development_branch = "develop"
+/// hotfix_prefixes = ["hotfix/"]
+/// release_prefixes = ["release/"]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepositoryRules {
+    /// The branch whose merges and commits matter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production_branch: Option<String>,
+    /// The development branch: its merges into the production branch are
+    /// promotions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub development_branch: Option<String>,
+    /// Hotfix source-branch prefixes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hotfix_prefixes: Option<Vec<String>>,
+    /// Release source-branch prefixes: their merges into the production
+    /// branch are promotions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_prefixes: Option<Vec<String>>,
+}
+
+/// The branch rules one repository is analysed with: the workspace-wide
+/// knobs, the repository's branching model and its `[repositories.<slug>]`
+/// overrides, resolved ([`Config::branch_rules`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchRules {
+    /// The production branch when one is configured (per repository, else
+    /// workspace-wide); `None`: the repository's main branch.
+    pub production_branch: Option<String>,
+    /// Which pull requests are hotfixes.
+    pub hotfix: HotfixRules,
+    /// Which pull requests are promotions.
+    pub promotions: PromotionRules,
+}
+
+/// `list` plus `extra` when `extra` is set and not already in it (ASCII case
+/// ignored).
+fn with_extra(mut list: Vec<String>, extra: Option<&str>) -> Vec<String> {
+    if let Some(x) = extra.filter(|x| !x.is_empty())
+        && !list.iter().any(|v| v.eq_ignore_ascii_case(x))
+    {
+        list.push(x.to_string());
+    }
+    list
 }
 
 /// How hotfix pull requests are recognised and attributed.
@@ -149,10 +228,9 @@ impl Default for HotfixRules {
 impl HotfixRules {
     /// Is `pr` a hotfix?
     pub fn is_hotfix(&self, pr: &PullRequest) -> bool {
-        let branch = pr.source_branch.as_bytes();
-        self.prefixes.iter().any(|p| {
-            branch.len() >= p.len() && branch[..p.len()].eq_ignore_ascii_case(p.as_bytes())
-        })
+        self.prefixes
+            .iter()
+            .any(|p| starts_with_ignore_ascii_case(&pr.source_branch, p))
     }
 }
 
@@ -221,6 +299,9 @@ pub struct Config {
     /// Organisation size to compare against in the DORA 2025 benchmarks (key
     /// such as `fewer_than_100`). Not with `industry`.
     pub org_size: Option<String>,
+    /// Per-repository overrides by slug (`[repositories.<slug>]`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub repositories: BTreeMap<String, RepositoryRules>,
 }
 
 impl Default for Config {
@@ -240,6 +321,7 @@ impl Default for Config {
             tier_year: TierYear::default(),
             industry: None,
             org_size: None,
+            repositories: BTreeMap::new(),
         }
     }
 }
@@ -279,6 +361,50 @@ impl Config {
     pub fn window(&self, now: Timestamp) -> crate::TimeRange {
         let end = self.until.unwrap_or(now);
         crate::TimeRange::new(end - Duration::days(i64::from(self.days)), end)
+    }
+
+    /// The branch rules of repository `slug` (described by `repository` when
+    /// the dataset declares it): its `[repositories.<slug>]` overrides win,
+    /// then the workspace-wide knobs joined by what the repository's
+    /// branching model says (its hotfix prefix, development branch and
+    /// release prefix).
+    pub fn branch_rules(&self, slug: &str, repository: Option<&Repository>) -> BranchRules {
+        let own = self.repositories.get(slug);
+        let model = |f: fn(&Repository) -> Option<&str>| repository.and_then(f);
+        let production_branch = own
+            .and_then(|o| o.production_branch.clone())
+            .or_else(|| self.production_branch.clone());
+        let hotfix = HotfixRules {
+            prefixes: match own.and_then(|o| o.hotfix_prefixes.clone()) {
+                Some(prefixes) => prefixes,
+                None => with_extra(
+                    self.hotfix.prefixes.clone(),
+                    model(|r| r.hotfix_prefix.as_deref()),
+                ),
+            },
+            window_hours: self.hotfix.window_hours,
+        };
+        let promotions = PromotionRules {
+            branches: match own.and_then(|o| o.development_branch.clone()) {
+                Some(branch) => vec![branch],
+                None => with_extra(
+                    self.promotions.branches.clone(),
+                    model(|r| r.development_branch.as_deref()),
+                ),
+            },
+            prefixes: match own.and_then(|o| o.release_prefixes.clone()) {
+                Some(prefixes) => prefixes,
+                None => with_extra(
+                    self.promotions.prefixes.clone(),
+                    model(|r| r.release_prefix.as_deref()),
+                ),
+            },
+        };
+        BranchRules {
+            production_branch,
+            hotfix,
+            promotions,
+        }
     }
 
     /// Is this a production deployment (by kind or configured name)?

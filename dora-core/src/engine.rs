@@ -150,7 +150,7 @@ fn analyse_repository(
     } = &attribution;
     // 5. Reverts and hotfixes.
     revert::mark_reverts(&graph, &events.commits, attempts, shipping, &mut rows);
-    hotfix::mark_hotfixes(config, &attribution, &mut rows);
+    hotfix::mark_hotfixes(&scope.rules.hotfix, &attribution, &mut rows);
     RepoResult {
         slug: slug.to_string(),
         fallback: attribution.attempts.fallback,

@@ -54,7 +54,10 @@ pub mod stats;
 pub mod tiers;
 pub mod time;
 
-pub use config::{BotRules, Config, HotfixRules, LeadTimeStart, PromotionRules, TierYear};
+pub use config::{
+    BotRules, BranchRules, Config, HotfixRules, LeadTimeStart, PromotionRules, RepositoryRules,
+    TierYear,
+};
 pub use diagnostics::{Diagnostic, DiagnosticSeverity};
 pub use engine::{compute, compute_at};
 pub use error::Error;

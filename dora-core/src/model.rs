@@ -70,6 +70,19 @@ pub struct Repository {
     /// commit links are `{url}/commits/{sha}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The development branch of the repository's branching model (gitflow's
+    /// `develop`), when the source knows one: its merges into the production
+    /// branch are promotions ([`crate::PromotionRules`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub development_branch: Option<String>,
+    /// The branching model's hotfix branch prefix (e.g. `hotfix/`), when
+    /// enabled: it joins the configured hotfix prefixes for this repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hotfix_prefix: Option<String>,
+    /// The branching model's release branch prefix (e.g. `release/`), when
+    /// enabled: it joins the configured promotion prefixes for this repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_prefix: Option<String>,
 }
 
 impl Repository {
@@ -79,6 +92,9 @@ impl Repository {
             slug: slug.into(),
             main_branch: Some(main_branch.into()),
             url: None,
+            development_branch: None,
+            hotfix_prefix: None,
+            release_prefix: None,
         }
     }
 }

@@ -130,10 +130,172 @@ fn promotion_rules_are_configurable() {
     config.promotions.branches = vec!["integration".into()];
     config.promotions.prefixes = Vec::new();
     let report = compute_at(&gitflow(), &config, t(24 * 20));
-    // `develop` and `release/1.1` are changes again under these rules; the
-    // back-merge out of `main` is always a promotion.
-    assert_eq!(report.metrics.lead_time.excluded.promotion, 1);
+    // `release/1.1` is a change again under these rules; the back-merge out
+    // of `main` is always a promotion, and so is `develop → main`: feature
+    // pull requests were merged into `develop` before it (an integration
+    // branch whatever its name).
+    assert_eq!(report.metrics.lead_time.excluded.promotion, 2);
+    let mut ids: Vec<u64> = report.changes.iter().map(|c| c.pull_request).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 4, 5, 6]);
     let toml = Config::from_toml("[promotions]\nbranches = [\"integration\"]\nprefixes = []\n")
         .expect("dora.toml");
     assert_eq!(toml.promotions, config.promotions);
+}
+
+/// The same history with Bitbucket-style custom names: the development
+/// branch is `trunk`, releases are `rel-*`, hotfixes `urgent/*` — names no
+/// default knows, declared by the repository's branching model.
+fn custom_names() -> Dataset {
+    let mut d = gitflow();
+    let rename = |b: &mut String| {
+        *b = match b.as_str() {
+            "develop" => "trunk".into(),
+            "release/1.1" => "rel-1.1".into(),
+            "hotfix/header" => "urgent/header".into(),
+            other => other.into(),
+        }
+    };
+    for pr in &mut d.pull_requests {
+        rename(&mut pr.source_branch);
+        rename(&mut pr.destination_branch);
+    }
+    // No pull request is merged into `trunk` in this variant: the branching
+    // model alone must say it is the development branch.
+    d.pull_requests
+        .retain(|pr| pr.destination_branch != "trunk");
+    d
+}
+
+fn window() -> Config {
+    Config {
+        days: 30,
+        until: Some(t(24 * 20)),
+        ..Config::default()
+    }
+}
+
+#[test]
+fn the_branching_model_names_the_development_release_and_hotfix_branches() {
+    // Without the model: `trunk → main` and `rel-1.1 → main` are changes, the
+    // hotfix is not one.
+    let plain = compute_at(&custom_names(), &window(), t(24 * 20));
+    let used = |r: &dora_core::Report| {
+        let mut ids: Vec<u64> = r.changes.iter().map(|c| c.pull_request).collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(used(&plain), [3, 4, 6]);
+    assert!(plain.changes.iter().all(|c| !c.hotfix));
+
+    let mut d = custom_names();
+    d.repositories[0].development_branch = Some("trunk".into());
+    d.repositories[0].release_prefix = Some("rel-".into());
+    d.repositories[0].hotfix_prefix = Some("urgent/".into());
+    let modelled = compute_at(&d, &window(), t(24 * 20));
+    assert_eq!(used(&modelled), [4], "only the hotfix is a change");
+    assert_eq!(
+        modelled.metrics.lead_time.excluded.promotion, 2,
+        "#3 and #6"
+    );
+    let hotfix = &modelled.changes[0];
+    assert!(
+        hotfix.hotfix,
+        "urgent/header is a hotfix by the model's prefix"
+    );
+    // The hotfix, merged 1 h after d1, fails it.
+    let d1 = modelled.deployments.iter().find(|x| x.id == "d1").unwrap();
+    assert!(
+        d1.failures.iter().any(|f| f.evidence == "pull request #4"),
+        "{:?}",
+        d1.failures
+    );
+    assert!(modelled.accounting.pull_requests.balances());
+}
+
+#[test]
+fn per_repository_settings_win_over_the_branching_model() {
+    let mut d = custom_names();
+    d.repositories[0].development_branch = Some("trunk".into());
+    d.repositories[0].release_prefix = Some("rel-".into());
+    d.repositories[0].hotfix_prefix = Some("urgent/".into());
+    let config = Config::from_toml(
+        "days = 30\nuntil = \"2026-03-22T00:00:00Z\"\n\n[repositories.web]\nhotfix_prefixes = []\nrelease_prefixes = []\n",
+    )
+    .expect("dora.toml");
+    let report = compute_at(&d, &config, t(24 * 20));
+    let mut ids: Vec<u64> = report.changes.iter().map(|c| c.pull_request).collect();
+    ids.sort_unstable();
+    // `rel-1.1` is a change again and nothing is a hotfix; `trunk` stays the
+    // development branch (the model's, not overridden).
+    assert_eq!(ids, [4, 6]);
+    assert!(report.changes.iter().all(|c| !c.hotfix));
+    // Another repository's settings do not apply here.
+    let other = Config::from_toml(
+        "days = 30\nuntil = \"2026-03-22T00:00:00Z\"\n[repositories.api]\nhotfix_prefixes = []\n",
+    )
+    .expect("dora.toml");
+    let report = compute_at(&d, &other, t(24 * 20));
+    assert!(report.changes.iter().any(|c| c.hotfix));
+    // A typo in a per-repository key is an error, not ignored.
+    let typo = Config::from_toml("[repositories.web]\nhotfix_prefix = [\"x/\"]\n");
+    assert!(typo.is_err());
+}
+
+#[test]
+fn a_per_repository_production_branch_moves_the_merge_fallback() {
+    // No deployments: merges into the production branch stand in for them.
+    let mut d = gitflow();
+    d.deployments.clear();
+    let config = window();
+    let main = compute_at(&d, &config, t(24 * 20));
+    let on_main = main.deployments.len();
+    assert_eq!(on_main, 3, "P1, H and P2 merged into main");
+    let mut config = window();
+    config.repositories.insert(
+        "web".into(),
+        dora_core::RepositoryRules {
+            production_branch: Some("develop".into()),
+            ..Default::default()
+        },
+    );
+    let develop = compute_at(&d, &config, t(24 * 20));
+    let envs: Vec<&str> = develop
+        .deployments
+        .iter()
+        .map(|x| x.environment.as_str())
+        .collect();
+    assert_eq!(envs, ["develop"; 4], "PRs 1, 2, 5 and the back-merge 7");
+}
+
+#[test]
+fn a_release_back_merged_into_develop_is_a_promotion() {
+    let mut d = gitflow();
+    let jane = Actor::user("u1", "Jane");
+    d.commits.push(Commit::new(
+        "web",
+        "B1",
+        vec!["F3".into(), "r1".into()],
+        t(17),
+        "Merged release/1.1 into develop",
+    ));
+    d.pull_requests.push(PullRequest::merged(
+        "web",
+        8,
+        jane,
+        "release/1.1",
+        "develop",
+        t(16),
+        t(17),
+        "B1",
+    ));
+    let report = compute_at(&d, &window(), t(24 * 20));
+    let fate = report
+        .accounting
+        .pull_requests
+        .excluded
+        .get("promotion")
+        .copied();
+    assert_eq!(fate, Some(4), "#3, #6, #7 and the back-merge #8");
+    assert!(report.changes.iter().all(|c| c.pull_request != 8));
 }

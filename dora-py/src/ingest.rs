@@ -350,7 +350,17 @@ impl Authors {
 
 /// The fields each table reads (a column by another name is a dimension).
 const USED: [(&str, &[&str]); 6] = [
-    ("repositories", &["slug", "main_branch", "url"]),
+    (
+        "repositories",
+        &[
+            "slug",
+            "main_branch",
+            "url",
+            "development_branch",
+            "hotfix_prefix",
+            "release_prefix",
+        ],
+    ),
     (
         "commits",
         &[
@@ -472,11 +482,19 @@ pub fn dataset(
             c.strings("main_branch")?,
             c.strings("url")?,
         );
+        let (mut development, mut hotfix, mut release) = (
+            c.strings("development_branch")?,
+            c.strings("hotfix_prefix")?,
+            c.strings("release_prefix")?,
+        );
         for i in 0..c.batch.num_rows() {
             d.repositories.push(Repository {
                 slug: rows.required(&mut slug, i, "slug")?,
                 main_branch: optional(&mut main, i),
                 url: optional(&mut url, i),
+                development_branch: optional(&mut development, i),
+                hotfix_prefix: optional(&mut hotfix, i),
+                release_prefix: optional(&mut release, i),
             });
         }
     }

@@ -975,7 +975,8 @@ fn load(db: &mut dyn Exec) -> Result<Dataset, DbError> {
     let mut data = Dataset::new();
     data.repositories = db
         .rows(
-            "SELECT slug, main_branch, url FROM repositories ORDER BY slug",
+            "SELECT slug, main_branch, url, development_branch, hotfix_prefix, release_prefix
+             FROM repositories ORDER BY slug",
             &[],
         )?
         .iter()
@@ -984,6 +985,9 @@ fn load(db: &mut dyn Exec) -> Result<Dataset, DbError> {
                 slug: text(r, 0)?,
                 main_branch: opt_text(r, 1)?,
                 url: opt_text(r, 2)?,
+                development_branch: opt_text(r, 3)?,
+                hotfix_prefix: opt_text(r, 4)?,
+                release_prefix: opt_text(r, 5)?,
             })
         })
         .collect::<Result<_, DbError>>()?;
@@ -1308,10 +1312,21 @@ fn upsert(tx: &mut dyn Exec, data: &Dataset) -> Result<(), DbError> {
     drift::mark_rewritten(tx, data)?;
     for r in &data.repositories {
         tx.exec(
-            "INSERT INTO repositories (slug, main_branch, url) VALUES (?1, ?2, ?3)
+            "INSERT INTO repositories (slug, main_branch, url, development_branch, hotfix_prefix, release_prefix)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (slug) DO UPDATE SET main_branch = COALESCE(excluded.main_branch, repositories.main_branch),
-               url = COALESCE(excluded.url, repositories.url)",
-            vals![&r.slug, r.main_branch.as_ref(), r.url.as_ref()],
+               url = COALESCE(excluded.url, repositories.url),
+               development_branch = excluded.development_branch,
+               hotfix_prefix = excluded.hotfix_prefix,
+               release_prefix = excluded.release_prefix",
+            vals![
+                &r.slug,
+                r.main_branch.as_ref(),
+                r.url.as_ref(),
+                r.development_branch.as_ref(),
+                r.hotfix_prefix.as_ref(),
+                r.release_prefix.as_ref()
+            ],
         )?;
     }
     let rows: Vec<Vec<SqlValue>> = data

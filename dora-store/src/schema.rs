@@ -238,8 +238,16 @@ CREATE TABLE pipeline_runs (
 );
 "#;
 
+/// Version 6: what each repository's branching model says (its development
+/// branch, hotfix and release prefixes), re-read by every sync.
+const V6: &str = r#"
+ALTER TABLE repositories ADD COLUMN development_branch TEXT;
+ALTER TABLE repositories ADD COLUMN hotfix_prefix TEXT;
+ALTER TABLE repositories ADD COLUMN release_prefix TEXT;
+"#;
+
 /// Every migration, oldest first (SQLite's dialect).
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// A migration in PostgreSQL's dialect: 64-bit integers, double precision,
 /// identity keys, and byte-order (`"C"`) collation on text so that sorting and

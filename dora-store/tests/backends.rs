@@ -24,8 +24,9 @@ fn sample() -> Dataset {
     d.repositories.push(Repository::new("api", "main"));
     d.repositories.push(Repository {
         slug: "Web".into(),
-        main_branch: None,
-        url: None,
+        development_branch: Some("develop".into()),
+        hotfix_prefix: Some("urgent/".into()),
+        ..Repository::default()
     });
     let mut prev = "a0".to_string();
     d.commits
@@ -151,7 +152,7 @@ fn round_trip_and_report_equality(db: &TestDb) {
             Backend::Sqlite
         }
     );
-    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(store.schema_version().unwrap(), 6);
     store.save(&data).unwrap();
     let back = store.load().unwrap();
     assert_eq!(back.commits.len(), data.commits.len());
@@ -166,6 +167,22 @@ fn round_trip_and_report_equality(db: &TestDb) {
         data.collection.history_truncated
     );
     assert_eq!(back.collection.skipped, data.collection.skipped);
+    // What the branching model says travels with the repository, and a
+    // later read that says otherwise replaces it (models are read again).
+    let sorted = |mut r: Vec<Repository>| {
+        r.sort_by(|a, b| a.slug.cmp(&b.slug));
+        r
+    };
+    assert_eq!(back.repositories, sorted(data.repositories.clone()));
+    let mut edited = data.clone();
+    edited.repositories[1].hotfix_prefix = None;
+    edited.repositories[1].release_prefix = Some("rel-".into());
+    store.save(&edited).unwrap();
+    assert_eq!(
+        store.load().unwrap().repositories,
+        sorted(edited.repositories)
+    );
+    store.save(&data).unwrap();
     let now = t(1000);
     assert_eq!(
         compute_at(&back, &config(), now).to_json(),
@@ -315,7 +332,7 @@ fn fresh_store_opened_by_several_at_once(db: &TestDb) {
         })
         .collect();
     for h in handles {
-        assert_eq!(h.join().unwrap().unwrap(), 5);
+        assert_eq!(h.join().unwrap().unwrap(), 6);
     }
     assert_eq!(db.open().counts().unwrap().commits, sample().commits.len());
 }

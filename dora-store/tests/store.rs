@@ -14,8 +14,9 @@ fn sample() -> Dataset {
     d.repositories.push(Repository::new("api", "main"));
     d.repositories.push(Repository {
         slug: "web".into(),
-        main_branch: None,
-        url: None,
+        development_branch: Some("develop".into()),
+        hotfix_prefix: Some("urgent/".into()),
+        ..Repository::default()
     });
     let mut prev = "a0".to_string();
     d.commits
@@ -107,7 +108,7 @@ fn round_trip_and_report_equality() {
     let dir = tempfile::tempdir().unwrap();
     let data = sample();
     let mut store = Store::open(dir.path().join("dora.db")).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(store.schema_version().unwrap(), 6);
     store.save(&data).unwrap();
     let back = store.load().unwrap();
     assert_eq!(back.commits.len(), data.commits.len());

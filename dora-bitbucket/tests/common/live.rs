@@ -37,6 +37,8 @@ pub struct Repo {
     pub pipelines_status: u16,
     /// The branching model (`None`: the endpoint answers 404).
     pub branching_model: Option<Value>,
+    /// Commits of branches other than `main`, newest first.
+    pub branches: HashMap<String, Vec<Value>>,
 }
 
 /// Page sizes the server uses (at most the client's `pagelen`).
@@ -123,6 +125,7 @@ impl Live {
             pipelines: Vec::new(),
             pipelines_status: 200,
             branching_model: None,
+            branches: HashMap::new(),
         };
         let mut repos = BTreeMap::new();
         for (i, slug) in extra.iter().enumerate() {
@@ -350,6 +353,10 @@ impl Respond for Live {
                 }
                 page(&world.base, request, &commits, sizes.commits)
             }
+            ["commits", branch] if param("exclude").is_none() => match repo.branches.get(*branch) {
+                Some(commits) => page(&world.base, request, commits, sizes.commits),
+                None => not_found(),
+            },
             _ => not_found(),
         }
     }

@@ -4,7 +4,6 @@
 
 use super::{Findings, RepoScope, ShippingLabels};
 use crate::accounting;
-use crate::config::Config;
 use crate::diagnostics::{Diagnostic, DiagnosticSeverity as Sev, codes};
 use crate::graph::NodeId;
 use crate::model::{
@@ -215,7 +214,7 @@ fn merge_attempts<'a>(
     let mut attempts = Vec::new();
     for pr in pull_requests {
         if pr.state != PullRequestState::Merged
-            || !production_branch_matches(scope.config, scope.main_branch, &pr.destination_branch)
+            || !scope.is_production_branch(&pr.destination_branch)
         {
             continue;
         }
@@ -249,14 +248,6 @@ fn merge_attempts<'a>(
         );
     }
     attempts
-}
-
-fn production_branch_matches(config: &Config, main_branch: Option<&str>, branch: &str) -> bool {
-    match (&config.production_branch, main_branch) {
-        (Some(b), _) => b == branch,
-        (None, Some(m)) => m == branch,
-        (None, None) => branch == "main" || branch == "master",
-    }
 }
 
 fn attempt_of(d: &Deployment, time: Timestamp) -> Attempt<'static> {

@@ -62,6 +62,7 @@ pub(crate) fn lead_time_rows(
         .collect();
     let from_first_commit = config.lead_time_start == LeadTimeStart::FirstCommit;
     let production = scope.production_branch();
+    let integration = IntegrationBranches::new(&merged.prs, production);
     let mut truncated_excluded: Vec<u64> = Vec::new();
     let mut rows = Vec::new();
     let mut unknown_merge = 0usize;
@@ -75,7 +76,8 @@ pub(crate) fn lead_time_rows(
             unknown_merge += 1;
         }
         let deployment = attempts.shipper(pr, merge_node, shipping);
-        let promotion = config.promotions.is_promotion(pr, production);
+        let promotion = scope.rules.promotions.is_promotion(pr, production)
+            || integration.carries(pr, production);
         if let (Some(k), false) = (deployment, promotion) {
             deployments[k].changes += 1;
         }
@@ -99,6 +101,7 @@ pub(crate) fn lead_time_rows(
         if let (PrFate::Used, Some(k)) = (fate, deployment) {
             rows.push(change_row(
                 config,
+                scope.rules.hotfix.is_hotfix(pr),
                 pr,
                 merged_at,
                 first_commit.get(&pr.id).copied(),
@@ -114,6 +117,43 @@ pub(crate) fn lead_time_rows(
         &mut findings.diagnostics,
     );
     Changes { rows, excluded }
+}
+
+/// Branches other pull requests were merged into (besides the production
+/// branch), with the earliest such merge: a pull request from one of them
+/// into the production branch, merged after it received a merge, carries
+/// changes that have pull requests of their own — a promotion (DESIGN:
+/// "the destination of other merged PRs in the dataset").
+struct IntegrationBranches<'a> {
+    first_merge: HashMap<&'a str, Timestamp>,
+}
+
+impl<'a> IntegrationBranches<'a> {
+    fn new(merged: &[&'a PullRequest], production: &str) -> Self {
+        let mut first_merge: HashMap<&'a str, Timestamp> = HashMap::new();
+        for pr in merged {
+            let (branch, Some(at)) = (pr.destination_branch.as_str(), pr.merged_at) else {
+                continue;
+            };
+            if branch.eq_ignore_ascii_case(production) {
+                continue;
+            }
+            first_merge
+                .entry(branch)
+                .and_modify(|t| *t = (*t).min(at))
+                .or_insert(at);
+        }
+        Self { first_merge }
+    }
+
+    /// Does `pr` promote an integration branch into `production`?
+    fn carries(&self, pr: &PullRequest, production: &str) -> bool {
+        pr.destination_branch.eq_ignore_ascii_case(production)
+            && matches!(
+                (self.first_merge.get(pr.source_branch.as_str()), pr.merged_at),
+                (Some(&first), Some(merged)) if first < merged
+            )
+    }
 }
 
 /// Pull requests that were not merged, or whose merge time is unknown.

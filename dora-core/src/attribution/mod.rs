@@ -33,7 +33,7 @@ pub use shipping::shipping_labels;
 
 use crate::TimeRange;
 use crate::accounting::Tallies;
-use crate::config::Config;
+use crate::config::{BranchRules, Config};
 use crate::diagnostics::Diagnostic;
 use crate::graph::CommitGraph;
 use crate::model::{Commit, Dataset, Deployment, PullRequest};
@@ -93,17 +93,28 @@ pub(crate) struct RepoScope<'a> {
     pub(crate) main_branch: Option<&'a str>,
     /// The repository's web address, when declared.
     pub(crate) url: Option<&'a str>,
+    /// Its production branch, hotfix and promotion rules.
+    pub(crate) rules: BranchRules,
 }
 
 impl<'a> RepoScope<'a> {
     /// The production branch: the configured one, else the repository's main
     /// branch, else `main`.
-    pub(crate) fn production_branch(&self) -> &'a str {
-        self.config
+    pub(crate) fn production_branch(&self) -> &str {
+        self.rules
             .production_branch
             .as_deref()
             .or(self.main_branch)
             .unwrap_or("main")
+    }
+
+    /// Is `branch` the production branch? Without a configured or declared
+    /// one, `main` and `master` both are.
+    pub(crate) fn is_production_branch(&self, branch: &str) -> bool {
+        match (self.rules.production_branch.as_deref(), self.main_branch) {
+            (Some(b), _) | (None, Some(b)) => b == branch,
+            (None, None) => branch == "main" || branch == "master",
+        }
     }
 
     /// The scope of repository `slug`.
@@ -121,6 +132,7 @@ impl<'a> RepoScope<'a> {
             window,
             main_branch: repository.and_then(|r| r.main_branch.as_deref()),
             url: repository.and_then(|r| r.url.as_deref()),
+            rules: config.branch_rules(slug, repository),
         }
     }
 }

@@ -3,14 +3,14 @@
 //! that shipped the hotfix is rework.
 
 use crate::attribution::Attribution;
-use crate::config::Config;
+use crate::config::HotfixRules;
 use crate::model::Timestamp;
 use crate::report::{DeploymentRow, FailureReason, Signal};
 use chrono::Duration;
 
 /// Attribute every hotfix among the merged pull requests.
 pub(crate) fn mark_hotfixes(
-    config: &Config,
+    rules: &HotfixRules,
     attribution: &Attribution,
     rows: &mut [DeploymentRow],
 ) {
@@ -19,14 +19,14 @@ pub(crate) fn mark_hotfixes(
         merged,
         shipping,
     } = attribution;
-    let hotfix_window = Duration::hours(i64::from(config.hotfix.window_hours));
+    let hotfix_window = Duration::hours(i64::from(rules.window_hours));
     let success_times: Vec<Timestamp> = attempts
         .successful
         .iter()
         .map(|&i| attempts.list[i].time)
         .collect();
     for (pr, &merge_node) in merged.prs.iter().zip(&merged.nodes) {
-        if !config.hotfix.is_hotfix(pr) {
+        if !rules.is_hotfix(pr) {
             continue;
         }
         let Some(merged_at) = pr.merged_at else {

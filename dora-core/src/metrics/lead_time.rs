@@ -51,6 +51,7 @@ pub(crate) fn measure(
 /// The lead-time row of a pull request shipped by `deployment`.
 pub(crate) fn change_row(
     config: &Config,
+    hotfix: bool,
     pr: &PullRequest,
     merged_at: Timestamp,
     first_commit: Option<Timestamp>,
@@ -88,7 +89,7 @@ pub(crate) fn change_row(
         pickup_seconds: seconds(pickup),
         review_seconds: seconds(review_span),
         deploy_seconds: seconds(deployed - merged),
-        hotfix: config.hotfix.is_hotfix(pr),
+        hotfix,
         url: pr.url.clone(),
     }
 }

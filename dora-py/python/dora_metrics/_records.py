@@ -42,7 +42,7 @@ _STRING_IDS = {"deployments": ("id",), "incidents": ("id",)}
 #: The fields of each table in the dataset schema; any other input column is a
 #: dimension (e.g. ``team``), kept beside the dataset by the row's key.
 FIELDS = {
-    "repositories": ("slug", "main_branch", "url"),
+    "repositories": ("slug", "main_branch", "url", "development_branch", "hotfix_prefix", "release_prefix"),
     "commits": ("repository", "sha", "parents", "authored_at", "committed_at", "author", "message"),
     "pull_requests": (
         "repository", "id", "title", "author", "source_branch", "destination_branch", "state", "created_at",
