@@ -984,3 +984,43 @@ fn inventory_audits_the_demo_workspace_as_a_table_and_as_json() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn per_repository_settings_in_dora_toml() {
+    let dir = tempdir();
+    let hotfixes = |r: &Value| r["metrics"]["change_failure_rate"]["by_signal"]["hotfix"].clone();
+    let plain = demo_json(dir.path(), &[]);
+    let flagged = |r: &Value, repo: &str| {
+        r["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .filter(|c| c["repository"] == repo && c["hotfix"] == true)
+            .count()
+    };
+    assert!(flagged(&plain, "payments-api") > 0, "the demo has hotfixes there");
+    // `payments-api` declares no hotfix prefixes: its hotfix branches are
+    // ordinary changes; the other repositories keep theirs.
+    std::fs::write(
+        dir.path().join("dora.toml"),
+        "[repositories.payments-api]\nhotfix_prefixes = []\n",
+    )
+    .expect("write");
+    let r = demo_json(dir.path(), &[]);
+    assert_eq!(flagged(&r, "payments-api"), 0);
+    for repo in ["checkout-web", "search-service"] {
+        assert_eq!(flagged(&r, repo), flagged(&plain, repo), "{repo}");
+    }
+    assert!(hotfixes(&r).as_u64() <= hotfixes(&plain).as_u64());
+    // A typo under a repository is an error naming the key (exit 2).
+    std::fs::write(
+        dir.path().join("dora.toml"),
+        "[repositories.payments-api]\nhotfix_prefix = [\"x/\"]\n",
+    )
+    .expect("write");
+    dora(dir.path())
+        .args(["demo", "--quiet"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("hotfix_prefix"));
+}
