@@ -34,7 +34,7 @@ config = dm.Config(days=90, until=dm.SAMPLE_UNTIL)
 report = dm.compute(data, config)
 print(report)
 lt = report.lead_time
-print(f"\nlead time: median {lt.median_seconds / 3600:.1f} h over {lt.count} changes, tier {lt.tier}")
+print(f"\nlead time: median {(lt.median_seconds or 0) / 3600:.1f} h over {lt.count} changes, tier {lt.tier}")
 for phase in ("coding", "pickup", "review", "deploy"):
     print(f"  {phase:<7} median {lt.phases[phase].median_seconds / 3600:6.1f} h")
 cfr = report.change_failure_rate
@@ -44,13 +44,15 @@ print(f"change failure rate {cfr.rate:.1%}: {dict(cfr.by_signal)}")
 # ## Every number is traceable: the rows behind it, as pandas
 
 # %%
-try:
-    import pandas as pd
-except ImportError:
-    pd = None
+import importlib.util
+
+have_pandas = importlib.util.find_spec("pandas") is not None
+if have_pandas:
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+else:
     print("pandas is not installed: pip install pandas pyarrow")
 
-if pd is not None:
+if have_pandas:
     changes = report.to_pandas("changes")
     print(changes[["repository", "pull_request", "author", "lead_time_seconds"]].head())
     # Slowest phase per repository, in hours.
@@ -85,13 +87,13 @@ if pd is not None:
 # ## ... and as polars
 
 # %%
-try:
+have_polars = importlib.util.find_spec("polars") is not None
+if have_polars:
     import polars as pl
-except ImportError:
-    pl = None
+else:
     print("polars is not installed: pip install polars")
 
-if pl is not None:
+if have_polars:
     per_author = (
         report.to_polars("changes")
         .group_by("author")
@@ -136,7 +138,7 @@ print(f"change failure rate {report.change_failure_rate.rate:.1%}; with P3 incid
 # %%
 web = data.filter(repositories=["web-app"])
 print(web, "->", dm.compute(web, config).lead_time.count, "changes")
-if pd is not None:
+if have_pandas:
     repos = pd.DataFrame({"slug": ["payments-api", "web-app"], "main_branch": ["main", "main"],
                           "team": ["payments", "storefront"]})
     tables = {t: data.to_pandas(t) for t in ("commits", "pull_requests", "environments", "deployments", "incidents")}
