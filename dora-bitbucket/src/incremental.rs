@@ -64,32 +64,44 @@ const OVERLAP_MINUTES: i64 = 10;
 /// this machine's clock before the cursor stops following it (clock skew).
 const SKEW_MINUTES: i64 = 5;
 
-/// Planned deployments (`UNDEPLOYED`) re-checked at most, the newest: every
-/// pipeline run can leave one per environment it did not promote to, and
-/// they pile up; one that runs long after it was planned is rare.
+/// Planned deployments (`UNDEPLOYED`) re-checked on every sync, the newest:
+/// every pipeline run can leave one per environment it did not promote to,
+/// and they pile up; one that runs long after it was planned is rare.
 const PLANNED_RECHECKS: usize = 10;
+/// Older planned deployments ("dormant") are re-checked in rotation, this
+/// many per sync: one that runs late reaches the store after at most
+/// `dormant / DORMANT_RECHECKS` syncs instead of never.
+const DORMANT_RECHECKS: usize = 5;
+/// The most dormant planned deployments remembered per repository (the
+/// newest; older ones are given up, counted in a warning).
+const DORMANT_CAP: usize = 1000;
 
-/// The deployments to re-check next time, from `(id, status)` newest first:
-/// every running one, and the newest planned ones.
+/// The deployments to re-check on every sync, from `(id, status)` newest
+/// first: every running one, and the newest planned ones; and the older
+/// planned ones (dormant: re-checked in rotation).
 fn to_recheck<'a>(
     deployments: impl IntoIterator<Item = (&'a str, DeploymentStatus)>,
-) -> Vec<String> {
+) -> (Vec<String>, Vec<String>) {
     let mut planned = 0;
-    let mut out = Vec::new();
+    let (mut out, mut dormant): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for (id, status) in deployments {
-        let keep = match status {
-            DeploymentStatus::InProgress => true,
+        if out.iter().chain(&dormant).any(|o| o == id) {
+            continue;
+        }
+        match status {
+            DeploymentStatus::InProgress => out.push(id.to_owned()),
             DeploymentStatus::Undeployed => {
                 planned += 1;
-                planned <= PLANNED_RECHECKS
+                if planned <= PLANNED_RECHECKS {
+                    out.push(id.to_owned());
+                } else {
+                    dormant.push(id.to_owned());
+                }
             }
-            _ => false,
-        };
-        if keep && !out.iter().any(|o| o == id) {
-            out.push(id.to_owned());
+            _ => {}
         }
     }
-    out
+    (out, dormant)
 }
 
 /// What one repository's next sync resumes from (stored as JSON).
@@ -110,6 +122,10 @@ struct Cursor {
     /// Deployments that could still change at the last sync (running, or
     /// planned and not yet run), to re-check.
     in_progress: Vec<String>,
+    /// Older planned deployments, re-checked [`DORMANT_RECHECKS`] per sync in
+    /// rotation (the next ones first).
+    #[serde(default)]
+    dormant: Vec<String>,
     /// The newest pull request `updated_on` seen.
     pr_watermark: Timestamp,
     /// Pull requests seen within the overlap of the watermark: id → `updated_on`.
@@ -206,11 +222,12 @@ impl Cursor {
         meta: RepoMeta,
         now: Timestamp,
     ) -> Self {
-        let in_progress = to_recheck(
+        let (in_progress, mut dormant) = to_recheck(
             meta.listed_deployments
                 .iter()
                 .filter_map(|(id, s)| Some((id.as_str(), (*s)?))),
         );
+        dormant.truncate(DORMANT_CAP);
         let pr_watermark = meta
             .pr_updates
             .iter()
@@ -249,6 +266,7 @@ impl Cursor {
                 &[],
             ),
             in_progress,
+            dormant,
             production_seen: data
                 .deployments
                 .iter()
@@ -342,6 +360,10 @@ struct DeploymentDelta {
     rechecked: Vec<wire::Deployment>,
     /// In-progress deployments that no longer exist.
     gone: Vec<String>,
+    /// Dormant planned deployments re-checked this time (their ids), and
+    /// what they are now (those that still exist).
+    dormant_checked: Vec<String>,
+    dormant: Vec<wire::Deployment>,
 }
 
 impl Bitbucket {
@@ -584,9 +606,25 @@ impl Bitbucket {
                 "{ws}/{slug}: deployment {id}, in progress at the last sync, no longer exists"
             ));
         }
-        cur.in_progress = to_recheck(
+        // Dormant planned deployments re-checked: one that ran (or changed
+        // in any way) is emitted; one still planned goes to the back of the
+        // rotation; one that no longer exists is forgotten.
+        let mut still_planned = Vec::new();
+        for d in &deps.dormant {
+            match convert::deployment(slug, d, &environments) {
+                Ok(d) if d.status == DeploymentStatus::Undeployed => still_planned.push(d.id),
+                Ok(d) => {
+                    if emitted_ids.insert(d.id.clone()) {
+                        data.deployments.push(d);
+                    }
+                }
+                Err(why) => self.note_skip(stats, &mut notes, slug, &why),
+            }
+        }
+        let (in_progress, newly_dormant) = to_recheck(
             data.deployments
                 .iter()
+                .filter(|d| !still_planned.contains(&d.id))
                 .map(|d| (d.id.as_str(), d.status))
                 .chain(
                     unreadable_pending
@@ -594,8 +632,28 @@ impl Bitbucket {
                         .map(|id| (id.as_str(), DeploymentStatus::InProgress)),
                 ),
         );
+        cur.in_progress = in_progress;
+        let checked: HashSet<&str> = deps.dormant_checked.iter().map(String::as_str).collect();
+        let mut dormant: Vec<String> = newly_dormant;
+        dormant.extend(
+            cur.dormant
+                .iter()
+                .filter(|id| !checked.contains(id.as_str()))
+                .cloned(),
+        );
+        dormant.extend(still_planned);
+        let mut seen_dormant = HashSet::new();
+        dormant.retain(|id| seen_dormant.insert(id.clone()));
+        if dormant.len() > DORMANT_CAP {
+            stats.warnings.push(format!(
+                "{ws}/{slug}: {} planned deployments are no longer re-checked (more than {DORMANT_CAP} were never run); one of them run later is not seen by incremental syncs until the store is re-synced whole",
+                dormant.len() - DORMANT_CAP
+            ));
+            dormant.truncate(DORMANT_CAP);
+        }
+        cur.dormant = dormant;
         // Every listed deployment not to re-check is known from now on
-        // (finished, or planned long ago: see PLANNED_RECHECKS).
+        // (finished, or planned long ago: dormant ones are re-checked in rotation).
         let again: HashSet<&str> = cur.in_progress.iter().map(String::as_str).collect();
         let listed = deps
             .listed
@@ -897,10 +955,34 @@ impl Bitbucket {
                 Err(e) => return Err(e),
             }
         }
+        // A few dormant planned deployments, in rotation.
+        let mut dormant = Vec::new();
+        let dormant_checked: Vec<String> = cur
+            .dormant
+            .iter()
+            .filter(|id| !seen.contains(id.as_str()))
+            .take(DORMANT_RECHECKS)
+            .cloned()
+            .collect();
+        for id in &dormant_checked {
+            let req = client
+                .request(
+                    endpoint::DEPLOYMENT,
+                    &["repositories", ws, slug, "deployments", id],
+                )
+                .query("fields", fields::DEPLOYMENT);
+            match client.get_json::<wire::Deployment>(&req).await {
+                Ok(d) => dormant.push(d),
+                Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(DeploymentDelta {
             listed,
             rechecked,
             gone,
+            dormant_checked,
+            dormant,
         })
     }
 

@@ -856,3 +856,72 @@ async fn a_changed_branching_model_reaches_the_store() {
     };
     assert_eq!(shas(&stored), shas(&fresh));
 }
+
+#[tokio::test]
+async fn a_planned_deployment_deep_in_the_listing_that_runs_late_reaches_the_store() {
+    // Twelve planned deployments pile up at the head (one per pipeline run
+    // that was not promoted); the oldest of them, past the ten re-checked on
+    // every sync, is promoted much later and keeps its place in the listing.
+    let (server, live) = Live::start(&[], PageSizes::default()).await;
+    let source = source_for(&server, &["web"]);
+    let mut store = store();
+    sync_delivery(&mut store, &source, window())
+        .await
+        .expect("first sync");
+    let planned = || json!({"type": "deployment_state_undeployed", "name": "UNDEPLOYED"});
+    live.repo("web", |r| {
+        let head = r.commits[0]["hash"].as_str().expect("head").to_owned();
+        for n in 0..12 {
+            r.deployments
+                .insert(0, deployment(600 + n, PROD, &head, planned()));
+        }
+    });
+    sync_delivery(&mut store, &source, window())
+        .await
+        .expect("the planned ones listed");
+    let cursor: Value = serde_json::from_str(
+        &store
+            .cursor("bitbucket", "acme/web")
+            .expect("cursor")
+            .expect("stored"),
+    )
+    .expect("JSON");
+    let dormant: Vec<&str> = cursor["dormant"]
+        .as_array()
+        .expect("dormant")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(dormant.contains(&dep_id(600).as_str()), "{cursor}");
+
+    live.repo("web", |r| {
+        let oldest = r
+            .deployments
+            .iter_mut()
+            .find(|d| d["uuid"] == dep_id(600))
+            .expect("#600");
+        oldest["state"] = completed("2024-03-25T11:00:00Z", "2024-03-25T11:04:00Z");
+    });
+    // Within a few syncs (five dormant ones are re-checked per sync), the
+    // store says what a fresh collection says.
+    let fresh = source
+        .collect(&CollectRequest::new(window()))
+        .await
+        .expect("fresh");
+    let ran = |d: &dora_core::Dataset| {
+        d.deployments
+            .iter()
+            .find(|x| x.id == dep_id(600))
+            .map(|x| x.status)
+    };
+    assert_eq!(ran(&fresh), Some(DeploymentStatus::Succeeded));
+    let syncs_needed = dormant.len().div_ceil(5);
+    for _ in 0..syncs_needed {
+        sync_delivery(&mut store, &source, window())
+            .await
+            .expect("sync");
+    }
+    let stored = load(&store);
+    assert_eq!(ran(&stored), Some(DeploymentStatus::Succeeded));
+    assert_same_report(&stored, &fresh);
+}

@@ -998,7 +998,10 @@ fn per_repository_settings_in_dora_toml() {
             .filter(|c| c["repository"] == repo && c["hotfix"] == true)
             .count()
     };
-    assert!(flagged(&plain, "payments-api") > 0, "the demo has hotfixes there");
+    assert!(
+        flagged(&plain, "payments-api") > 0,
+        "the demo has hotfixes there"
+    );
     // `payments-api` declares no hotfix prefixes: its hotfix branches are
     // ordinary changes; the other repositories keep theirs.
     std::fs::write(
