@@ -15,8 +15,8 @@
 //! Every request must carry an `Authorization` header (any value): the demo's
 //! dummy credentials pass, a client that forgot to authenticate does not.
 
-use super::sample::{Outcome, RepoSample, Sample};
-use super::wire;
+use crate::sample::{Outcome, RepoSample, Sample};
+use crate::wire;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -697,7 +697,7 @@ fn activity_date(v: &Value) -> String {
     String::new()
 }
 
-fn find_commit<'a>(repo: &'a RepoSample, rev: &str) -> Option<&'a super::sample::Commit> {
+fn find_commit<'a>(repo: &'a RepoSample, rev: &str) -> Option<&'a crate::sample::Commit> {
     let rev = rev.to_ascii_lowercase();
     if rev.len() < 7 {
         return None;
@@ -705,7 +705,7 @@ fn find_commit<'a>(repo: &'a RepoSample, rev: &str) -> Option<&'a super::sample:
     repo.commits.iter().find(|c| c.sha.starts_with(&rev))
 }
 
-fn head_of_main(repo: &RepoSample) -> Option<&super::sample::Commit> {
+fn head_of_main(repo: &RepoSample) -> Option<&crate::sample::Commit> {
     let tips = resolve_all(repo, std::slice::from_ref(&repo.main_branch), false)?;
     tips.first().and_then(|s| find_commit(repo, s))
 }
@@ -757,7 +757,7 @@ fn main_tip(repo: &RepoSample) -> Option<String> {
 }
 
 fn reachable<'a>(repo: &'a RepoSample, tips: &[String]) -> HashSet<&'a str> {
-    let index: std::collections::HashMap<&str, &super::sample::Commit> =
+    let index: std::collections::HashMap<&str, &crate::sample::Commit> =
         repo.commits.iter().map(|c| (c.sha.as_str(), c)).collect();
     let mut seen: HashSet<&str> = HashSet::new();
     let mut queue: VecDeque<&str> = tips

@@ -1,0 +1,50 @@
+//! # dora-testkit: one set of fakes for tests, benches and the demo
+//!
+//! Support code shared by the workspace's tests, benches and `dora demo`; not
+//! an API for metrics users (it is published only because the published
+//! `dora` command serves its sample in `dora demo`).
+//!
+//! - [`rng`]: a tiny seeded random number generator, the same on every machine;
+//! - [`sample`]: a deterministic simulation of one Bitbucket workspace and its
+//!   PagerDuty account ([`generate`]);
+//! - [`wire`]: the sample rendered as the JSON Bitbucket Cloud and PagerDuty
+//!   return;
+//! - [`server`]: a local HTTP server on `127.0.0.1` serving a sample in those
+//!   wire formats, with pagination ([`DemoServer`]).
+//!
+//! ```
+//! use dora_testkit::{DEFAULT_SEED, WORKSPACE, generate};
+//!
+//! let sample = generate(DEFAULT_SEED);
+//! assert_eq!(sample.workspace, WORKSPACE);
+//! assert!(sample.repositories.iter().any(|r| !r.pull_requests.is_empty()));
+//! // The same seed gives the same sample, byte for byte.
+//! assert_eq!(
+//!     generate(DEFAULT_SEED).repositories[0].commits[0].sha,
+//!     sample.repositories[0].commits[0].sha
+//! );
+//! ```
+//!
+//! Serving it, on a tokio runtime:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use dora_testkit::{DemoServer, ServerOptions, generate, DEFAULT_SEED};
+//!
+//! let server = DemoServer::start(generate(DEFAULT_SEED), ServerOptions::default()).await?;
+//! println!("Bitbucket at {}, PagerDuty at {}", server.bitbucket_url(), server.pagerduty_url());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod rng;
+pub mod sample;
+pub mod server;
+pub mod wire;
+
+pub use rng::Rng;
+pub use sample::{DEFAULT_SEED, Sample, WORKSPACE, generate};
+pub use server::{DemoServer, ServerOptions};
