@@ -40,6 +40,10 @@ pub struct ServerOptions {
     /// `search-service/pipelines`) with 403 and Bitbucket's scope message: a
     /// token without that scope, for `dora inventory`.
     pub forbidden: Vec<String>,
+    /// Start every Bitbucket page after the first with the previous page's
+    /// last item again, as a list that shifts while it is read does (a
+    /// source must return each item once).
+    pub repeat_across_pages: bool,
 }
 
 struct Inner {
@@ -342,7 +346,12 @@ impl Ctx<'_> {
         let page = self.query.number("page").unwrap_or(1).max(1);
         let total = values.len();
         let from = (page - 1).saturating_mul(pagelen);
-        let slice: Vec<Value> = values.into_iter().skip(from).take(pagelen).collect();
+        let repeat = usize::from(self.inner.options.repeat_across_pages && from > 0);
+        let slice: Vec<Value> = values
+            .into_iter()
+            .skip(from - repeat)
+            .take(pagelen + repeat)
+            .collect();
         let mut body = json!({"pagelen": pagelen, "page": page, "values": slice});
         if with_size {
             body["size"] = json!(total);
