@@ -9,6 +9,9 @@
 //!   PagerDuty account ([`generate`]);
 //! - [`wire`]: the sample rendered as the JSON Bitbucket Cloud and PagerDuty
 //!   return;
+//! - [`mock`]: a mock HTTP server on `127.0.0.1` answering with any
+//!   [`Responder`](mock::Responder), with scripted faults and a request log
+//!   (under the demo server and the incident tools' conformance fakes);
 //! - [`server`]: a local HTTP server on `127.0.0.1` serving a sample in those
 //!   wire formats, with pagination ([`DemoServer`]).
 //!
@@ -40,6 +43,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod mock;
 pub mod rng;
 pub mod sample;
 pub mod server;
