@@ -12,6 +12,7 @@
 //! - [`mock`]: a mock HTTP server on `127.0.0.1` answering with any
 //!   [`Responder`](mock::Responder), with scripted faults and a request log
 //!   (under the demo server and the incident tools' conformance fakes);
+//! - [`paging`]: pagination styles the fakes share (PagerDuty's offsets);
 //! - [`server`]: a local HTTP server on `127.0.0.1` serving a sample in those
 //!   wire formats, with pagination ([`DemoServer`]).
 //!
@@ -44,6 +45,7 @@
 #![forbid(unsafe_code)]
 
 pub mod mock;
+pub mod paging;
 pub mod rng;
 pub mod sample;
 pub mod server;

@@ -18,6 +18,7 @@
 use crate::mock::{
     FaultPlan, MockServer, ServedRequest, ServedResponse, path_segments as segments,
 };
+use crate::paging::OffsetPaging;
 use crate::sample::{Outcome, RepoSample, Sample};
 use crate::wire;
 use axum::http::StatusCode;
@@ -695,19 +696,8 @@ fn pagerduty_route(ctx: &Ctx<'_>, path: &str) -> ServedResponse {
         json_response(status, json!({"error": {"message": message, "code": 2100}}))
     };
     let offset_page = |key: &str, values: Vec<Value>| -> ServedResponse {
-        let limit = number(ctx.query, "limit").unwrap_or(25).clamp(1, 100);
-        let offset = number(ctx.query, "offset").unwrap_or(0);
-        if offset + limit > 10_000 {
-            return pd_error(StatusCode::BAD_REQUEST, "Offset must be less than 10000");
-        }
-        let total = values.len();
-        let page: Vec<Value> = values.into_iter().skip(offset).take(limit).collect();
-        let with_total = ctx.query.param("total") == Some("true");
-        json_response(
-            StatusCode::OK,
-            json!({key: page, "limit": limit, "offset": offset, "more": offset + limit < total,
-                   "total": if with_total { json!(total) } else { Value::Null }}),
-        )
+        let total = ctx.query.param("total") == Some("true");
+        OffsetPaging::default().page(ctx.query, key, values, total)
     };
     let all_dates = ctx.query.param("date_range") == Some("all");
     let since = ctx
