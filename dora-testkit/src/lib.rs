@@ -29,28 +29,23 @@
 //! );
 //! ```
 //!
-//! Serving it, on a tokio runtime:
-//!
-//! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
-//! use dora_testkit::{DemoServer, ServerOptions, generate, DEFAULT_SEED};
-//!
-//! let server = DemoServer::start(generate(DEFAULT_SEED), ServerOptions::default()).await?;
-//! println!("Bitbucket at {}, PagerDuty at {}", server.bitbucket_url(), server.pagerduty_url());
-//! server.shutdown().await;
-//! # Ok(())
-//! # }
-//! ```
+//! Serving it on `127.0.0.1` is [`DemoServer`]'s job (feature `server`, on by
+//! default; the benches turn it off and keep the sample, its RNG and its
+//! wire rendering).
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "server")]
 pub mod mock;
+#[cfg(feature = "server")]
 pub mod paging;
 pub mod rng;
 pub mod sample;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod wire;
 
 pub use rng::Rng;
 pub use sample::{DEFAULT_SEED, Sample, WORKSPACE, generate};
+#[cfg(feature = "server")]
 pub use server::{DemoServer, ServerOptions};

@@ -14,6 +14,17 @@
 //!
 //! Every request must carry an `Authorization` header (any value): the demo's
 //! dummy credentials pass, a client that forgot to authenticate does not.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use dora_testkit::{DEFAULT_SEED, DemoServer, ServerOptions, generate};
+//!
+//! let server = DemoServer::start(generate(DEFAULT_SEED), ServerOptions::default()).await?;
+//! println!("Bitbucket at {}, PagerDuty at {}", server.bitbucket_url(), server.pagerduty_url());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 use crate::mock::{
     FaultPlan, MockServer, ServedRequest, ServedResponse, path_segments as segments,
