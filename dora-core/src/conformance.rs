@@ -312,39 +312,31 @@ pub async fn check_quiet_window(source: &dyn DeliverySource, range: TimeRange) {
 /// A source pointed at something that does not exist fails with
 /// [`SourceError::NotFound`].
 pub async fn check_not_found(source: &dyn DeliverySource) {
-    let range = TimeRange::new(
-        Timestamp::UNIX_EPOCH,
-        Timestamp::UNIX_EPOCH + chrono::Duration::days(1),
-    );
-    match source.collect(&CollectRequest::new(range)).await {
-        Err(SourceError::NotFound { .. }) => {}
-        Err(e) => panic!(
-            "{}: a missing repository must be NotFound, got: {e:?}",
-            source.name()
-        ),
-        Ok(_) => panic!(
-            "{}: a missing repository must be NotFound, got data",
-            source.name()
-        ),
-    }
+    let is = |e: &SourceError| matches!(e, SourceError::NotFound { .. });
+    check_fails_as(source, "a missing repository", "NotFound", is).await;
 }
 
 /// A source with rejected credentials fails with [`SourceError::Auth`].
 pub async fn check_unauthorized(source: &dyn DeliverySource) {
-    let range = TimeRange::new(
+    let is = |e: &SourceError| matches!(e, SourceError::Auth { .. });
+    check_fails_as(source, "rejected credentials", "Auth", is).await;
+}
+
+/// A one-day collection fails with the error `is` recognises (`kind`).
+async fn check_fails_as(
+    source: &dyn DeliverySource,
+    what: &str,
+    kind: &str,
+    is: impl Fn(&SourceError) -> bool,
+) {
+    let day = TimeRange::new(
         Timestamp::UNIX_EPOCH,
         Timestamp::UNIX_EPOCH + chrono::Duration::days(1),
     );
-    match source.collect(&CollectRequest::new(range)).await {
-        Err(SourceError::Auth { .. }) => {}
-        Err(e) => panic!(
-            "{}: rejected credentials must be Auth, got: {e:?}",
-            source.name()
-        ),
-        Ok(_) => panic!(
-            "{}: rejected credentials must be Auth, got data",
-            source.name()
-        ),
+    match source.collect(&CollectRequest::new(day)).await {
+        Err(e) if is(&e) => {}
+        Err(e) => panic!("{}: {what} must be {kind}, got: {e:?}", source.name()),
+        Ok(_) => panic!("{}: {what} must be {kind}, got data", source.name()),
     }
 }
 
