@@ -7,6 +7,8 @@
 //! - [`rng`]: a tiny seeded random number generator, the same on every machine;
 //! - [`sample`]: a deterministic simulation of one Bitbucket workspace and its
 //!   PagerDuty account ([`generate`]);
+//! - [`walk`]: the reachability walk over commit parents the Bitbucket fakes
+//!   share;
 //! - [`wire`]: the sample rendered as the JSON Bitbucket Cloud and PagerDuty
 //!   return;
 //! - [`mock`]: a mock HTTP server on `127.0.0.1` answering with any
@@ -43,6 +45,7 @@ pub mod rng;
 pub mod sample;
 #[cfg(feature = "server")]
 pub mod server;
+pub mod walk;
 pub mod wire;
 
 pub use rng::Rng;

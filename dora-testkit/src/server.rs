@@ -35,7 +35,7 @@ use crate::wire;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -675,27 +675,15 @@ fn main_tip(repo: &RepoSample) -> Option<String> {
         .map(|c| c.sha.clone())
 }
 
-fn reachable<'a>(repo: &'a RepoSample, tips: &[String]) -> HashSet<&'a str> {
+fn reachable(repo: &RepoSample, tips: &[String]) -> HashSet<String> {
     let index: std::collections::HashMap<&str, &crate::sample::Commit> =
         repo.commits.iter().map(|c| (c.sha.as_str(), c)).collect();
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut queue: VecDeque<&str> = tips
-        .iter()
-        .filter_map(|t| index.get_key_value(t.as_str()).map(|(k, _)| *k))
-        .collect();
-    while let Some(sha) = queue.pop_front() {
-        if !seen.insert(sha) {
-            continue;
-        }
-        if let Some(c) = index.get(sha) {
-            for p in &c.parents {
-                if let Some((k, _)) = index.get_key_value(p.as_str()) {
-                    queue.push_back(k);
-                }
-            }
-        }
-    }
-    seen
+    crate::walk::reachable(tips.iter().cloned(), |sha| {
+        index
+            .get(sha)
+            .map(|c| c.parents.clone())
+            .unwrap_or_default()
+    })
 }
 
 fn pagerduty_route(ctx: &Ctx<'_>, path: &str) -> ServedResponse {
