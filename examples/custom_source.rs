@@ -4,6 +4,10 @@
 //! ```sh
 //! cargo run -p dora-examples --example custom_source
 //! ```
+//!
+//! The vendor's source also proves the trait contract with dora-core's
+//! delivery-source conformance suite (`cargo test -p dora-examples --example
+//! custom_source`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -134,12 +138,16 @@ impl IncidentSource for Pager {
     }
 }
 
+/// When the vendor's sample history starts.
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), SourceError> {
-    let t0 = Utc
-        .with_ymd_and_hms(2026, 10, 1, 0, 0, 0)
-        .single()
-        .expect("valid date");
+    let t0 = start();
     let config = Config {
         days: 30,
         until: Some(t0 + Duration::days(30)),
@@ -152,4 +160,22 @@ async fn main() -> Result<(), SourceError> {
     let report = compute(&data, &config);
     println!("{}", report.to_json_pretty());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dora_core::TimeRange;
+    use dora_core::conformance::DeliverySuite;
+
+    #[tokio::test]
+    async fn shipit_passes_the_delivery_source_conformance_suite() {
+        let t0 = start();
+        DeliverySuite::new(
+            move || ShipIt { t0 },
+            TimeRange::new(t0, t0 + Duration::days(30)),
+        )
+        .run()
+        .await;
+    }
 }

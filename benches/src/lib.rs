@@ -6,9 +6,10 @@
 //! generators for parse benchmarks ([`pages`]) and a `git fast-import` writer
 //! for the git baseline ([`gitimport`]).
 //!
-//! The generator needs no extra dependency: a small splitmix64 PRNG ([`Rng`])
-//! drives every choice, so the same [`Scale`] (seed included) always yields the
-//! same [`dora_core::Dataset`], byte for byte.
+//! The generator needs no RNG crate: the workspace's small seeded PRNG
+//! ([`Rng`], from `dora-testkit`, the one the demo sample uses) drives every
+//! choice, so the same [`Scale`] (seed included) always yields the same
+//! [`dora_core::Dataset`], byte for byte.
 //!
 //! ```
 //! use dora_benches::{generate, Scale};
@@ -45,75 +46,7 @@ pub mod answers;
 pub mod gitimport;
 pub mod pages;
 
-/// A splitmix64 pseudo-random generator: tiny, fast, and good enough for data.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A uniform integer in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            return 0;
-        }
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    /// A uniform integer in `lo..=hi`.
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo {
-            return lo;
-        }
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-
-    /// `true` with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64) < p
-    }
-
-    /// A random 40-hex-digit sha.
-    pub fn sha(&mut self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(40);
-        let mut bits = 0u64;
-        for i in 0..40 {
-            if i % 16 == 0 {
-                bits = self.next_u64();
-            }
-            s.push(HEX[(bits & 0xf) as usize] as char);
-            bits >>= 4;
-        }
-        s
-    }
-
-    /// A random Bitbucket-style `{uuid}`.
-    pub fn uuid(&mut self) -> String {
-        let a = self.next_u64();
-        let b = self.next_u64();
-        format!(
-            "{{{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}}}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            (b >> 48) & 0x3fff | 0x8000,
-            b & 0xffff_ffff_ffff
-        )
-    }
-}
+pub use dora_testkit::Rng;
 
 /// How big a history to generate. Counts are totals over all repositories and
 /// approximate (within a few percent); the seed fixes everything else.

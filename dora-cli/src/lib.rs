@@ -3,14 +3,11 @@
 //! The binary (`dora`) is a thin shell over this library so that tests and other
 //! tools can reuse its parts:
 //!
-//! - [`demo`]: the bundled sample workspace and the local HTTP server that serves
-//!   it in the Bitbucket Cloud and PagerDuty wire formats;
 //! - [`output`]: the report renderers (table, JSON, CSV, OpenMetrics, HTML);
 //! - [`settings`]: `dora.toml` and flag precedence.
 
 #![forbid(unsafe_code)]
 
-pub mod demo;
 pub mod output;
 pub mod progress;
 pub mod settings;

@@ -4,7 +4,7 @@
 
 use assert_cmd::Command;
 use chrono::{DateTime, Duration, Utc};
-use dora_cli::demo::{self, DemoServer, ServerOptions};
+use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::Path;

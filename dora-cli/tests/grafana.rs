@@ -6,7 +6,7 @@
 //! server); unset, the test fails when `DORA_REQUIRE_POSTGRES=1` or `CI` is set
 //! and is skipped otherwise.
 
-use dora_cli::demo::{self, DemoServer, ServerOptions};
+use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,12 +3,12 @@
 //! target and auth failures say what to do.
 
 use assert_cmd::Command;
-use dora_cli::demo::{self, DemoServer, ServerOptions};
 use dora_core::Severity;
 use dora_incidents::conformance::{
     FaultPlan, HarnessOptions, JSM_SUITE_CLOUD_ID, JSM_SUITE_EMAIL, JsmWire, MockServer,
     OpsgenieAlertsWire, SUITE_TOKEN, Scenario, ScenarioIncident,
 };
+use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! against the in-process demo server answering 429 + `Retry-After: 1`.
 
 use assert_cmd::Command;
-use dora_cli::demo::{self, DemoServer, ServerOptions};
+use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use predicates::prelude::*;
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The demo server speaks the wire formats: Bitbucket `page`/`pagelen`/`next`,
 //! the `state` filter, PagerDuty `offset`/`limit`/`more`, and authentication.
 
-use dora_cli::demo::{self, DemoServer, ServerOptions};
+use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use serde_json::Value;
 
 async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {

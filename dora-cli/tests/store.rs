@@ -3,7 +3,7 @@
 //! from a fresh collection.
 
 use assert_cmd::Command;
-use dora_cli::demo::{self, DemoServer, ServerOptions};
+use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use serde_json::Value;
 use std::path::Path;
 

@@ -42,6 +42,8 @@ pub mod attribution;
 pub mod benchmarks;
 pub mod classify;
 pub mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod diagnostics;
 mod engine;
 mod error;

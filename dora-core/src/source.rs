@@ -17,6 +17,9 @@
 //!   deployments and the PRs reach. Returning more than asked is fine.
 //! - "Nothing found" is an empty list, not an error. A repository or workspace
 //!   that does not exist is [`SourceError::NotFound`].
+//!
+//! The public suite `dora_core::conformance` (feature `conformance`) checks
+//! any source against this contract: run it in your source's tests.
 
 use crate::model::{Dataset, Incident, SkippedEvent};
 pub use crate::time::TimeRange;

@@ -226,30 +226,25 @@ pub fn page(base: &str, request: &Request, items: &[Value], size: usize) -> Resp
     ResponseTemplate::new(200).set_body_json(body)
 }
 
-/// Commits of `all` reachable from `from` through their parents.
+/// Commits of `all` reachable from `from` through their parents (the
+/// testkit's walk, the one the demo server uses).
 pub fn reachable(all: &[Value], from: &str) -> HashSet<String> {
     let by_hash: HashMap<&str, &Value> = all
         .iter()
         .filter_map(|c| Some((c["hash"].as_str()?, c)))
         .collect();
-    let mut seen = HashSet::new();
-    let mut todo = vec![from.to_string()];
-    while let Some(h) = todo.pop() {
-        if !seen.insert(h.clone()) {
-            continue;
-        }
-        if let Some(parents) = by_hash
-            .get(h.as_str())
+    dora_testkit::walk::reachable([from], |h| {
+        by_hash
+            .get(h)
             .and_then(|c| c["parents"].as_array())
-        {
-            todo.extend(
+            .map(|parents| {
                 parents
                     .iter()
-                    .filter_map(|p| p["hash"].as_str().map(String::from)),
-            );
-        }
-    }
-    seen
+                    .filter_map(|p| p["hash"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
 }
 
 impl Respond for Live {

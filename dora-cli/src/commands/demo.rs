@@ -5,10 +5,10 @@ use crate::failure::Failure;
 use crate::sources;
 use anyhow::Context as _;
 use clap::Args;
-use dora_cli::demo::{self, DemoServer, ServerOptions};
 use dora_cli::output::Context;
 use dora_cli::progress::Progress;
 use dora_cli::settings::{IncidentTool, OpsgenieApiChoice};
+use dora_testkit::{self as demo, DemoServer, ServerOptions};
 
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {

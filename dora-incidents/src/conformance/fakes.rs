@@ -112,25 +112,7 @@ impl PagerDutyWire {
         items: Vec<Value>,
         total: bool,
     ) -> ServedResponse {
-        let limit = param_usize(request, "limit", 25).clamp(1, 100);
-        let offset = param_usize(request, "offset", 0);
-        let ceiling = options.result_ceiling.unwrap_or(10_000);
-        if offset + limit > ceiling {
-            return ServedResponse::status_json(
-                400,
-                &json!({"error": {"message": "Invalid Input Provided", "code": 2001,
-                                  "errors": [format!("Offset must be less than {ceiling}")]}}),
-            );
-        }
-        let count = items.len();
-        // A capped server says so in its `limit`.
-        let served = options.served(limit);
-        let start = options.page_start(offset, served);
-        let page: Vec<Value> = items.into_iter().skip(start).take(served).collect();
-        ServedResponse::json(&json!({
-            key: page, "limit": served, "offset": offset, "more": start + served < count,
-            "total": if total { json!(count) } else { Value::Null },
-        }))
+        options.offset_paging().page(request, key, items, total)
     }
 }
 

@@ -317,12 +317,20 @@ impl HarnessOptions {
         self
     }
 
+    /// For an offset-paginated fake: the testkit's PagerDuty-style paging
+    /// with these options' ceiling, page cap and repeats.
+    pub fn offset_paging(&self) -> dora_testkit::paging::OffsetPaging {
+        dora_testkit::paging::OffsetPaging {
+            ceiling: self.result_ceiling.unwrap_or(10_000),
+            cap: self.server_page_cap,
+            repeat_across_pages: self.repeat_across_pages,
+        }
+    }
+
     /// For a fake: the items one page serves when asked for `requested`
     /// (after [`HarnessOptions::server_page_cap`]), at least 1.
     pub fn served(&self, requested: usize) -> usize {
-        self.server_page_cap
-            .map_or(requested, |cap| requested.min(cap))
-            .max(1)
+        self.offset_paging().served(requested)
     }
 
     /// For an offset-paginated fake: the index of the first item of the page
@@ -331,11 +339,7 @@ impl HarnessOptions {
     /// shifted the listing by one, so the page starts one item earlier per page
     /// already served (repeating the previous page's last item).
     pub fn page_start(&self, offset: usize, served: usize) -> usize {
-        if self.repeat_across_pages {
-            offset - offset / served.max(1)
-        } else {
-            offset
-        }
+        self.offset_paging().page_start(offset, served)
     }
 
     /// For a fake: spoil `item` (the JSON of scenario incident `id`) as

@@ -1,161 +1,16 @@
-//! A real HTTP server on 127.0.0.1 that answers with a [`WireFormat`]'s fake
-//! of its API, with scripted faults and a log of every request.
+//! The incident tools' fake API: the testkit's mock server on 127.0.0.1
+//! answering with a [`WireFormat`]'s fake of the tool, over a scenario that
+//! can change between syncs.
 
 use super::{HarnessOptions, Scenario, WireFormat};
-use axum::Router;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::Response;
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+pub use dora_testkit::mock::{Fault, FaultPlan, LoggedRequest, ServedRequest, ServedResponse};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
-use tokio::task::JoinHandle;
-
-/// One request as the fake API sees it.
-#[derive(Debug, Clone)]
-pub struct ServedRequest {
-    /// HTTP method.
-    pub method: String,
-    /// Path, e.g. `/incidents`.
-    pub path: String,
-    /// Decoded query pairs, in order (repeated keys repeat).
-    pub query: Vec<(String, String)>,
-    /// Headers, names lower-case.
-    pub headers: BTreeMap<String, String>,
-    /// The server's base URL (`http://127.0.0.1:port`), for absolute links.
-    pub base_url: String,
-}
-
-impl ServedRequest {
-    /// The first value of a query parameter.
-    pub fn param(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Every value of a (repeated) query parameter.
-    pub fn params(&self, key: &str) -> Vec<&str> {
-        self.query
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    /// A header's value.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(&name.to_ascii_lowercase())
-            .map(String::as_str)
-    }
-}
-
-/// A fake API's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServedResponse {
-    /// HTTP status.
-    pub status: u16,
-    /// Extra headers.
-    pub headers: Vec<(String, String)>,
-    /// Body (JSON for every real answer).
-    pub body: String,
-}
-
-impl ServedResponse {
-    /// `200` with a JSON body.
-    pub fn json(value: &serde_json::Value) -> Self {
-        Self::status_json(200, value)
-    }
-
-    /// A status with a JSON body.
-    pub fn status_json(status: u16, value: &serde_json::Value) -> Self {
-        Self {
-            status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: value.to_string(),
-        }
-    }
-
-    /// Add a header.
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-}
-
-/// A fault injected instead of the fake's answer to one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Fault {
-    /// Answer with this response instead (429, 503, ...).
-    Respond(ServedResponse),
-    /// Answer 200 with the fake's body cut in half (malformed JSON).
-    Truncate,
-}
-
-/// Which requests (1-based, in arrival order) get a [`Fault`].
-#[derive(Debug, Clone, Default)]
-pub struct FaultPlan {
-    faults: BTreeMap<usize, Fault>,
-}
-
-impl FaultPlan {
-    /// No faults.
-    pub fn none() -> Self {
-        Self::default()
-    }
-
-    /// Inject `fault` at the `n`th request (1-based).
-    pub fn at(mut self, n: usize, fault: Fault) -> Self {
-        self.faults.insert(n, fault);
-        self
-    }
-}
-
-/// A request the server received, with when it arrived and what it answered.
-#[derive(Debug, Clone)]
-pub struct LoggedRequest {
-    /// The request.
-    pub request: ServedRequest,
-    /// When it arrived.
-    pub at: Instant,
-    /// The status answered.
-    pub status: u16,
-}
-
-struct Shared {
-    wire: Arc<dyn WireFormat>,
-    scenario: Mutex<Scenario>,
-    options: HarnessOptions,
-    token: String,
-    faults: FaultPlan,
-    counter: AtomicUsize,
-    log: Mutex<Vec<LoggedRequest>>,
-    base_url: String,
-}
 
 /// The running fake API. Stops when dropped.
 #[derive(Debug)]
 pub struct MockServer {
-    base_url: String,
-    shared: Arc<SharedDebug>,
-    task: JoinHandle<()>,
-}
-
-/// Wrapper so `MockServer` can derive `Debug` without requiring it of the wire format.
-struct SharedDebug(Arc<Shared>);
-
-impl std::fmt::Debug for SharedDebug {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MockServer")
-            .field("base_url", &self.0.base_url)
-            .finish_non_exhaustive()
-    }
+    server: dora_testkit::mock::MockServer,
+    scenario: Arc<Mutex<Scenario>>,
 }
 
 impl MockServer {
@@ -168,43 +23,32 @@ impl MockServer {
         token: &str,
         faults: FaultPlan,
     ) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-        let addr = listener.local_addr()?;
-        let base_url = format!("http://{addr}");
-        let shared = Arc::new(Shared {
-            wire,
-            scenario: Mutex::new(scenario),
-            options,
-            token: token.to_string(),
-            faults,
-            counter: AtomicUsize::new(0),
-            log: Mutex::new(Vec::new()),
-            base_url: base_url.clone(),
-        });
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!("conformance server stopped: {e}");
+        let scenario = Arc::new(Mutex::new(scenario));
+        let served = Arc::clone(&scenario);
+        let token = token.to_string();
+        let respond = move |request: &ServedRequest| {
+            if !wire.authorized(request, &token) {
+                return wire.unauthorized();
             }
-        });
-        Ok(Self {
-            base_url,
-            shared: Arc::new(SharedDebug(shared)),
-            task,
-        })
+            let scenario = match served.lock() {
+                Ok(s) => s.clone(),
+                Err(poisoned) => poisoned.into_inner().clone(),
+            };
+            wire.respond(&scenario, &options, request)
+        };
+        let server = dora_testkit::mock::MockServer::start(respond, faults).await?;
+        Ok(Self { server, scenario })
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        self.server.base_url()
     }
 
     /// Change what the fake serves from now on (the incidents a later sync
     /// sees: new ones, edited ones).
     pub fn update_scenario(&self, change: impl FnOnce(&mut Scenario)) {
-        let mut scenario = match self.shared.0.scenario.lock() {
+        let mut scenario = match self.scenario.lock() {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
         };
@@ -213,88 +57,6 @@ impl MockServer {
 
     /// Every request received so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        match self.shared.0.log.lock() {
-            Ok(log) => log.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.server.requests()
     }
-}
-
-impl Drop for MockServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let at = Instant::now();
-    let request = ServedRequest {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-        query: url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect(),
-        headers: headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        base_url: shared.base_url.clone(),
-    };
-    // Numbered on arrival, so concurrent requests never share a number.
-    let number = shared.counter.fetch_add(1, Ordering::SeqCst) + 1;
-    let answer = match shared.faults.faults.get(&number) {
-        Some(Fault::Respond(r)) => r.clone(),
-        fault => {
-            let mut answer = if shared.wire.authorized(&request, &shared.token) {
-                let scenario = match shared.scenario.lock() {
-                    Ok(s) => s.clone(),
-                    Err(poisoned) => poisoned.into_inner().clone(),
-                };
-                shared.wire.respond(&scenario, &shared.options, &request)
-            } else {
-                shared.wire.unauthorized()
-            };
-            if fault == Some(&Fault::Truncate) && answer.status == 200 {
-                let half = answer.body.len() / 2;
-                // Cut on a character boundary.
-                let cut = (0..=half)
-                    .rev()
-                    .find(|i| answer.body.is_char_boundary(*i))
-                    .unwrap_or(0);
-                answer.body.truncate(cut);
-            }
-            answer
-        }
-    };
-    {
-        let mut log = match shared.log.lock() {
-            Ok(log) => log,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        log.push(LoggedRequest {
-            request,
-            at,
-            status: answer.status,
-        });
-    }
-    let mut builder = Response::builder()
-        .status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
-    for (name, value) in &answer.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    builder.body(Body::from(answer.body)).unwrap_or_else(|_| {
-        let mut r = Response::new(Body::from("bad fake response"));
-        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        r
-    })
 }

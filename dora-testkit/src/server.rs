@@ -14,17 +14,28 @@
 //!
 //! Every request must carry an `Authorization` header (any value): the demo's
 //! dummy credentials pass, a client that forgot to authenticate does not.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use dora_testkit::{DEFAULT_SEED, DemoServer, ServerOptions, generate};
+//!
+//! let server = DemoServer::start(generate(DEFAULT_SEED), ServerOptions::default()).await?;
+//! println!("Bitbucket at {}, PagerDuty at {}", server.bitbucket_url(), server.pagerduty_url());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
-use super::sample::{Outcome, RepoSample, Sample};
-use super::wire;
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use crate::mock::{
+    FaultPlan, MockServer, ServedRequest, ServedResponse, path_segments as segments,
+};
+use crate::paging::OffsetPaging;
+use crate::sample::{Outcome, RepoSample, Sample};
+use crate::wire;
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -40,28 +51,29 @@ pub struct ServerOptions {
     /// `search-service/pipelines`) with 403 and Bitbucket's scope message: a
     /// token without that scope, for `dora inventory`.
     pub forbidden: Vec<String>,
+    /// Start every Bitbucket page after the first with the previous page's
+    /// last item again, as a list that shifts while it is read does (a
+    /// source must return each item once).
+    pub repeat_across_pages: bool,
 }
 
 struct Inner {
     sample: Sample,
     options: ServerOptions,
-    origin: String,
     requests: AtomicU64,
     by_endpoint: Mutex<BTreeMap<String, u64>>,
 }
 
 /// A running demo server; it stops when dropped or on [`DemoServer::shutdown`].
 pub struct DemoServer {
-    addr: SocketAddr,
+    server: MockServer,
     inner: Arc<Inner>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for DemoServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DemoServer")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish()
     }
 }
@@ -69,45 +81,34 @@ impl std::fmt::Debug for DemoServer {
 impl DemoServer {
     /// Bind `127.0.0.1` on a free port and serve `sample` on the current tokio runtime.
     pub async fn start(sample: Sample, options: ServerOptions) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-        let addr = listener.local_addr()?;
         let inner = Arc::new(Inner {
             sample,
             options,
-            origin: format!("http://{addr}"),
             requests: AtomicU64::new(0),
             by_endpoint: Mutex::new(BTreeMap::new()),
         });
-        let app = Router::new().fallback(handle).with_state(inner.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            // A serve error ends the demo's server; clients then see connection errors.
-            let _ = serve.await;
-        });
-        Ok(Self {
-            addr,
-            inner,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let served = Arc::clone(&inner);
+        let server = MockServer::start(
+            move |request: &ServedRequest| handle(&served, request),
+            FaultPlan::none(),
+        )
+        .await?;
+        Ok(Self { server, inner })
     }
 
     /// The socket address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// Base URL of the Bitbucket API (`http://127.0.0.1:PORT/2.0`).
     pub fn bitbucket_url(&self) -> String {
-        format!("{}/2.0", self.inner.origin)
+        format!("{}/2.0", self.server.base_url())
     }
 
     /// Base URL of the PagerDuty API (`http://127.0.0.1:PORT/pagerduty`).
     pub fn pagerduty_url(&self) -> String {
-        format!("{}/pagerduty", self.inner.origin)
+        format!("{}/pagerduty", self.server.base_url())
     }
 
     /// The sample served.
@@ -130,95 +131,26 @@ impl DemoServer {
     }
 
     /// Stop serving and wait for the server task to end.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
-impl Drop for DemoServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+/// A whole-number query parameter.
+fn number(query: &ServedRequest, key: &str) -> Option<usize> {
+    query.param(key).and_then(|v| v.trim().parse().ok())
 }
 
-/// Parsed query string: repeated keys keep every value, in order.
-#[derive(Debug, Default)]
-struct Query(Vec<(String, String)>);
-
-impl Query {
-    fn parse(raw: &str) -> Self {
-        Self(
-            raw.split('&')
-                .filter(|kv| !kv.is_empty())
-                .map(|kv| {
-                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                    (decode(k, true), decode(v, true))
-                })
-                .collect(),
-        )
-    }
-
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn all(&self, key: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    fn number(&self, key: &str) -> Option<usize> {
-        self.get(key).and_then(|v| v.trim().parse().ok())
-    }
-
-    fn encode_with(&self, key: &str, value: &str) -> String {
-        let mut parts: Vec<String> = self
-            .0
-            .iter()
-            .filter(|(k, _)| k != key)
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect();
-        parts.push(format!("{}={}", encode(key), encode(value)));
-        parts.join("&")
-    }
-}
-
-fn decode(text: &str, plus_is_space: bool) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' if plus_is_space => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// The request's query with `key` set to `value` (for `next` and `previous` links).
+fn encode_with(query: &ServedRequest, key: &str, value: &str) -> String {
+    let mut parts: Vec<String> = query
+        .query
+        .iter()
+        .filter(|(k, _)| k != key)
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    parts.push(format!("{}={}", encode(key), encode(value)));
+    parts.join("&")
 }
 
 fn encode(text: &str) -> String {
@@ -233,35 +165,24 @@ fn encode(text: &str) -> String {
     out
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json"));
-    response
+fn json_response(status: StatusCode, body: Value) -> ServedResponse {
+    ServedResponse::status_json(status.as_u16(), &body)
 }
 
-fn bitbucket_error(status: StatusCode, message: &str) -> Response {
+fn bitbucket_error(status: StatusCode, message: &str) -> ServedResponse {
     json_response(
         status,
         json!({"type": "error", "error": {"message": message}}),
     )
 }
 
-async fn handle(
-    State(inner): State<Arc<Inner>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+fn handle(inner: &Inner, request: &ServedRequest) -> ServedResponse {
     let n = inner.requests.fetch_add(1, Ordering::Relaxed);
-    let path = uri.path().to_string();
-    let mut query = Query::parse(uri.query().unwrap_or(""));
-    if method == Method::POST {
+    let path = request.path.as_str();
+    let mut query = request.clone();
+    if request.method == "POST" {
         // Bitbucket accepts long include/exclude lists as a form body.
-        let form = Query::parse(&String::from_utf8_lossy(&body));
-        query.0.extend(form.0);
+        query.query.extend(request.form());
     }
     let pagerduty = path.starts_with("/pagerduty");
     if inner.options.reject_auth {
@@ -274,46 +195,46 @@ async fn handle(
             bitbucket_error(StatusCode::UNAUTHORIZED, "Unauthorized")
         };
     }
-    if !headers.contains_key("authorization") {
+    if request.header("authorization").is_none() {
         return bitbucket_error(
             StatusCode::UNAUTHORIZED,
             "Authentication required: send an Authorization header",
         );
     }
     if n < inner.options.rate_limit_first {
-        let mut response = bitbucket_error(
+        return bitbucket_error(
             StatusCode::TOO_MANY_REQUESTS,
             "Rate limit for this resource has been exceeded",
-        );
-        response
-            .headers_mut()
-            .insert("retry-after", HeaderValue::from_static("1"));
-        return response;
+        )
+        .with_header("retry-after", "1");
     }
-    if !matches!(method, Method::GET | Method::POST) {
+    if !matches!(request.method.as_str(), "GET" | "POST") {
         return bitbucket_error(StatusCode::METHOD_NOT_ALLOWED, "read-only demo server");
     }
     let ctx = Ctx {
-        inner: &inner,
-        path: &path,
+        inner,
+        origin: &request.base_url,
+        path,
         query: &query,
     };
     if let Some(rest) = path.strip_prefix("/pagerduty") {
         return pagerduty_route(&ctx, rest);
     }
-    let rest = path.strip_prefix("/2.0").unwrap_or(&path);
+    let rest = path.strip_prefix("/2.0").unwrap_or(path);
     bitbucket_route(&ctx, rest)
 }
 
 struct Ctx<'a> {
     inner: &'a Inner,
+    /// `http://127.0.0.1:PORT`, for absolute links.
+    origin: &'a str,
     path: &'a str,
-    query: &'a Query,
+    query: &'a ServedRequest,
 }
 
 impl Ctx<'_> {
     fn api(&self) -> String {
-        format!("{}/2.0", self.inner.origin)
+        format!("{}/2.0", self.origin)
     }
 
     fn count(&self, endpoint: &str) {
@@ -323,7 +244,9 @@ impl Ctx<'_> {
     }
 
     fn fields_mention(&self, needle: &str) -> bool {
-        self.query.get("fields").is_some_and(|f| f.contains(needle))
+        self.query
+            .param("fields")
+            .is_some_and(|f| f.contains(needle))
     }
 
     /// A Bitbucket page of `values` honouring `page` and `pagelen`.
@@ -333,16 +256,19 @@ impl Ctx<'_> {
         default_len: usize,
         max_len: usize,
         with_size: bool,
-    ) -> Response {
-        let pagelen = self
-            .query
-            .number("pagelen")
+    ) -> ServedResponse {
+        let pagelen = number(self.query, "pagelen")
             .unwrap_or(default_len)
             .clamp(1, max_len);
-        let page = self.query.number("page").unwrap_or(1).max(1);
+        let page = number(self.query, "page").unwrap_or(1).max(1);
         let total = values.len();
         let from = (page - 1).saturating_mul(pagelen);
-        let slice: Vec<Value> = values.into_iter().skip(from).take(pagelen).collect();
+        let repeat = usize::from(self.inner.options.repeat_across_pages && from > 0);
+        let slice: Vec<Value> = values
+            .into_iter()
+            .skip(from - repeat)
+            .take(pagelen + repeat)
+            .collect();
         let mut body = json!({"pagelen": pagelen, "page": page, "values": slice});
         if with_size {
             body["size"] = json!(total);
@@ -350,9 +276,9 @@ impl Ctx<'_> {
         let link = |p: usize| {
             format!(
                 "{}{}?{}",
-                self.inner.origin,
+                self.origin,
                 self.path,
-                self.query.encode_with("page", &p.to_string())
+                encode_with(self.query, "page", &p.to_string())
             )
         };
         if from + pagelen < total {
@@ -365,14 +291,7 @@ impl Ctx<'_> {
     }
 }
 
-fn segments(path: &str) -> Vec<String> {
-    path.split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| decode(s, false))
-        .collect()
-}
-
-fn bitbucket_route(ctx: &Ctx<'_>, path: &str) -> Response {
+fn bitbucket_route(ctx: &Ctx<'_>, path: &str) -> ServedResponse {
     let sample = &ctx.inner.sample;
     let api = ctx.api();
     let seg = segments(path);
@@ -447,7 +366,7 @@ fn bbql_lower_bound(q: &str, field: &str) -> Option<DateTime<Utc>> {
     parse_time(&token)
 }
 
-fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> Response {
+fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> ServedResponse {
     let sample = &ctx.inner.sample;
     let api = ctx.api();
     if let Some(first) = rest.first() {
@@ -469,7 +388,7 @@ fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> Response
             ctx.count("bitbucket pullrequests");
             let states: Vec<String> = ctx
                 .query
-                .all("state")
+                .params("state")
                 .iter()
                 .map(|s| s.to_ascii_uppercase())
                 .collect();
@@ -478,7 +397,7 @@ fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> Response
             } else {
                 states
             };
-            let q = ctx.query.get("q").unwrap_or("");
+            let q = ctx.query.param("q").unwrap_or("");
             let updated_since = bbql_lower_bound(q, "updated_on");
             let created_since = bbql_lower_bound(q, "created_on");
             let mut prs: Vec<_> = repo
@@ -488,7 +407,7 @@ fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> Response
                 .filter(|p| updated_since.is_none_or(|t| p.updated_at() >= t))
                 .filter(|p| created_since.is_none_or(|t| p.created_at >= t))
                 .collect();
-            match ctx.query.get("sort").unwrap_or("-id") {
+            match ctx.query.param("sort").unwrap_or("-id") {
                 "updated_on" => prs.sort_by_key(|p| (p.updated_at(), p.id)),
                 "-updated_on" => prs.sort_by_key(|p| std::cmp::Reverse((p.updated_at(), p.id))),
                 "created_on" | "id" => prs.sort_by_key(|p| p.id),
@@ -554,7 +473,7 @@ fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> Response
             ctx.count("bitbucket commits");
             let mut include: Vec<String> = ctx
                 .query
-                .all("include")
+                .params("include")
                 .iter()
                 .map(|s| s.to_string())
                 .collect();
@@ -563,7 +482,7 @@ fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> Response
             }
             let exclude: Vec<String> = ctx
                 .query
-                .all("exclude")
+                .params("exclude")
                 .iter()
                 .map(|s| s.to_string())
                 .collect();
@@ -630,7 +549,7 @@ fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> Response
             let detail = ctx.fields_mention("environment.");
             let mut deployments: Vec<_> = repo.deployments.iter().collect();
             // Newest first, as the UI lists them, unless asked otherwise.
-            if ctx.query.get("sort").is_none_or(|s| s.starts_with('-')) {
+            if ctx.query.param("sort").is_none_or(|s| s.starts_with('-')) {
                 deployments.reverse();
             }
             let values = deployments
@@ -649,7 +568,7 @@ fn repository_route(ctx: &Ctx<'_>, repo: &RepoSample, rest: &[&str]) -> Response
         ["pipelines"] => {
             ctx.count("bitbucket pipelines");
             let mut pipelines: Vec<_> = repo.pipelines.iter().collect();
-            if ctx.query.get("sort").is_some_and(|s| s.starts_with('-')) {
+            if ctx.query.param("sort").is_some_and(|s| s.starts_with('-')) {
                 pipelines.reverse();
             }
             let values = pipelines
@@ -697,7 +616,7 @@ fn activity_date(v: &Value) -> String {
     String::new()
 }
 
-fn find_commit<'a>(repo: &'a RepoSample, rev: &str) -> Option<&'a super::sample::Commit> {
+fn find_commit<'a>(repo: &'a RepoSample, rev: &str) -> Option<&'a crate::sample::Commit> {
     let rev = rev.to_ascii_lowercase();
     if rev.len() < 7 {
         return None;
@@ -705,7 +624,7 @@ fn find_commit<'a>(repo: &'a RepoSample, rev: &str) -> Option<&'a super::sample:
     repo.commits.iter().find(|c| c.sha.starts_with(&rev))
 }
 
-fn head_of_main(repo: &RepoSample) -> Option<&super::sample::Commit> {
+fn head_of_main(repo: &RepoSample) -> Option<&crate::sample::Commit> {
     let tips = resolve_all(repo, std::slice::from_ref(&repo.main_branch), false)?;
     tips.first().and_then(|s| find_commit(repo, s))
 }
@@ -756,69 +675,46 @@ fn main_tip(repo: &RepoSample) -> Option<String> {
         .map(|c| c.sha.clone())
 }
 
-fn reachable<'a>(repo: &'a RepoSample, tips: &[String]) -> HashSet<&'a str> {
-    let index: std::collections::HashMap<&str, &super::sample::Commit> =
+fn reachable(repo: &RepoSample, tips: &[String]) -> HashSet<String> {
+    let index: std::collections::HashMap<&str, &crate::sample::Commit> =
         repo.commits.iter().map(|c| (c.sha.as_str(), c)).collect();
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut queue: VecDeque<&str> = tips
-        .iter()
-        .filter_map(|t| index.get_key_value(t.as_str()).map(|(k, _)| *k))
-        .collect();
-    while let Some(sha) = queue.pop_front() {
-        if !seen.insert(sha) {
-            continue;
-        }
-        if let Some(c) = index.get(sha) {
-            for p in &c.parents {
-                if let Some((k, _)) = index.get_key_value(p.as_str()) {
-                    queue.push_back(k);
-                }
-            }
-        }
-    }
-    seen
+    crate::walk::reachable(tips.iter().cloned(), |sha| {
+        index
+            .get(sha)
+            .map(|c| c.parents.clone())
+            .unwrap_or_default()
+    })
 }
 
-fn pagerduty_route(ctx: &Ctx<'_>, path: &str) -> Response {
+fn pagerduty_route(ctx: &Ctx<'_>, path: &str) -> ServedResponse {
     let sample = &ctx.inner.sample;
-    let api = format!("{}/pagerduty", ctx.inner.origin);
+    let api = format!("{}/pagerduty", ctx.origin);
     let seg = segments(path);
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
     let pd_error = |status: StatusCode, message: &str| {
         json_response(status, json!({"error": {"message": message, "code": 2100}}))
     };
-    let offset_page = |key: &str, values: Vec<Value>| -> Response {
-        let limit = ctx.query.number("limit").unwrap_or(25).clamp(1, 100);
-        let offset = ctx.query.number("offset").unwrap_or(0);
-        if offset + limit > 10_000 {
-            return pd_error(StatusCode::BAD_REQUEST, "Offset must be less than 10000");
-        }
-        let total = values.len();
-        let page: Vec<Value> = values.into_iter().skip(offset).take(limit).collect();
-        let with_total = ctx.query.get("total") == Some("true");
-        json_response(
-            StatusCode::OK,
-            json!({key: page, "limit": limit, "offset": offset, "more": offset + limit < total,
-                   "total": if with_total { json!(total) } else { Value::Null }}),
-        )
+    let offset_page = |key: &str, values: Vec<Value>| -> ServedResponse {
+        let total = ctx.query.param("total") == Some("true");
+        OffsetPaging::default().page(ctx.query, key, values, total)
     };
-    let all_dates = ctx.query.get("date_range") == Some("all");
+    let all_dates = ctx.query.param("date_range") == Some("all");
     let since = ctx
         .query
-        .get("since")
+        .param("since")
         .and_then(parse_time)
         .filter(|_| !all_dates);
     let until = ctx
         .query
-        .get("until")
+        .param("until")
         .and_then(parse_time)
         .filter(|_| !all_dates);
     let in_range = |t: DateTime<Utc>| since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u);
     match seg.as_slice() {
         ["incidents"] => {
             ctx.count("pagerduty incidents");
-            let statuses = ctx.query.all("statuses[]");
-            let urgencies = ctx.query.all("urgencies[]");
+            let statuses = ctx.query.params("statuses[]");
+            let urgencies = ctx.query.params("urgencies[]");
             let mut incidents: Vec<_> = sample
                 .incidents
                 .iter()
@@ -826,7 +722,11 @@ fn pagerduty_route(ctx: &Ctx<'_>, path: &str) -> Response {
                 .filter(|i| statuses.is_empty() || statuses.contains(&i.status()))
                 .filter(|i| urgencies.is_empty() || urgencies.contains(&i.urgency))
                 .collect();
-            if ctx.query.get("sort_by").is_some_and(|s| s.contains("desc")) {
+            if ctx
+                .query
+                .param("sort_by")
+                .is_some_and(|s| s.contains("desc"))
+            {
                 incidents.reverse();
             }
             let values = incidents
@@ -903,20 +803,28 @@ mod tests {
 
     #[test]
     fn query_parsing_and_encoding() {
-        let q = Query::parse(
-            "state=MERGED&state=DECLINED&q=updated_on+%3E%3D+2026-01-01T00%3A00%3A00%2B00%3A00&page=2",
-        );
-        assert_eq!(q.all("state"), vec!["MERGED", "DECLINED"]);
-        assert_eq!(q.number("page"), Some(2));
-        let bound = bbql_lower_bound(q.get("q").unwrap_or(""), "updated_on");
+        let form = ServedRequest {
+            method: "POST".into(),
+            path: "/2.0/repositories/acme/%7Babc%7D/100%".into(),
+            query: Vec::new(),
+            headers: BTreeMap::new(),
+            base_url: "http://127.0.0.1:1".into(),
+            body: "state=MERGED&state=DECLINED&q=updated_on+%3E%3D+2026-01-01T00%3A00%3A00%2B00%3A00&page=2".into(),
+        };
+        let q = ServedRequest {
+            query: form.form(),
+            ..form.clone()
+        };
+        assert_eq!(q.params("state"), vec!["MERGED", "DECLINED"]);
+        assert_eq!(number(&q, "page"), Some(2));
+        let bound = bbql_lower_bound(q.param("q").unwrap_or(""), "updated_on");
         assert_eq!(
             bound.map(|t| t.to_rfc3339()),
             Some("2026-01-01T00:00:00+00:00".to_string())
         );
-        let next = q.encode_with("page", "3");
+        let next = encode_with(&q, "page", "3");
         assert!(next.contains("state=MERGED&state=DECLINED"));
         assert!(next.ends_with("page=3"));
-        assert_eq!(decode("%7Babc%7D", false), "{abc}");
-        assert_eq!(decode("100%", false), "100%");
+        assert_eq!(segments(&q.path)[3..], ["{abc}", "100%"]);
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! `api` is the API base URL the server is reachable at (used in `links.self`).
 
-use super::sample::{
+use crate::sample::{
     Commit, DeployState, Deployment, Environment, Incident, Outcome, Person, Pipeline, PullRequest,
     RepoSample, ReviewKind, Sample, Step, Ts,
 };
@@ -451,7 +451,7 @@ pub fn branching_model(repo: &RepoSample, api: &str) -> Value {
             {"kind": "feature", "prefix": "feature/"},
             {"kind": "bugfix", "prefix": "bugfix/"},
         ],
-        "links": {"self": {"href": format!("{api}/repositories/{}/{}/branching-model", super::WORKSPACE, repo.slug)}},
+        "links": {"self": {"href": format!("{api}/repositories/{}/{}/branching-model", crate::WORKSPACE, repo.slug)}},
     });
     if releases {
         model["production"] =

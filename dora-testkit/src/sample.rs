@@ -15,7 +15,7 @@
 //! merged. PagerDuty holds background incidents of every priority (and some
 //! without one) plus the incidents that bad deployments caused.
 
-use super::rng::Rng;
+use crate::rng::Rng;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc, Weekday};
 use std::collections::{BTreeMap, HashMap, HashSet};
 

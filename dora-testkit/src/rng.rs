@@ -1,5 +1,6 @@
-//! A tiny seeded random number generator (xorshift64*), so the sample is the
-//! same on every machine and no RNG crate is needed.
+//! A tiny seeded random number generator (xorshift64*), so the demo sample
+//! and the benches' histories are the same on every machine and no RNG crate
+//! is needed.
 
 /// xorshift64* generator.
 #[derive(Debug, Clone)]
@@ -38,6 +39,30 @@ impl Rng {
         }
         let span = (hi - lo) as u64 + 1;
         lo + (self.next_u64() % span) as i64
+    }
+
+    /// A uniform integer in `0..n` (0 when `n` is 0), by multiply-shift (no
+    /// modulo bias).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            return 0;
+        }
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+
+    /// A random 40-hex-digit (lower-case) sha.
+    pub fn sha(&mut self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(40);
+        let mut bits = 0u64;
+        for i in 0..40 {
+            if i % 16 == 0 {
+                bits = self.next_u64();
+            }
+            s.push(HEX[(bits & 0xf) as usize] as char);
+            bits >>= 4;
+        }
+        s
     }
 
     /// True with probability `p`.
@@ -97,5 +122,13 @@ mod tests {
         let uuid = a.uuid();
         assert_eq!(uuid.len(), 38);
         assert!(uuid.starts_with('{') && uuid.ends_with('}'));
+        let sha = a.sha();
+        assert_eq!(sha.len(), 40);
+        assert!(
+            sha.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert!((0..1000).all(|_| a.below(7) < 7));
+        assert_eq!(a.below(0), 0);
     }
 }
