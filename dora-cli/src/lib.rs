@@ -6,11 +6,12 @@
 //! - [`demo`]: the bundled sample workspace and the local HTTP server that serves
 //!   it in the Bitbucket Cloud and PagerDuty wire formats;
 //! - [`output`]: the report renderers (table, JSON, CSV, OpenMetrics, HTML);
-//! - [`settings`]: `dora.toml` and flag precedence.
+//! - [`settings`]: `dora.toml` and flag precedence (the `dora-settings` crate,
+//!   shared with the Python bindings).
 
 #![forbid(unsafe_code)]
 
 pub mod demo;
 pub mod output;
 pub mod progress;
-pub mod settings;
+pub use dora_settings as settings;
