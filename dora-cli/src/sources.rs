@@ -40,7 +40,7 @@ pub struct Credentials {
 
 const JSM_VARS: &str = "ATLASSIAN_EMAIL + ATLASSIAN_API_TOKEN (or BITBUCKET_EMAIL + BITBUCKET_API_TOKEN): an Atlassian account email and API token";
 
-const BITBUCKET_VARS: &str = "BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (an Atlassian API token, sent as basic auth) or BITBUCKET_ACCESS_TOKEN (a repository/project/workspace access token or OAuth token, sent as bearer)";
+use dora_bitbucket::CREDENTIAL_VARS as BITBUCKET_VARS;
 
 fn get(name: &str) -> Option<String> {
     std::env::var(name)
@@ -53,16 +53,8 @@ impl Credentials {
     /// Read and check every credential the plan needs; report all that are missing.
     pub fn from_env(plan: &Plan) -> Result<Self, Failure> {
         let mut missing = Vec::new();
-        let (email, token, access) = (
-            get("BITBUCKET_EMAIL"),
-            get("BITBUCKET_API_TOKEN"),
-            get("BITBUCKET_ACCESS_TOKEN"),
-        );
-        match (&email, &token, &access) {
-            (Some(_), Some(_), _) | (_, _, Some(_)) => {}
-            (Some(_), None, None) => missing.push("BITBUCKET_EMAIL is set but BITBUCKET_API_TOKEN is not: create an Atlassian API token (https://id.atlassian.com/manage-profile/security/api-tokens) with read scopes for pull requests, repositories and pipelines".to_string()),
-            (None, Some(_), None) => missing.push("BITBUCKET_API_TOKEN is set but BITBUCKET_EMAIL is not: an Atlassian API token is sent with your Atlassian account email as the user name".to_string()),
-            (None, None, None) => missing.push(format!("no Bitbucket credentials: set {BITBUCKET_VARS}")),
+        if let Err(message) = dora_bitbucket::credentials_from_env(get) {
+            missing.push(message);
         }
         if let Some(tool) = plan.incidents
             && let Err(e) = tool.check_credentials(&plan.incident)
