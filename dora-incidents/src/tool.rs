@@ -82,58 +82,44 @@ impl IncidentTool {
     /// ```
     pub fn build(self, settings: &IncidentSettings) -> Result<AnyIncidentSource, SourceError> {
         let norm = settings.normalization.clone();
+        // What every builder shares: the base URL and the wait budget.
+        macro_rules! common {
+            ($builder:expr) => {{
+                let mut b = $builder.with_normalization(norm);
+                if let Some(url) = &settings.base_url {
+                    b = b.with_base_url(url.clone());
+                }
+                if let Some(budget) = settings.budget() {
+                    b = b.with_wait_budget(budget);
+                }
+                b
+            }};
+        }
         Ok(match self {
             Self::Pagerduty => {
-                let mut b =
-                    PagerDutyBuilder::new(settings.token(self)?.expose()).with_normalization(norm);
+                let mut b = common!(PagerDutyBuilder::new(settings.token(self)?.expose()));
                 if !settings.pagerduty_service_ids.is_empty() {
                     b = b.with_service_ids(settings.pagerduty_service_ids.clone());
                 }
-                if let Some(url) = &settings.base_url {
-                    b = b.with_base_url(url.clone());
-                }
-                b = match (&settings.wait_budget, settings.max_wait) {
-                    (Some(budget), _) => b.with_wait_budget(budget.clone()),
-                    (None, Some(limit)) => b.with_max_wait(limit),
-                    (None, None) => b,
-                };
                 AnyIncidentSource::PagerDuty(b.build()?)
             }
-            Self::Opsgenie => {
-                let mut b = OpsgenieBuilder::new(settings.token(self)?.expose())
-                    .with_region(settings.opsgenie_region)
-                    .with_api(settings.opsgenie_api)
-                    .with_normalization(norm);
-                if let Some(url) = &settings.base_url {
-                    b = b.with_base_url(url.clone());
-                }
-                b = match (&settings.wait_budget, settings.max_wait) {
-                    (Some(budget), _) => b.with_wait_budget(budget.clone()),
-                    (None, Some(limit)) => b.with_max_wait(limit),
-                    (None, None) => b,
-                };
-                AnyIncidentSource::Opsgenie(b.build()?)
-            }
-            Self::Incidentio => {
-                let mut b =
-                    IncidentIoBuilder::new(settings.token(self)?.expose()).with_normalization(norm);
-                if let Some(url) = &settings.base_url {
-                    b = b.with_base_url(url.clone());
-                }
-                b = match (&settings.wait_budget, settings.max_wait) {
-                    (Some(budget), _) => b.with_wait_budget(budget.clone()),
-                    (None, Some(limit)) => b.with_max_wait(limit),
-                    (None, None) => b,
-                };
-                AnyIncidentSource::IncidentIo(b.build()?)
-            }
+            Self::Opsgenie => AnyIncidentSource::Opsgenie(
+                common!(
+                    OpsgenieBuilder::new(settings.token(self)?.expose())
+                        .with_region(settings.opsgenie_region)
+                        .with_api(settings.opsgenie_api)
+                )
+                .build()?,
+            ),
+            Self::Incidentio => AnyIncidentSource::IncidentIo(
+                common!(IncidentIoBuilder::new(settings.token(self)?.expose())).build()?,
+            ),
+            // The JSM builder takes its base URL in `jsm_builder`, with the target.
             Self::Jsm => {
                 let mut b = self.jsm_builder(settings)?.with_normalization(norm);
-                b = match (&settings.wait_budget, settings.max_wait) {
-                    (Some(budget), _) => b.with_wait_budget(budget.clone()),
-                    (None, Some(limit)) => b.with_wait_budget(WaitBudget::new(limit)),
-                    (None, None) => b,
-                };
+                if let Some(budget) = settings.budget() {
+                    b = b.with_wait_budget(budget);
+                }
                 AnyIncidentSource::Jsm(b.build()?)
             }
         })
@@ -268,6 +254,13 @@ impl IncidentSettings {
         }
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
+    }
+
+    /// The wait budget: the shared one, else a new one of `max_wait`.
+    fn budget(&self) -> Option<WaitBudget> {
+        self.wait_budget
+            .clone()
+            .or_else(|| self.max_wait.map(WaitBudget::new))
     }
 
     /// The token of a one-key tool: given, else its variable.

@@ -151,6 +151,19 @@ fn normalization(
     Ok(norm)
 }
 
+/// Build `tool`'s source with the `token=` keyword argument (else the
+/// environment's), and what `repr` shows of it.
+fn build(
+    tool: IncidentTool,
+    settings: IncidentSettings,
+    token: Option<String>,
+    name: &'static str,
+) -> DoraResult<(Arc<dyn IncidentSource>, IncidentInfo)> {
+    let base_url = settings.base_url.clone();
+    let source = tool.build(&with_token(settings, token))?;
+    Ok((Arc::new(source), IncidentInfo { name, base_url }))
+}
+
 /// The `token=` keyword argument, when given (else the environment's).
 fn with_token(settings: IncidentSettings, token: Option<String>) -> IncidentSettings {
     match token {
@@ -212,19 +225,14 @@ impl PyPagerDuty {
         max_wait_seconds: Option<f64>,
     ) -> DoraResult<Self> {
         let settings = IncidentSettings {
-            base_url: base_url.clone(),
+            base_url,
             pagerduty_service_ids: service_ids.unwrap_or_default(),
             normalization: normalization(services, severity_overrides)?,
             max_wait: wait_limit("pagerduty", max_wait_seconds)?,
             ..IncidentSettings::default()
         };
-        Ok(Self {
-            source: Arc::new(IncidentTool::Pagerduty.build(&with_token(settings, token))?),
-            info: IncidentInfo {
-                name: "PagerDuty",
-                base_url,
-            },
-        })
+        let (source, info) = build(IncidentTool::Pagerduty, settings, token, "PagerDuty")?;
+        Ok(Self { source, info })
     }
 
     fn __repr__(&self) -> String {
@@ -260,7 +268,7 @@ impl PyOpsgenie {
             .parse::<dora_settings::OpsgenieRegionChoice>()
             .map_err(|e| DoraErr::Config(format!("opsgenie: {e}")))?;
         let settings = IncidentSettings {
-            base_url: base_url.clone(),
+            base_url,
             opsgenie_region: region.region(),
             opsgenie_api: if incidents_api {
                 dora_incidents::OpsgenieApi::Incidents
@@ -271,13 +279,8 @@ impl PyOpsgenie {
             max_wait: wait_limit("opsgenie", max_wait_seconds)?,
             ..IncidentSettings::default()
         };
-        Ok(Self {
-            source: Arc::new(IncidentTool::Opsgenie.build(&with_token(settings, token))?),
-            info: IncidentInfo {
-                name: "Opsgenie",
-                base_url,
-            },
-        })
+        let (source, info) = build(IncidentTool::Opsgenie, settings, token, "Opsgenie")?;
+        Ok(Self { source, info })
     }
 
     fn __repr__(&self) -> String {
@@ -306,18 +309,13 @@ impl PyIncidentIo {
         max_wait_seconds: Option<f64>,
     ) -> DoraResult<Self> {
         let settings = IncidentSettings {
-            base_url: base_url.clone(),
+            base_url,
             normalization: normalization(services, severity_overrides)?,
             max_wait: wait_limit("incidentio", max_wait_seconds)?,
             ..IncidentSettings::default()
         };
-        Ok(Self {
-            source: Arc::new(IncidentTool::Incidentio.build(&with_token(settings, token))?),
-            info: IncidentInfo {
-                name: "IncidentIo",
-                base_url,
-            },
-        })
+        let (source, info) = build(IncidentTool::Incidentio, settings, token, "IncidentIo")?;
+        Ok(Self { source, info })
     }
 
     fn __repr__(&self) -> String {
