@@ -1115,3 +1115,32 @@ fn severity_overrides_reach_the_incident_source() {
         .code(2)
         .stderr(predicate::str::contains("RAW=P1"));
 }
+
+#[test]
+fn incident_knob_flags_are_checked_before_any_request() {
+    let dir = tempdir();
+    for (args, needle) in [
+        (&["--opsgenie-region", "apac"][..], "apac"),
+        (&["--opsgenie-api", "events"][..], "events"),
+        (&["--incidents", "servicenow"][..], "servicenow"),
+        (&["--severity-override", "minor=P9"][..], "P9"),
+    ] {
+        dora(dir.path())
+            .args(["report", "--workspace", "acme"])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(needle));
+    }
+    // A bad value in dora.toml names the file and the key.
+    std::fs::write(
+        dir.path().join("dora.toml"),
+        "[sources.opsgenie]\nregion = \"apac\"\n",
+    )
+    .expect("write");
+    dora(dir.path())
+        .args(["report", "--workspace", "acme"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("dora.toml").and(predicate::str::contains("region")));
+}
