@@ -168,6 +168,35 @@ impl BitbucketBuilder {
         self
     }
 
+    /// Credentials given as values, as the Python bindings take them:
+    /// `email` + `api_token` (basic) or `access_token` (bearer); none of the
+    /// three reads the environment ([`BitbucketBuilder::from_env`]). Giving
+    /// both kinds, or half of the pair, makes [`BitbucketBuilder::build`] fail
+    /// naming what is missing.
+    pub fn credentials(
+        self,
+        email: Option<String>,
+        api_token: Option<String>,
+        access_token: Option<String>,
+    ) -> Self {
+        let mut b = match (email, api_token, access_token) {
+            (Some(email), Some(token), None) => return self.basic_auth(email, token),
+            (None, None, Some(token)) => return self.bearer(token),
+            (None, None, None) => return self.from_env(),
+            (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => (
+                self,
+                "give either email + api_token or access_token, not both",
+            ),
+            (Some(_), None, None) => (self, "email needs api_token (an Atlassian API token)"),
+            (None, Some(_), None) => (
+                self,
+                "api_token needs email (the Atlassian account's email is the user name)",
+            ),
+        };
+        b.0.credential_error = Some(b.1.to_string());
+        b.0
+    }
+
     /// Per-request time-out (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

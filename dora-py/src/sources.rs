@@ -67,27 +67,14 @@ impl PyBitbucket {
         }
         let base_url = base_url.unwrap_or_else(|| dora_bitbucket::DEFAULT_BASE_URL.to_string());
         builder = builder.base_url(base_url.clone());
-        let auth;
-        (builder, auth) = match (email, api_token, access_token) {
-            (Some(email), Some(token), None) => (builder.basic_auth(email, token), "basic"),
-            (None, None, Some(token)) => (builder.bearer(token), "bearer"),
-            (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
-                return Err(DoraErr::Config(
-                    "bitbucket: give either email + api_token or access_token, not both".into(),
-                ));
-            }
-            (Some(_), None, None) => {
-                return Err(DoraErr::Config(
-                    "bitbucket: email needs api_token (an Atlassian API token)".into(),
-                ));
-            }
-            (None, Some(_), None) => {
-                return Err(DoraErr::Config(
-                    "bitbucket: api_token needs email (the Atlassian account's email is the user name)".into(),
-                ));
-            }
-            (None, None, None) => (builder.from_env(), "environment"),
+        // Where the credentials come from, for `repr` (never the values); the
+        // builder checks them, as it checks the environment's.
+        let auth = match (&email, &api_token, &access_token) {
+            (None, None, None) => "environment",
+            (_, _, Some(_)) => "bearer",
+            _ => "basic",
         };
+        builder = builder.credentials(email, api_token, access_token);
         let source = builder.build()?;
         Ok(Self {
             source: Arc::new(source),
