@@ -14,6 +14,34 @@ pub const DEFAULT_BASE_URL: &str = "https://api.bitbucket.org/2.0";
 type HttpTweak = Box<dyn FnOnce(HttpClientBuilder) -> HttpClientBuilder + Send>;
 type RepoFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
+/// The environment variables of Bitbucket credentials, as messages name them.
+pub const CREDENTIAL_VARS: &str = "BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (an Atlassian API token, sent as basic auth) or BITBUCKET_ACCESS_TOKEN (a repository/project/workspace access token or OAuth token, sent as bearer)";
+
+/// Bitbucket credentials from environment variables read through `lookup`:
+/// `BITBUCKET_EMAIL` + `BITBUCKET_API_TOKEN` (basic), else
+/// `BITBUCKET_ACCESS_TOKEN` (bearer). The one check of them: the builder's
+/// [`BitbucketBuilder::credentials_from`] and the `dora` command (which reports
+/// every missing credential of a run at once) both call it. The error says
+/// which variable is missing and how to get the token.
+pub fn credentials_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Auth, String> {
+    let get = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    match (
+        get("BITBUCKET_EMAIL"),
+        get("BITBUCKET_API_TOKEN"),
+        get("BITBUCKET_ACCESS_TOKEN"),
+    ) {
+        (Some(email), Some(token), _) => Ok(Auth::basic(email, Secret::new(token))),
+        (_, _, Some(access)) => Ok(Auth::bearer(Secret::new(access))),
+        (None, Some(_), None) => Err("BITBUCKET_API_TOKEN is set but BITBUCKET_EMAIL is not: an Atlassian API token is sent with your Atlassian account email as the user name".into()),
+        (Some(_), None, None) => Err("BITBUCKET_EMAIL is set but BITBUCKET_API_TOKEN is not: create an Atlassian user API token (https://id.atlassian.com/manage-profile/security/api-tokens) with read scopes for pull requests, repositories and pipelines".into()),
+        (None, None, None) => Err(format!("no Bitbucket credentials: set {CREDENTIAL_VARS}")),
+    }
+}
+
 /// Builds a [`Bitbucket`] source.
 #[must_use]
 pub struct BitbucketBuilder {
@@ -132,34 +160,43 @@ impl BitbucketBuilder {
     /// Like [`BitbucketBuilder::from_env`], reading variables through `lookup`
     /// (for tests and embedding applications with their own configuration).
     pub fn credentials_from(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let email = get("BITBUCKET_EMAIL");
-        let token = get("BITBUCKET_API_TOKEN");
-        let access = get("BITBUCKET_ACCESS_TOKEN");
-        self.credential_error = None;
-        match (email, token, access) {
-            (Some(email), Some(token), _) => self.auth = Auth::basic(email, Secret::new(token)),
-            (_, _, Some(access)) => self.auth = Auth::bearer(Secret::new(access)),
-            (None, Some(_), None) => {
-                self.credential_error = Some(
-                    "BITBUCKET_API_TOKEN is set but BITBUCKET_EMAIL is not: an Atlassian API token is sent with the account email as the user name".into(),
-                )
+        match credentials_from_env(lookup) {
+            Ok(auth) => {
+                self.auth = auth;
+                self.credential_error = None;
             }
-            (Some(_), None, None) => {
-                self.credential_error =
-                    Some("BITBUCKET_EMAIL is set but BITBUCKET_API_TOKEN is not: create an Atlassian user API token".into())
-            }
-            (None, None, None) => {
-                self.credential_error = Some(
-                    "no Bitbucket credentials: set BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (Atlassian user API token) or BITBUCKET_ACCESS_TOKEN (access or OAuth token)".into(),
-                )
-            }
+            Err(message) => self.credential_error = Some(message),
         }
         self
+    }
+
+    /// Credentials given as values, as the Python bindings take them:
+    /// `email` + `api_token` (basic) or `access_token` (bearer); none of the
+    /// three reads the environment ([`BitbucketBuilder::from_env`]). Giving
+    /// both kinds, or half of the pair, makes [`BitbucketBuilder::build`] fail
+    /// naming what is missing.
+    pub fn credentials(
+        self,
+        email: Option<String>,
+        api_token: Option<String>,
+        access_token: Option<String>,
+    ) -> Self {
+        let mut b = match (email, api_token, access_token) {
+            (Some(email), Some(token), None) => return self.basic_auth(email, token),
+            (None, None, Some(token)) => return self.bearer(token),
+            (None, None, None) => return self.from_env(),
+            (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => (
+                self,
+                "give either email + api_token or access_token, not both",
+            ),
+            (Some(_), None, None) => (self, "email needs api_token (an Atlassian API token)"),
+            (None, Some(_), None) => (
+                self,
+                "api_token needs email (the Atlassian account's email is the user name)",
+            ),
+        };
+        b.0.credential_error = Some(b.1.to_string());
+        b.0
     }
 
     /// Per-request time-out (default 30 s).

@@ -111,7 +111,7 @@ mod source;
 mod walk;
 mod wire;
 
-pub use builder::{BitbucketBuilder, DEFAULT_BASE_URL};
+pub use builder::{BitbucketBuilder, CREDENTIAL_VARS, DEFAULT_BASE_URL, credentials_from_env};
 pub use inventory::{Finding, Inventory, incident_inventory};
 pub use source::Bitbucket;
 

@@ -836,3 +836,31 @@ async fn items_repeated_across_pages_count_once() {
     );
     assert_eq!(stats.requests("pullrequest/commits"), 1);
 }
+
+#[test]
+fn credentials_given_as_values_are_checked_by_the_builder() {
+    let some = |s: &str| Some(s.to_string());
+    let basic = Bitbucket::builder("acme")
+        .credentials(some("me@acme.io"), some("tok-1234567"), None)
+        .build()
+        .expect("basic");
+    assert!(format!("{basic:?}").contains("Basic"));
+    let bearer = Bitbucket::builder("acme")
+        .credentials(None, None, some("tok-7654321"))
+        .build()
+        .expect("bearer");
+    assert!(format!("{bearer:?}").contains("Bearer(***)"));
+    for (email, api_token, access, needle) in [
+        (some("me@acme.io"), None, None, "email needs api_token"),
+        (None, some("tok"), None, "api_token needs email"),
+        (some("me@acme.io"), some("tok"), some("tok2"), "not both"),
+        (None, some("tok"), some("tok2"), "not both"),
+    ] {
+        let e = Bitbucket::builder("acme")
+            .credentials(email, api_token, access)
+            .build()
+            .expect_err(needle);
+        assert!(e.to_string().contains(needle), "{e}");
+        assert!(!e.to_string().contains("tok2"), "{e}");
+    }
+}

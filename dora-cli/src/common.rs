@@ -8,17 +8,20 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use dora_cli::output::{self, Context, Format};
 use dora_cli::progress::Progress;
-use dora_cli::settings::{FileSettings, IncidentTool, OpsgenieApiChoice, parse_date};
-use dora_core::{Config, DeliverySource, IncidentSource, Report};
+use dora_cli::settings::{
+    FileSettings, IncidentTool, OpsgenieApiChoice, OpsgenieRegionChoice, Overrides, Settings,
+};
+use dora_core::{Config, DeliverySource, IncidentSource, Report, Severity};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub(crate) struct CommonArgs {
-    /// Window length in days, ending at --until.
+    /// Window length in days, ending at --until (default: DORA_DAYS, dora.toml, 90).
     #[arg(long, value_name = "N")]
     pub(crate) days: Option<u32>,
-    /// Window end (exclusive): RFC 3339 or YYYY-MM-DD (midnight UTC). Default: now
-    /// (for the demo: the end of the sample).
+    /// Window end (exclusive): RFC 3339 (2026-11-01T00:00:00Z), a date-time
+    /// without offset (2026-11-01T00:00:00, UTC) or YYYY-MM-DD (midnight UTC).
+    /// Default: DORA_UNTIL, else now (for the demo: the end of the sample).
     #[arg(long, value_name = "DATE")]
     pub(crate) until: Option<String>,
     /// Output format.
@@ -54,8 +57,8 @@ pub(crate) struct SourceArgs {
     /// Repository slug; repeat for several. Default: every repository of the workspace.
     #[arg(long = "repo", value_name = "SLUG")]
     pub(crate) repos: Vec<String>,
-    /// Incident tool to collect incidents from.
-    #[arg(long, value_enum, value_name = "TOOL")]
+    /// Incident tool to collect incidents from (default: DORA_INCIDENTS, dora.toml).
+    #[arg(long, value_name = "TOOL", value_parser = tool_parser())]
     pub(crate) incidents: Option<IncidentTool>,
     /// Bitbucket API base URL.
     #[arg(long, value_name = "URL")]
@@ -81,11 +84,26 @@ pub(crate) struct SourceArgs {
     pub(crate) max_commit_pages: Option<u64>,
     /// With --incidents opsgenie: read alerts (default, every plan) or
     /// incidents (`/v1/incidents`, Standard and Enterprise plans).
-    #[arg(long, value_enum, value_name = "API")]
+    #[arg(long, value_name = "API", value_parser = choice_parser::<OpsgenieApiChoice>(OpsgenieApiChoice::NAMES))]
     pub(crate) opsgenie_api: Option<OpsgenieApiChoice>,
+    /// With --incidents opsgenie: the region, us (default) or eu
+    /// (dora.toml `[sources.opsgenie] region`).
+    #[arg(long, value_name = "REGION", value_parser = choice_parser::<OpsgenieRegionChoice>(OpsgenieRegionChoice::NAMES))]
+    pub(crate) opsgenie_region: Option<OpsgenieRegionChoice>,
+    /// With --incidents pagerduty: only incidents of this service id; repeat
+    /// for several (default: every service; dora.toml `[sources.pagerduty]
+    /// service_ids`).
+    #[arg(long = "pagerduty-service-id", value_name = "ID")]
+    pub(crate) pagerduty_service_ids: Vec<String>,
+    /// Map a raw severity name of the incident tool to P1..P5, winning over the
+    /// default mapping (e.g. `SEV-1=P1`, `high=P2`); repeatable, added to
+    /// dora.toml's `[sources.severity_overrides]`.
+    #[arg(long = "severity-override", value_name = "RAW=P1", value_parser = parse_severity_override)]
+    pub(crate) severity_overrides: Vec<(String, Severity)>,
     /// The most time the run may spend waiting on rate limits and retries,
     /// every source together: seconds (600), minutes (10m) or hours (1h).
-    /// Default 10m (or `[http] max_wait_seconds` in dora.toml); 0 never waits.
+    /// Default 10m (or DORA_MAX_WAIT, or `[http] max_wait_seconds` in
+    /// dora.toml); 0 never waits.
     #[arg(long, value_name = "DURATION", value_parser = dora_cli::settings::parse_wait)]
     pub(crate) max_wait: Option<std::time::Duration>,
 }
@@ -105,24 +123,70 @@ pub(crate) fn load_file(path: Option<&Path>) -> Result<FileSettings, Failure> {
         .map_err(|e| Failure::usage(e.to_string()))
 }
 
-/// The metric configuration: file, then flags.
-pub(crate) fn config_from(common: &CommonArgs, file: &FileSettings) -> Result<Config, Failure> {
-    let mut config = file.config.clone();
-    if let Some(days) = common.days {
-        config.days = days;
+/// `--incidents`: the tools' names.
+fn tool_parser() -> impl clap::builder::TypedValueParser<Value = IncidentTool> {
+    choice_parser::<IncidentTool>(IncidentTool::ALL.map(IncidentTool::name))
+}
+
+/// A flag whose values are `names`, read by the type's `FromStr`.
+fn choice_parser<T>(
+    names: impl IntoIterator<Item = &'static str>,
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names).try_map(|name| {
+        name.parse::<T>()
+            .map_err(|_| format!("unknown value {name:?}"))
+    })
+}
+
+/// `--severity-override RAW=P1`.
+fn parse_severity_override(text: &str) -> Result<(String, Severity), String> {
+    let (raw, severity) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{text:?}: use RAW=P1 (the tool's severity name, then P1..P5)"))?;
+    let severity = Severity::parse(severity.trim())
+        .ok_or_else(|| format!("{:?} is not a severity (use P1..P5)", severity.trim()))?;
+    if raw.trim().is_empty() {
+        return Err(format!("{text:?}: the raw severity name is empty"));
     }
-    if let Some(until) = &common.until {
-        config.until =
-            Some(parse_date(until).map_err(|e| Failure::usage(format!("--until: {e}")))?);
+    Ok((raw.trim().to_string(), severity))
+}
+
+/// What the flags say (the sources flags when the command has them).
+pub(crate) fn overrides(common: &CommonArgs, sources: Option<&SourceArgs>) -> Overrides {
+    let mut o = Overrides {
+        days: common.days,
+        until: common.until.clone(),
+        industry: common.industry.clone(),
+        org_size: common.org_size.clone(),
+        ..Overrides::default()
+    };
+    if let Some(a) = sources {
+        o.workspace = a.workspace.clone();
+        o.repos = a.repos.clone();
+        o.incidents = a.incidents;
+        o.bitbucket_url = a.bitbucket_url.clone();
+        o.pagerduty_url = a.pagerduty_url.clone();
+        o.opsgenie_url = a.opsgenie_url.clone();
+        o.incidentio_url = a.incidentio_url.clone();
+        o.jsm_url = a.jsm_url.clone();
+        o.max_commit_pages = a.max_commit_pages.and_then(|n| usize::try_from(n).ok());
+        o.opsgenie_api = a.opsgenie_api;
+        o.opsgenie_region = a.opsgenie_region;
+        o.pagerduty_service_ids = a.pagerduty_service_ids.clone();
+        o.severity_overrides = a.severity_overrides.clone();
+        o.max_wait = a.max_wait;
     }
-    if common.industry.is_some() || common.org_size.is_some() {
-        config.industry = common.industry.clone();
-        config.org_size = common.org_size.clone();
-    }
-    config
-        .validate()
-        .map_err(|e| Failure::usage(e.to_string()))?;
-    Ok(config)
+    o
+}
+
+/// Every setting of the run: flags > environment > file > defaults.
+pub(crate) fn resolve(flags: &Overrides, file: &FileSettings) -> Result<Settings, Failure> {
+    Settings::resolve(flags, &|name| std::env::var(name).ok(), file)
+        .map_err(|e| Failure::usage(e.to_string()))
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -163,58 +227,19 @@ pub(crate) async fn collect_and_compute(
     Ok(report)
 }
 
-/// Where to collect from: flags, then the file's [sources] section.
-pub(crate) fn plan_from(args: &SourceArgs, file: &FileSettings) -> Result<sources::Plan, Failure> {
-    let s = &file.sources;
-    let workspace = args
-        .workspace
-        .clone()
-        .or_else(|| s.workspace.clone())
-        .ok_or_else(|| {
-            Failure::usage(
-                "no workspace: pass --workspace W (or set `workspace` under [sources] in dora.toml)",
-            )
-        })?;
-    let repos = if args.repos.is_empty() {
-        s.repos.clone()
-    } else {
-        args.repos.clone()
-    };
-    let tool = args.incidents.or(s.incidents);
+/// Where to collect from, as the settings say.
+pub(crate) fn plan_from(settings: &Settings) -> Result<sources::Plan, Failure> {
+    let workspace = settings
+        .workspace()
+        .map_err(|e| Failure::usage(e.to_string()))?;
     Ok(sources::Plan {
-        workspace,
-        repos,
-        bitbucket_url: args
-            .bitbucket_url
-            .clone()
-            .or_else(|| s.bitbucket_url.clone()),
-        incidents: tool,
-        incident_url: match tool {
-            Some(IncidentTool::Pagerduty) => args
-                .pagerduty_url
-                .clone()
-                .or_else(|| s.pagerduty_url.clone()),
-            Some(IncidentTool::Opsgenie) => {
-                args.opsgenie_url.clone().or_else(|| s.opsgenie_url.clone())
-            }
-            Some(IncidentTool::Incidentio) => args
-                .incidentio_url
-                .clone()
-                .or_else(|| s.incidentio_url.clone()),
-            Some(IncidentTool::Jsm) => args.jsm_url.clone().or_else(|| s.jsm.url.clone()),
-            None => None,
-        },
-        jsm: s.jsm.clone(),
-        mapping: s.mapping.clone(),
-        max_commit_pages: args
-            .max_commit_pages
-            .and_then(|n| usize::try_from(n).ok())
-            .or(s.bitbucket.max_commit_pages),
-        opsgenie_api: args.opsgenie_api.or(s.opsgenie.api).unwrap_or_default(),
-        max_wait: args.max_wait.or(file
-            .http
-            .max_wait_seconds
-            .map(std::time::Duration::from_secs)),
+        workspace: workspace.to_string(),
+        repos: settings.repos.value.clone(),
+        bitbucket_url: settings.bitbucket_url.as_ref().map(|u| u.value.clone()),
+        max_commit_pages: settings.max_commit_pages.as_ref().map(|n| n.value),
+        max_wait: Some(settings.max_wait.value),
+        incidents: settings.incidents.as_ref().map(|t| t.value),
+        incident: settings.incident_settings(),
     })
 }
 

@@ -4,10 +4,11 @@
 //! tools can reuse its parts:
 //!
 //! - [`output`]: the report renderers (table, JSON, CSV, OpenMetrics, HTML);
-//! - [`settings`]: `dora.toml` and flag precedence.
+//! - [`settings`]: `dora.toml` and flag precedence (the `dora-settings` crate,
+//!   shared with the Python bindings).
 
 #![forbid(unsafe_code)]
 
 pub mod output;
 pub mod progress;
-pub mod settings;
+pub use dora_settings as settings;

@@ -3,12 +3,12 @@
 use crate::failure::Failure;
 use dora_bitbucket::{Bitbucket, SyncStats};
 use dora_cli::progress::Progress;
-use dora_cli::settings::{IncidentTool, JsmSettings, OpsgenieApiChoice};
+use dora_cli::settings::IncidentTool;
 use dora_core::{
     CollectRequest, Dataset, DeliverySource, Incident, IncidentBatch, IncidentRequest,
     IncidentSource, SourceError,
 };
-use dora_incidents::{IncidentIo, Jsm, JsmBuilder, Opsgenie, PagerDuty, RepositoryMapping};
+use dora_incidents::{AnyIncidentSource, IncidentSettings, Jsm};
 use std::sync::{Arc, Mutex};
 
 /// Where to collect from.
@@ -17,17 +17,14 @@ pub struct Plan {
     pub workspace: String,
     pub repos: Vec<String>,
     pub bitbucket_url: Option<String>,
-    pub incidents: Option<IncidentTool>,
-    pub incident_url: Option<String>,
-    pub mapping: RepositoryMapping,
     /// The commit-walk cap (pages per repository), when set.
     pub max_commit_pages: Option<usize>,
-    /// Opsgenie alerts or incidents.
-    pub opsgenie_api: OpsgenieApiChoice,
-    /// `[sources.jsm]`: cloud id or site from the file (the URL is `incident_url`).
-    pub jsm: JsmSettings,
     /// The run's total wait budget (default dora-http's, 10 minutes).
     pub max_wait: Option<std::time::Duration>,
+    pub incidents: Option<IncidentTool>,
+    /// Everything the incident tool's source is built from
+    /// ([`IncidentTool::build`]).
+    pub incident: IncidentSettings,
 }
 
 /// Reads a credential by environment-variable name.
@@ -36,23 +33,14 @@ type Lookup = Box<dyn Fn(&str) -> Option<String>>;
 /// Credentials, read only from the environment.
 pub struct Credentials {
     lookup: Lookup,
+    /// The incident tool's token, when given here (the demo); else the tool
+    /// reads the environment through `lookup`.
     incident_token: Option<String>,
-    /// JSM: the Atlassian account email and API token, read from the environment.
-    jsm: Option<JsmBuilder>,
 }
 
 const JSM_VARS: &str = "ATLASSIAN_EMAIL + ATLASSIAN_API_TOKEN (or BITBUCKET_EMAIL + BITBUCKET_API_TOKEN): an Atlassian account email and API token";
 
-const BITBUCKET_VARS: &str = "BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (an Atlassian API token, sent as basic auth) or BITBUCKET_ACCESS_TOKEN (a repository/project/workspace access token or OAuth token, sent as bearer)";
-
-fn env_var(tool: IncidentTool) -> &'static str {
-    match tool {
-        IncidentTool::Pagerduty => "PAGERDUTY_TOKEN",
-        IncidentTool::Opsgenie => "OPSGENIE_API_KEY",
-        IncidentTool::Incidentio => "INCIDENTIO_API_KEY",
-        IncidentTool::Jsm => "ATLASSIAN_API_TOKEN",
-    }
-}
+use dora_bitbucket::CREDENTIAL_VARS as BITBUCKET_VARS;
 
 fn get(name: &str) -> Option<String> {
     std::env::var(name)
@@ -63,47 +51,26 @@ fn get(name: &str) -> Option<String> {
 
 impl Credentials {
     /// Read and check every credential the plan needs; report all that are missing.
-    pub fn from_env(tool: Option<IncidentTool>) -> Result<Self, Failure> {
+    pub fn from_env(plan: &Plan) -> Result<Self, Failure> {
         let mut missing = Vec::new();
-        let (email, token, access) = (
-            get("BITBUCKET_EMAIL"),
-            get("BITBUCKET_API_TOKEN"),
-            get("BITBUCKET_ACCESS_TOKEN"),
-        );
-        match (&email, &token, &access) {
-            (Some(_), Some(_), _) | (_, _, Some(_)) => {}
-            (Some(_), None, None) => missing.push("BITBUCKET_EMAIL is set but BITBUCKET_API_TOKEN is not: create an Atlassian API token (https://id.atlassian.com/manage-profile/security/api-tokens) with read scopes for pull requests, repositories and pipelines".to_string()),
-            (None, Some(_), None) => missing.push("BITBUCKET_API_TOKEN is set but BITBUCKET_EMAIL is not: an Atlassian API token is sent with your Atlassian account email as the user name".to_string()),
-            (None, None, None) => missing.push(format!("no Bitbucket credentials: set {BITBUCKET_VARS}")),
+        if let Err(message) = dora_bitbucket::credentials_from_env(get) {
+            missing.push(message);
         }
-        let mut jsm = None;
-        let incident_token = match tool {
-            Some(IncidentTool::Jsm) => {
-                match JsmBuilder::from_lookup(get) {
-                    Ok(b) => jsm = Some(b),
-                    Err(e) => missing.push(format!(
-                        "--incidents jsm: {}",
-                        match &e {
-                            SourceError::Config { message, .. } => message.clone(),
-                            other => other.to_string(),
-                        }
-                    )),
+        if let Some(tool) = plan.incidents
+            && let Err(e) = tool.check_credentials(&plan.incident)
+        {
+            missing.push(match (tool, &e) {
+                (IncidentTool::Jsm, SourceError::Config { message, .. }) => {
+                    format!("--incidents jsm: {message}")
                 }
-                None
-            }
-            Some(t) => {
-                let var = env_var(t);
-                let v = get(var);
-                if v.is_none() {
-                    missing.push(format!(
-                        "--incidents {} needs {var} in the environment",
-                        t.name()
-                    ));
-                }
-                v
-            }
-            None => None,
-        };
+                (IncidentTool::Jsm, other) => format!("--incidents jsm: {other}"),
+                _ => format!(
+                    "--incidents {} needs {} in the environment",
+                    tool.name(),
+                    tool.token_var()
+                ),
+            });
+        }
         if !missing.is_empty() {
             return Err(Failure::auth(format!(
                 "{}\n  hint: credentials are read only from environment variables, never from flags or dora.toml",
@@ -112,8 +79,7 @@ impl Credentials {
         }
         Ok(Self {
             lookup: Box::new(get),
-            incident_token,
-            jsm,
+            incident_token: None,
         })
     }
 
@@ -126,7 +92,6 @@ impl Credentials {
                 _ => None,
             }),
             incident_token: Some("demo-pagerduty-token".to_string()),
-            jsm: None,
         }
     }
 }
@@ -279,67 +244,24 @@ pub fn build(
     let stats = Arc::new(Mutex::new(None));
     let incident_count = Arc::new(Mutex::new(None));
     let mut jsm_source = None;
-    let incidents: Option<Box<dyn IncidentSource>> =
-        match (plan.incidents, &credentials.incident_token) {
-            (Some(IncidentTool::Jsm), _) => match &credentials.jsm {
-                Some(b) => {
-                    let jsm = jsm_builder(b.clone(), plan, &*credentials.lookup)
-                        .with_wait_budget(budget.clone())
-                        .build()
-                        .map_err(Failure::source)?;
-                    jsm_source = Some(jsm.clone());
-                    Some(Box::new(Counted {
-                        inner: Box::new(jsm),
-                        count: incident_count.clone(),
-                    }))
-                }
-                None => None,
-            },
-            (Some(tool), Some(token)) => {
-                let url = plan.incident_url.clone();
-                let inner: Box<dyn IncidentSource> = match tool {
-                    IncidentTool::Pagerduty => {
-                        let mut b = PagerDuty::builder(token.clone())
-                            .with_repository_mapping(plan.mapping.clone())
-                            .with_wait_budget(budget.clone());
-                        if let Some(u) = url {
-                            b = b.with_base_url(u);
-                        }
-                        Box::new(b.build().map_err(Failure::source)?)
-                    }
-                    IncidentTool::Opsgenie => {
-                        let mut b = Opsgenie::builder(token.clone())
-                            .with_repository_mapping(plan.mapping.clone())
-                            .with_wait_budget(budget.clone());
-                        if plan.opsgenie_api == OpsgenieApiChoice::Incidents {
-                            b = b.with_incidents_api();
-                        }
-                        if let Some(u) = url {
-                            b = b.with_base_url(u);
-                        }
-                        Box::new(b.build().map_err(Failure::source)?)
-                    }
-                    IncidentTool::Incidentio => {
-                        let mut b = IncidentIo::builder(token.clone())
-                            .with_repository_mapping(plan.mapping.clone())
-                            .with_wait_budget(budget.clone());
-                        if let Some(u) = url {
-                            b = b.with_base_url(u);
-                        }
-                        Box::new(b.build().map_err(Failure::source)?)
-                    }
-                    // Handled above (email + token, not one key).
-                    IncidentTool::Jsm => {
-                        return Err(Failure::auth(format!("--incidents jsm needs {JSM_VARS}")));
-                    }
-                };
-                Some(Box::new(Counted {
-                    inner,
-                    count: incident_count.clone(),
-                }))
+    let incidents: Option<Box<dyn IncidentSource>> = match plan.incidents {
+        Some(tool) => {
+            let mut settings = plan.incident.clone();
+            settings.wait_budget = Some(budget.clone());
+            if let Some(token) = &credentials.incident_token {
+                settings = settings.with_token(token.clone());
             }
-            _ => None,
-        };
+            let source = tool.build(&settings).map_err(Failure::source)?;
+            if let AnyIncidentSource::Jsm(jsm) = &source {
+                jsm_source = Some(jsm.clone());
+            }
+            Some(Box::new(Counted {
+                inner: Box::new(source),
+                count: incident_count.clone(),
+            }))
+        }
+        None => None,
+    };
     Ok(Built {
         delivery: Box::new(BitbucketSource {
             inner: bitbucket.clone(),
@@ -352,25 +274,4 @@ pub fn build(
         incident_tool: plan.incidents,
         jsm: jsm_source,
     })
-}
-
-/// Where the JSM alerts are: `--jsm-url` / `[sources.jsm] url`, else
-/// `JSM_CLOUD_ID`, `[sources.jsm] cloud_id`, `JSM_SITE`, `[sources.jsm] site`.
-fn jsm_builder(
-    builder: JsmBuilder,
-    plan: &Plan,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> JsmBuilder {
-    let builder = builder.with_repository_mapping(plan.mapping.clone());
-    if let Some(url) = &plan.incident_url {
-        return builder.with_base_url(url.clone());
-    }
-    if let Some(id) = lookup("JSM_CLOUD_ID").or_else(|| plan.jsm.cloud_id.clone()) {
-        return builder.with_cloud_id(id);
-    }
-    if let Some(site) = lookup("JSM_SITE").or_else(|| plan.jsm.site.clone()) {
-        return builder.with_site(site);
-    }
-    // No target: `build` says which variables to set.
-    builder
 }

@@ -1027,3 +1027,163 @@ fn per_repository_settings_in_dora_toml() {
         .code(2)
         .stderr(predicate::str::contains("hotfix_prefix"));
 }
+
+#[test]
+fn until_reads_a_date_time_without_offset_as_python_does() {
+    // `2026-11-01T00:00:00` failed here and worked in Python: one parser now.
+    let dir = tempdir();
+    for until in [
+        "2026-11-01T00:00:00",
+        "2026-11-01",
+        "2026-11-01T00:00:00Z",
+        "2026-11-01T01:00:00+01:00",
+    ] {
+        let r = demo_json(dir.path(), &["--until", until]);
+        assert_eq!(r["window"]["end"], "2026-11-01T00:00:00Z", "{until}");
+    }
+}
+
+#[test]
+fn settings_precedence_flags_then_environment_then_file() {
+    let dir = tempdir();
+    std::fs::write(
+        dir.path().join("dora.toml"),
+        "days = 30\nuntil = \"2026-10-01T00:00:00\"\n",
+    )
+    .expect("write");
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut cmd = dora(dir.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd
+            .args(["demo", "--quiet", "--format", "json"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        json_of(&out)
+    };
+    let r = run(&[], &[]);
+    assert_eq!(
+        (r["window"]["days"].as_u64(), r["window"]["end"].as_str()),
+        (Some(30), Some("2026-10-01T00:00:00Z"))
+    );
+    let env = [("DORA_DAYS", "45"), ("DORA_UNTIL", "2026-10-15")];
+    let r = run(&env, &[]);
+    assert_eq!(
+        (r["window"]["days"].as_u64(), r["window"]["end"].as_str()),
+        (Some(45), Some("2026-10-15T00:00:00Z"))
+    );
+    let r = run(&env, &["--days", "60", "--until", "2026-10-20T00:00:00"]);
+    assert_eq!(
+        (r["window"]["days"].as_u64(), r["window"]["end"].as_str()),
+        (Some(60), Some("2026-10-20T00:00:00Z"))
+    );
+    // A bad value names the layer it came from.
+    dora(dir.path())
+        .env("DORA_DAYS", "ninety")
+        .args(["demo", "--quiet"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("DORA_DAYS"));
+}
+
+#[test]
+fn severity_overrides_reach_the_incident_source() {
+    let rt = runtime();
+    let server = rt
+        .block_on(DemoServer::start(
+            demo::generate(demo::DEFAULT_SEED),
+            ServerOptions::default(),
+        ))
+        .expect("server");
+    let dir = tempdir();
+    let run = |extra: &[&str]| {
+        let out = dora(dir.path())
+            .env("BITBUCKET_ACCESS_TOKEN", "test-access-token")
+            .env("PAGERDUTY_TOKEN", "test-pd-token")
+            .args([
+                "report",
+                "--quiet",
+                "--format",
+                "json",
+                "--workspace",
+                "acme",
+            ])
+            .args(["--incidents", "pagerduty", "--until", "2026-11-02T00:00:00"])
+            .args(["--bitbucket-url", &server.bitbucket_url()])
+            .args(["--pagerduty-url", &server.pagerduty_url()])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        json_of(&out)
+    };
+    let counted = |r: &Value| {
+        r["recovery_time"]["incidents"]["count"]
+            .as_u64()
+            .unwrap_or(0)
+            + r["recovery_time"]["incidents"]["unresolved"]
+                .as_u64()
+                .unwrap_or(0)
+    };
+    let plain = run(&[]);
+    assert!(counted(&plain) > 0, "the sample has P1/P2 incidents");
+    let mut all_p5 = Vec::new();
+    for raw in ["P1", "P2", "P3", "P4", "P5", "high", "low"] {
+        all_p5.push("--severity-override".to_string());
+        all_p5.push(format!("{raw}=P5"));
+    }
+    let args: Vec<&str> = all_p5.iter().map(String::as_str).collect();
+    let overridden = run(&args);
+    assert_eq!(
+        counted(&overridden),
+        0,
+        "every incident is P5 now: none counts"
+    );
+    dora(dir.path())
+        .args([
+            "report",
+            "--workspace",
+            "acme",
+            "--severity-override",
+            "SEV1",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("RAW=P1"));
+}
+
+#[test]
+fn incident_knob_flags_are_checked_before_any_request() {
+    let dir = tempdir();
+    for (args, needle) in [
+        (&["--opsgenie-region", "apac"][..], "apac"),
+        (&["--opsgenie-api", "events"][..], "events"),
+        (&["--incidents", "servicenow"][..], "servicenow"),
+        (&["--severity-override", "minor=P9"][..], "P9"),
+    ] {
+        dora(dir.path())
+            .args(["report", "--workspace", "acme"])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(needle));
+    }
+    // A bad value in dora.toml names the file and the key.
+    std::fs::write(
+        dir.path().join("dora.toml"),
+        "[sources.opsgenie]\nregion = \"apac\"\n",
+    )
+    .expect("write");
+    dora(dir.path())
+        .args(["report", "--workspace", "acme"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("dora.toml").and(predicate::str::contains("region")));
+}

@@ -298,11 +298,7 @@ fn percentage(rate: f64, d: &Distribution) -> MetricBenchmark {
 /// Place `metrics` in `group`'s 2025 distributions.
 pub fn benchmark(metrics: &Metrics, group: &BenchmarkGroup) -> Option<Benchmarks> {
     let g = group.group()?;
-    let recovery = if metrics.recovery_time.deployments.count > 0 {
-        metrics.recovery_time.deployments.median_seconds
-    } else {
-        metrics.recovery_time.incidents.median_seconds
-    };
+    let recovery = metrics.recovery_time.headline_seconds();
     let df = &metrics.deployment_frequency;
     Some(Benchmarks {
         lead_time: metrics

@@ -334,17 +334,28 @@ impl Config {
         Ok(config)
     }
 
+    /// The longest window, in days (ten years).
+    pub const MAX_DAYS: u32 = 3660;
+
+    /// Check a window length given from outside (a flag, a Python argument):
+    /// 1 to [`Config::MAX_DAYS`] days. Every front end checks the window here.
+    pub fn check_days(days: i64) -> Result<u32, Error> {
+        match u32::try_from(days) {
+            Ok(0) => Err(Error::Config("days must be at least 1".into())),
+            Ok(d) if d > Self::MAX_DAYS => Err(Error::Config(format!(
+                "days = {d} is more than ten years; pass a shorter window"
+            ))),
+            Ok(d) => Ok(d),
+            Err(_) => Err(Error::Config(format!(
+                "days must be between 1 and {}, got {days}",
+                Self::MAX_DAYS
+            ))),
+        }
+    }
+
     /// Check the values make sense.
     pub fn validate(&self) -> Result<(), Error> {
-        if self.days == 0 {
-            return Err(Error::Config("days must be at least 1".into()));
-        }
-        if self.days > 3660 {
-            return Err(Error::Config(format!(
-                "days = {} is more than ten years; pass a shorter window",
-                self.days
-            )));
-        }
+        Self::check_days(i64::from(self.days))?;
         self.benchmark_group()?;
         Ok(())
     }
@@ -355,6 +366,21 @@ impl Config {
             self.industry.as_deref(),
             self.org_size.as_deref(),
         )
+    }
+
+    /// The window `[until - days, until)` of a length given from outside,
+    /// checked by [`Config::check_days`]; `now` stands in for a missing `until`.
+    pub fn window_of(
+        days: i64,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<crate::TimeRange, Error> {
+        let days = Self::check_days(days)?;
+        let end = until.unwrap_or(now);
+        Ok(crate::TimeRange::new(
+            end - Duration::days(i64::from(days)),
+            end,
+        ))
     }
 
     /// The window `[until - days, until)`, with `now` standing in for a missing `until`.
@@ -442,4 +468,41 @@ impl Config {
 fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
     let (h, n) = (haystack.as_bytes(), needle.as_bytes());
     n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::Config;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn window_lengths_are_checked_in_one_place() {
+        assert_eq!(Config::check_days(1).ok(), Some(1));
+        assert_eq!(Config::check_days(3660).ok(), Some(3660));
+        for (days, fragment) in [
+            (0, "days must be at least 1"),
+            (-1, "days must be between 1 and 3660, got -1"),
+            (3661, "more than ten years"),
+            (i64::MAX, "days must be between"),
+        ] {
+            let e = Config::check_days(days).map_err(|e| e.to_string());
+            assert!(
+                e.as_ref().is_err_and(|m| m.contains(fragment)),
+                "{days}: {e:?}"
+            );
+        }
+        let now = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single();
+        let until = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).single();
+        let (Some(now), Some(until)) = (now, until) else {
+            panic!("valid dates")
+        };
+        let w = Config::window_of(30, Some(until), now).map_err(|e| e.to_string());
+        assert_eq!(
+            w.map(|w| (w.start, w.end)),
+            Ok((until - chrono::Duration::days(30), until))
+        );
+        let w = Config::window_of(7, None, now).map_err(|e| e.to_string());
+        assert_eq!(w.map(|w| w.end), Ok(now));
+        assert!(Config::window_of(0, None, now).is_err());
+    }
 }

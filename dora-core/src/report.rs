@@ -227,6 +227,21 @@ pub struct RecoveryTime {
     pub weekly: Vec<WeekPoint>,
 }
 
+impl RecoveryTime {
+    /// The headline recovery figure, decided here only: the deployment-based
+    /// median (DORA's failed deployment recovery time) when the window has
+    /// failed deployments with a known recovery, else the incident-based
+    /// median (MTTR). The tier, the benchmarks and every front end's summary
+    /// show this figure.
+    pub fn headline_seconds(&self) -> Option<f64> {
+        if self.deployments.count > 0 {
+            self.deployments.median_seconds
+        } else {
+            self.incidents.median_seconds
+        }
+    }
+}
+
 /// Rework rate (DORA's fifth metric).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReworkRate {

@@ -49,6 +49,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`IncidentTool::build`] builds any of them from one [`IncidentSettings`]
+//! (token or environment, base URL, normalisation, PagerDuty service ids, the
+//! Opsgenie region and API, the JSM site): the path the `dora` command and the
+//! Python bindings share.
+//!
 //! With the `conformance` feature, [`conformance`] holds the suite every
 //! source here passes, public so that vendors can run it on theirs.
 
@@ -60,6 +65,7 @@ mod jsm;
 pub mod normalization;
 mod opsgenie;
 mod pagerduty;
+mod tool;
 mod transport;
 
 /// The former name of [`normalization`], kept so existing paths still resolve.
@@ -78,3 +84,4 @@ pub use jsm::{
 pub use normalization::{MappingKeys, Normalization, RepositoryMapping, SeverityOverrides};
 pub use opsgenie::{Opsgenie, OpsgenieApi, OpsgenieBuilder, OpsgenieRegion};
 pub use pagerduty::{PagerDuty, PagerDutyBuilder};
+pub use tool::{AnyIncidentSource, EnvLookup, IncidentSettings, IncidentTool, UnknownIncidentTool};

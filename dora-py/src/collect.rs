@@ -1,11 +1,10 @@
 //! `collect`: run the sources' async code on a private runtime, GIL released.
 
 use crate::dataset::PyDataset;
-use crate::errors::{DoraErr, DoraResult};
+use crate::errors::DoraResult;
 use crate::runtime::block_on;
 use crate::sources::{delivery_source, incident_source};
-use chrono::{Duration, Utc};
-use dora_core::{SourceExt, TimeRange};
+use dora_core::SourceExt;
 use pyo3::prelude::*;
 
 /// Collect the window `[until - days, until)` from `source` (and incidents
@@ -19,16 +18,7 @@ pub fn collect(
     days: i64,
     until: Option<&Bound<'_, PyAny>>,
 ) -> DoraResult<PyDataset> {
-    if !(1..=3660).contains(&days) {
-        return Err(DoraErr::Config(format!(
-            "days must be between 1 and 3660, got {days}"
-        )));
-    }
-    let end = match until.filter(|u| !u.is_none()) {
-        Some(u) => crate::time::extract_timestamp(u, "until")?,
-        None => Utc::now(),
-    };
-    let range = TimeRange::new(end - Duration::days(days), end);
+    let range = crate::time::window(days, until)?;
     let delivery = delivery_source(source)?;
     let incidents = incidents
         .filter(|i| !i.is_none())

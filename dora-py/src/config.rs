@@ -130,12 +130,15 @@ impl PyConfig {
         Ok(Self { inner: c })
     }
 
-    /// Parse a TOML document (the `dora` command's config file); unknown keys are errors.
+    /// Parse a `dora.toml`, the `dora` command's settings file: the metric
+    /// knobs at the top level are taken; `[sources]`, `[http]` and `[sync]` are
+    /// checked as the command checks them, then left to the sources. Unknown
+    /// keys are errors naming the key.
     #[staticmethod]
     fn from_toml(text: &str) -> DoraResult<Self> {
-        Ok(Self {
-            inner: CoreConfig::from_toml(text)?,
-        })
+        let file = dora_settings::FileSettings::parse(text, "dora.toml")
+            .map_err(|e| DoraErr::Config(e.to_string()))?;
+        Ok(Self { inner: file.config })
     }
 
     /// The configuration as JSON (dora_core's serde form, the TOML keys).

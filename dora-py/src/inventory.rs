@@ -2,11 +2,9 @@
 //! tool), as `dora inventory --format json` prints it.
 
 use crate::config::PyConfig;
-use crate::errors::{DoraErr, DoraResult};
+use crate::errors::DoraResult;
 use crate::runtime::block_on;
 use crate::sources::{bitbucket_source, incident_source};
-use chrono::{Duration, Utc};
-use dora_core::TimeRange;
 use pyo3::prelude::*;
 
 /// Audit `source` (a `Bitbucket`) over `[until - days, until)`, and
@@ -22,16 +20,7 @@ pub fn inventory(
     until: Option<&Bound<'_, PyAny>>,
     config: Option<&Bound<'_, PyConfig>>,
 ) -> DoraResult<String> {
-    if !(1..=3660).contains(&days) {
-        return Err(DoraErr::Config(format!(
-            "days must be between 1 and 3660, got {days}"
-        )));
-    }
-    let end = match until.filter(|u| !u.is_none()) {
-        Some(u) => crate::time::extract_timestamp(u, "until")?,
-        None => Utc::now(),
-    };
-    let window = TimeRange::new(end - Duration::days(days), end);
+    let window = crate::time::window(days, until)?;
     let config = config.map(|c| c.get().inner.clone()).unwrap_or_default();
     let bitbucket = bitbucket_source(source)?;
     let incidents = incidents

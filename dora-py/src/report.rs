@@ -105,6 +105,14 @@ impl PyReport {
         self.config.clone().map(|inner| PyConfig { inner })
     }
 
+    /// The headline recovery figure in seconds (`None` without data), as
+    /// `dora_core::RecoveryTime::headline_seconds` decides it: failed
+    /// deployment recovery, else incident recovery.
+    #[getter]
+    fn recovery_headline_seconds(&self) -> Option<f64> {
+        self.inner.metrics.recovery_time.headline_seconds()
+    }
+
     /// Pickle support: rebuilt from its JSON and its configuration's.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
         let this = slf.get();

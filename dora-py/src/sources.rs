@@ -7,10 +7,7 @@ use crate::dataset::PyDataset;
 use crate::errors::{DoraErr, DoraResult};
 use dora_bitbucket::Bitbucket;
 use dora_core::{DeliverySource, IncidentSource, IncrementalSource, MemorySource, Severity};
-use dora_incidents::{
-    IncidentIoBuilder, JsmBuilder, Normalization, OpsgenieBuilder, OpsgenieRegion,
-    PagerDutyBuilder, RepositoryMapping,
-};
+use dora_incidents::{IncidentSettings, IncidentTool, Normalization, RepositoryMapping};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
@@ -70,27 +67,14 @@ impl PyBitbucket {
         }
         let base_url = base_url.unwrap_or_else(|| dora_bitbucket::DEFAULT_BASE_URL.to_string());
         builder = builder.base_url(base_url.clone());
-        let auth;
-        (builder, auth) = match (email, api_token, access_token) {
-            (Some(email), Some(token), None) => (builder.basic_auth(email, token), "basic"),
-            (None, None, Some(token)) => (builder.bearer(token), "bearer"),
-            (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
-                return Err(DoraErr::Config(
-                    "bitbucket: give either email + api_token or access_token, not both".into(),
-                ));
-            }
-            (Some(_), None, None) => {
-                return Err(DoraErr::Config(
-                    "bitbucket: email needs api_token (an Atlassian API token)".into(),
-                ));
-            }
-            (None, Some(_), None) => {
-                return Err(DoraErr::Config(
-                    "bitbucket: api_token needs email (the Atlassian account's email is the user name)".into(),
-                ));
-            }
-            (None, None, None) => (builder.from_env(), "environment"),
+        // Where the credentials come from, for `repr` (never the values); the
+        // builder checks them, as it checks the environment's.
+        let auth = match (&email, &api_token, &access_token) {
+            (None, None, None) => "environment",
+            (_, _, Some(_)) => "bearer",
+            _ => "basic",
         };
+        builder = builder.credentials(email, api_token, access_token);
         let source = builder.build()?;
         Ok(Self {
             source: Arc::new(source),
@@ -154,6 +138,27 @@ fn normalization(
     Ok(norm)
 }
 
+/// Build `tool`'s source with the `token=` keyword argument (else the
+/// environment's), and what `repr` shows of it.
+fn build(
+    tool: IncidentTool,
+    settings: IncidentSettings,
+    token: Option<String>,
+    name: &'static str,
+) -> DoraResult<(Arc<dyn IncidentSource>, IncidentInfo)> {
+    let base_url = settings.base_url.clone();
+    let source = tool.build(&with_token(settings, token))?;
+    Ok((Arc::new(source), IncidentInfo { name, base_url }))
+}
+
+/// The `token=` keyword argument, when given (else the environment's).
+fn with_token(settings: IncidentSettings, token: Option<String>) -> IncidentSettings {
+    match token {
+        Some(t) => settings.with_token(t),
+        None => settings,
+    }
+}
+
 /// The `max_wait_seconds=` keyword argument: a finite, non-negative number
 /// of seconds.
 fn wait_limit(source: &str, seconds: Option<f64>) -> DoraResult<Option<std::time::Duration>> {
@@ -206,27 +211,15 @@ impl PyPagerDuty {
         severity_overrides: Option<BTreeMap<String, String>>,
         max_wait_seconds: Option<f64>,
     ) -> DoraResult<Self> {
-        let mut b = match token {
-            Some(t) => PagerDutyBuilder::new(t),
-            None => PagerDutyBuilder::from_env()?,
+        let settings = IncidentSettings {
+            base_url,
+            pagerduty_service_ids: service_ids.unwrap_or_default(),
+            normalization: normalization(services, severity_overrides)?,
+            max_wait: wait_limit("pagerduty", max_wait_seconds)?,
+            ..IncidentSettings::default()
         };
-        if let Some(limit) = wait_limit("pagerduty", max_wait_seconds)? {
-            b = b.with_max_wait(limit);
-        }
-        if let Some(url) = &base_url {
-            b = b.with_base_url(url.clone());
-        }
-        if let Some(ids) = service_ids {
-            b = b.with_service_ids(ids);
-        }
-        b = b.with_normalization(normalization(services, severity_overrides)?);
-        Ok(Self {
-            source: Arc::new(b.build()?),
-            info: IncidentInfo {
-                name: "PagerDuty",
-                base_url,
-            },
-        })
+        let (source, info) = build(IncidentTool::Pagerduty, settings, token, "PagerDuty")?;
+        Ok(Self { source, info })
     }
 
     fn __repr__(&self) -> String {
@@ -258,36 +251,23 @@ impl PyOpsgenie {
         severity_overrides: Option<BTreeMap<String, String>>,
         max_wait_seconds: Option<f64>,
     ) -> DoraResult<Self> {
-        let mut b = match token {
-            Some(t) => OpsgenieBuilder::new(t),
-            None => OpsgenieBuilder::from_env()?,
-        };
-        if let Some(limit) = wait_limit("opsgenie", max_wait_seconds)? {
-            b = b.with_max_wait(limit);
-        }
-        b = match region.to_ascii_lowercase().as_str() {
-            "us" => b.with_region(OpsgenieRegion::Us),
-            "eu" => b.with_region(OpsgenieRegion::Eu),
-            other => {
-                return Err(DoraErr::Config(format!(
-                    "opsgenie: region {other:?} is not \"us\" or \"eu\""
-                )));
-            }
-        };
-        if let Some(url) = &base_url {
-            b = b.with_base_url(url.clone());
-        }
-        if incidents_api {
-            b = b.with_incidents_api();
-        }
-        b = b.with_normalization(normalization(services, severity_overrides)?);
-        Ok(Self {
-            source: Arc::new(b.build()?),
-            info: IncidentInfo {
-                name: "Opsgenie",
-                base_url,
+        let region = region
+            .parse::<dora_settings::OpsgenieRegionChoice>()
+            .map_err(|e| DoraErr::Config(format!("opsgenie: {e}")))?;
+        let settings = IncidentSettings {
+            base_url,
+            opsgenie_region: region.region(),
+            opsgenie_api: if incidents_api {
+                dora_incidents::OpsgenieApi::Incidents
+            } else {
+                dora_incidents::OpsgenieApi::Alerts
             },
-        })
+            normalization: normalization(services, severity_overrides)?,
+            max_wait: wait_limit("opsgenie", max_wait_seconds)?,
+            ..IncidentSettings::default()
+        };
+        let (source, info) = build(IncidentTool::Opsgenie, settings, token, "Opsgenie")?;
+        Ok(Self { source, info })
     }
 
     fn __repr__(&self) -> String {
@@ -315,24 +295,14 @@ impl PyIncidentIo {
         severity_overrides: Option<BTreeMap<String, String>>,
         max_wait_seconds: Option<f64>,
     ) -> DoraResult<Self> {
-        let mut b = match token {
-            Some(t) => IncidentIoBuilder::new(t),
-            None => IncidentIoBuilder::from_env()?,
+        let settings = IncidentSettings {
+            base_url,
+            normalization: normalization(services, severity_overrides)?,
+            max_wait: wait_limit("incidentio", max_wait_seconds)?,
+            ..IncidentSettings::default()
         };
-        if let Some(limit) = wait_limit("incidentio", max_wait_seconds)? {
-            b = b.with_max_wait(limit);
-        }
-        if let Some(url) = &base_url {
-            b = b.with_base_url(url.clone());
-        }
-        b = b.with_normalization(normalization(services, severity_overrides)?);
-        Ok(Self {
-            source: Arc::new(b.build()?),
-            info: IncidentInfo {
-                name: "IncidentIo",
-                base_url,
-            },
-        })
+        let (source, info) = build(IncidentTool::Incidentio, settings, token, "IncidentIo")?;
+        Ok(Self { source, info })
     }
 
     fn __repr__(&self) -> String {
@@ -369,43 +339,32 @@ impl PyJsm {
         services: Option<BTreeMap<String, Vec<String>>>,
         severity_overrides: Option<BTreeMap<String, String>>,
     ) -> DoraResult<Self> {
-        let mut b = match (email, api_token) {
-            (Some(e), Some(t)) => JsmBuilder::new(e, t),
-            (None, None) => JsmBuilder::from_env()?,
-            (Some(_), None) => {
-                return Err(DoraErr::Config(
-                    "jsm: email needs api_token (an Atlassian API token)".into(),
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(DoraErr::Config(
-                    "jsm: api_token needs email (the Atlassian account's email is the user name)"
-                        .into(),
-                ));
-            }
-        };
         let env = |name: &str| {
             std::env::var(name)
                 .ok()
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let target;
-        (b, target) = if let Some(url) = base_url {
-            let t = format!("base_url={url:?}");
-            (b.with_base_url(url), t)
-        } else if let Some(id) = cloud_id.or_else(|| env("JSM_CLOUD_ID")) {
-            let t = format!("cloud_id={id:?}");
-            (b.with_cloud_id(id), t)
-        } else if let Some(site) = site.or_else(|| env("JSM_SITE")) {
-            let t = format!("site={site:?}");
-            (b.with_site(site), t)
+        // For `repr` only: where the alerts are, in `IncidentTool::build`'s order.
+        let target = if let Some(url) = &base_url {
+            format!("base_url={url:?}")
+        } else if let Some(id) = cloud_id.clone().or_else(|| env("JSM_CLOUD_ID")) {
+            format!("cloud_id={id:?}")
+        } else if let Some(site) = site.clone().or_else(|| env("JSM_SITE")) {
+            format!("site={site:?}")
         } else {
-            (b, String::new())
+            String::new()
         };
-        b = b.with_normalization(normalization(services, severity_overrides)?);
+        let settings = IncidentSettings {
+            email,
+            base_url,
+            jsm_cloud_id: cloud_id,
+            jsm_site: site,
+            normalization: normalization(services, severity_overrides)?,
+            ..IncidentSettings::default()
+        };
         Ok(Self {
-            source: Arc::new(b.build()?),
+            source: Arc::new(IncidentTool::Jsm.build(&with_token(settings, api_token))?),
             target,
         })
     }

@@ -11,8 +11,7 @@ use crate::errors::{DoraErr, DoraResult, guard};
 use crate::report::PyReport;
 use crate::runtime::block_on_detached;
 use crate::sources::{incident_source, incremental_source};
-use chrono::{Duration, Utc};
-use dora_core::TimeRange;
+use chrono::Duration;
 use dora_store::Store;
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
@@ -20,10 +19,6 @@ use std::sync::{Mutex, MutexGuard};
 
 /// The name of an in-memory store.
 const MEMORY: &str = ":memory:";
-
-/// Overlap of an incident sync with the previous one, as the `dora sync`
-/// command: catches incidents created late or edited since.
-const INCIDENT_OVERLAP_HOURS: i64 = 24;
 
 /// An event store: a SQLite file (or an in-memory database) of normalised
 /// events, sync cursors and stored reports.
@@ -127,21 +122,13 @@ impl PyStore {
         until: Option<&Bound<'_, PyAny>>,
         incident_horizon_days: i64,
     ) -> DoraResult<BTreeMap<&'static str, u64>> {
-        if !(0..=3660).contains(&incident_horizon_days) {
+        let max = i64::from(dora_core::Config::MAX_DAYS);
+        if !(0..=max).contains(&incident_horizon_days) {
             return Err(DoraErr::Config(format!(
-                "incident_horizon_days must be between 0 and 3660, got {incident_horizon_days}"
+                "incident_horizon_days must be between 0 and {max}, got {incident_horizon_days}"
             )));
         }
-        if !(1..=3660).contains(&days) {
-            return Err(DoraErr::Config(format!(
-                "days must be between 1 and 3660, got {days}"
-            )));
-        }
-        let end = match until.filter(|u| !u.is_none()) {
-            Some(u) => crate::time::extract_timestamp(u, "until")?,
-            None => Utc::now(),
-        };
-        let range = TimeRange::new(end - Duration::days(days), end);
+        let range = crate::time::window(days, until)?;
         let delivery = incremental_source(source)?;
         let incidents = incidents
             .filter(|i| !i.is_none())
@@ -152,17 +139,22 @@ impl PyStore {
             let store = slot.as_mut().ok_or_else(|| self.closed_error())?;
             // The runtime re-attaches only briefly, to check for Ctrl-C.
             block_on_detached(async move {
-                let summary = dora_store::sync_delivery(store, delivery.as_ref(), range).await?;
-                let mut incident_count = 0;
-                if let Some(source) = incidents.as_deref() {
-                    let options = dora_store::IncidentSyncOptions::default()
-                        .with_overlap(Duration::hours(INCIDENT_OVERLAP_HOURS))
-                        .with_horizon(Duration::days(incident_horizon_days));
-                    incident_count =
-                        dora_store::sync_incidents_with(store, source, range, &options)
-                            .await?
-                            .events;
-                }
+                // The command's sync order and overlap (the library's defaults).
+                let options = dora_store::SyncAllOptions {
+                    incidents: dora_store::IncidentSyncOptions::default()
+                        .with_horizon(Duration::days(incident_horizon_days)),
+                    ..dora_store::SyncAllOptions::default()
+                };
+                let all = dora_store::sync_all(
+                    store,
+                    delivery.as_ref(),
+                    incidents.as_deref(),
+                    range,
+                    &options,
+                )
+                .await?;
+                let incident_count = all.incidents.map_or(0, |i| i.events);
+                let summary = all.delivery;
                 Ok((summary, incident_count))
             })
         })?;

@@ -1,35 +1,14 @@
 //! Reading timestamps given from Python.
 
 use crate::errors::{DoraErr, DoraResult};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use dora_core::Timestamp;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-/// Parse RFC 3339, an ISO date-time without offset (taken as UTC) or a date
-/// (`YYYY-MM-DD`, midnight UTC).
+/// Parse a time as every front end does ([`dora_core::time::parse_timestamp`]):
+/// RFC 3339, an ISO date-time without offset (UTC) or a date (midnight UTC).
 pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
-    let text = text.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for format in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(t.and_utc());
-        }
-    }
-    if let Ok(offset) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z") {
-        return Some(offset.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
+    dora_core::time::parse_timestamp(text).ok()
 }
 
 /// A timestamp from a `str`, `datetime.datetime` (naive means UTC), pandas
@@ -45,11 +24,22 @@ pub fn extract_timestamp(value: &Bound<'_, PyAny>, field: &str) -> DoraResult<Ti
             value.get_type().name()?
         )));
     };
-    parse_timestamp(&text).ok_or_else(|| {
-        DoraErr::Config(format!(
-            "{field}: cannot read {text:?} as a time (use RFC 3339, e.g. 2026-03-01T00:00:00Z, or YYYY-MM-DD)"
-        ))
-    })
+    dora_core::time::parse_timestamp(&text).map_err(|e| DoraErr::Config(format!("{field}: {e}")))
+}
+
+/// The window `[until - days, until)` of a Python call (`until` as
+/// [`extract_timestamp`] reads it, default now), checked by
+/// `dora_core::Config::window_of` like every other front end's.
+pub fn window(days: i64, until: Option<&Bound<'_, PyAny>>) -> DoraResult<dora_core::TimeRange> {
+    let until = until
+        .filter(|u| !u.is_none())
+        .map(|u| extract_timestamp(u, "until"))
+        .transpose()?;
+    Ok(dora_core::Config::window_of(
+        days,
+        until,
+        chrono::Utc::now(),
+    )?)
 }
 
 /// A timestamp as an aware `datetime.datetime` in UTC.

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +123,33 @@ def test_from_toml_rejects_unknown_keys_and_bad_syntax() -> None:
 def test_config_is_immutable() -> None:
     with pytest.raises(AttributeError):
         dm.Config().days = 7  # type: ignore[misc]
+
+
+def _readme_dora_toml() -> str:
+    """The `dora.toml` example of the command's README: the file `dora` reads."""
+    readme = Path(__file__).resolve().parents[2] / "dora-cli" / "README.md"
+    return readme.read_text().split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+def test_from_toml_reads_a_real_dora_toml() -> None:
+    """A dora.toml with [sources], [http], [sync] and [promotions] (the command's file) is accepted;
+    its metric knobs are taken, the rest is checked and left to the sources."""
+    text = _readme_dora_toml() + '\n[sync]\nincident_horizon_days = 14\n[promotions]\nbranches = ["develop"]\n'
+    assert "[sources]" in text and "[http]" in text
+    c = dm.Config.from_toml(text)
+    assert c.days == 90
+    assert c.until == dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    assert c.production_environments == ["prod-eu"]
+    assert c.rerun_excuse_minutes == 30
+    assert c.bot_name_patterns == ["renovate", "dependabot", "[bot]"]
+    # The sections are still checked: a typo in one names the key.
+    with pytest.raises(dm.ConfigError, match="workspce"):
+        dm.Config.from_toml(text.replace("workspace =", "workspce ="))
+    with pytest.raises(dm.ConfigError, match="max_wait"):
+        dm.Config.from_toml(text.replace("max_wait_seconds", "max_wait"))
+
+
+@pytest.mark.parametrize("until", ["2026-11-01T00:00:00", "2026-11-01", "2026-11-01T01:00:00+01:00"])
+def test_from_toml_until_spellings_match_the_command(until: str) -> None:
+    assert dm.Config.from_toml(f'until = "{until}"').until == dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    assert dm.Config(until=until).until == dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)

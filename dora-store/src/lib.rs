@@ -100,8 +100,8 @@ pub use backend::SqlValue;
 pub use drift::ScopeChanges;
 pub use pg::{is_postgres_url, redact};
 pub use sync::{
-    IncidentSyncOptions, SyncError, SyncSummary, WorkerOptions, sync_delivery, sync_delivery_with,
-    sync_incidents, sync_incidents_with,
+    IncidentSyncOptions, SyncAllOptions, SyncAllSummary, SyncError, SyncSummary, WorkerOptions,
+    sync_all, sync_delivery, sync_delivery_with, sync_incidents, sync_incidents_with,
 };
 
 use backend::{DbError, Exec, vals};

@@ -383,3 +383,66 @@ pub async fn sync_incidents_with(
         changes: ScopeChanges::default(),
     })
 }
+
+/// How [`sync_all`] runs: the worker's options for the delivery source, the
+/// incident sync's (a 24 hour overlap and a 30 day re-read horizon by
+/// default), and a callback told as each phase starts.
+#[derive(Default)]
+pub struct SyncAllOptions<'a> {
+    /// The delivery sync's worker options.
+    pub worker: WorkerOptions<'a>,
+    /// The incident sync's options.
+    pub incidents: IncidentSyncOptions,
+    /// Called with `"{source}: syncing"` and `"{source}: syncing incidents"`
+    /// as each phase starts (progress displays).
+    pub on_phase: Option<&'a (dyn Fn(&str) + Send + Sync)>,
+}
+
+impl std::fmt::Debug for SyncAllOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncAllOptions")
+            .field("worker", &self.worker)
+            .field("incidents", &self.incidents)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`sync_all`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncAllSummary {
+    /// The delivery source's sync.
+    pub delivery: SyncSummary,
+    /// The incident source's sync, when there was one.
+    pub incidents: Option<SyncSummary>,
+}
+
+/// The one sync order every front end uses: every scope of `delivery` (see
+/// [`sync_delivery_with`]), then, when given, the incidents of `incidents`
+/// (see [`sync_incidents_with`]; the overlap and horizon are the options'),
+/// both over `range`. A failure stops the sync; what was stored before it is
+/// kept, and the next run resumes from the cursors.
+pub async fn sync_all(
+    store: &mut Store,
+    delivery: &dyn IncrementalSource,
+    incidents: Option<&dyn IncidentSource>,
+    range: TimeRange,
+    options: &SyncAllOptions<'_>,
+) -> Result<SyncAllSummary, SyncError> {
+    if let Some(on_phase) = options.on_phase {
+        on_phase(&format!("{}: syncing", delivery.name()));
+    }
+    let delivery = sync_delivery_with(store, delivery, range, &options.worker).await?;
+    let incidents = match incidents {
+        Some(source) => {
+            if let Some(on_phase) = options.on_phase {
+                on_phase(&format!("{}: syncing incidents", source.name()));
+            }
+            Some(sync_incidents_with(store, source, range, &options.incidents).await?)
+        }
+        None => None,
+    };
+    Ok(SyncAllSummary {
+        delivery,
+        incidents,
+    })
+}

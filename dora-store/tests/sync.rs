@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
 use dora_core::*;
 use dora_store::{
-    IncidentSyncOptions, Store, SyncError, sync_delivery, sync_incidents, sync_incidents_with,
+    IncidentSyncOptions, Store, SyncAllOptions, SyncError, sync_all, sync_delivery, sync_incidents,
+    sync_incidents_with,
 };
 use std::sync::Mutex;
 
@@ -323,4 +324,61 @@ async fn incident_sync_keeps_skipped_items_and_the_mapping_flag() {
     assert_eq!(data.collection.skipped.len(), 1);
     assert_eq!(data.collection.skipped[0].reason, "missing_timestamp");
     assert!(data.collection.incomplete_sync.is_empty());
+}
+
+#[tokio::test]
+async fn sync_all_syncs_deliveries_then_incidents_with_a_day_of_overlap() {
+    let remote = Remote::new();
+    remote.push(Deployment::production(
+        "api",
+        "1",
+        "aaaaaaa",
+        t(1),
+        DeploymentStatus::Succeeded,
+    ));
+    let pager = Pager(
+        Mutex::new(vec![Incident::new(
+            "pager",
+            "I1",
+            Some(Severity::P1),
+            t(10),
+            Some(t(11)),
+        )]),
+        Mutex::new(vec![]),
+    );
+    let phases = Mutex::new(Vec::new());
+    let on_phase = |p: &str| phases.lock().unwrap().push(p.to_string());
+    let short_horizon = IncidentSyncOptions::default().with_horizon(Duration::hours(1));
+    assert_eq!(
+        short_horizon.overlap,
+        Duration::hours(24),
+        "the overlap is a default"
+    );
+    let options = SyncAllOptions {
+        incidents: short_horizon,
+        on_phase: Some(&on_phase),
+        ..SyncAllOptions::default()
+    };
+    let mut store = Store::open_in_memory().unwrap();
+    let first = sync_all(&mut store, &remote, Some(&pager), range(), &options)
+        .await
+        .unwrap();
+    assert_eq!((first.delivery.scopes, first.delivery.events), (2, 1));
+    assert_eq!(first.incidents.map(|i| i.events), Some(1));
+    assert_eq!(
+        *phases.lock().unwrap(),
+        ["remote: syncing", "pager: syncing incidents"]
+    );
+    // The next sync reads incidents again from a day before the last end.
+    let later = TimeRange::new(range().start, range().end + Duration::hours(48));
+    sync_all(&mut store, &remote, Some(&pager), later, &options)
+        .await
+        .unwrap();
+    let ranges = pager.1.lock().unwrap().clone();
+    assert_eq!(ranges[1].start, range().end - Duration::hours(24));
+    // Without an incident source, only deliveries.
+    let only = sync_all(&mut store, &remote, None, later, &options)
+        .await
+        .unwrap();
+    assert!(only.incidents.is_none());
 }

@@ -7,7 +7,8 @@ use anyhow::Context as _;
 use clap::Args;
 use dora_cli::output::Context;
 use dora_cli::progress::Progress;
-use dora_cli::settings::{IncidentTool, OpsgenieApiChoice};
+use dora_cli::settings::IncidentTool;
+use dora_incidents::{IncidentSettings, Normalization};
 use dora_testkit::{self as demo, DemoServer, ServerOptions};
 
 #[derive(Debug, Args)]
@@ -34,7 +35,7 @@ pub(crate) struct DemoArgs {
 
 pub(crate) fn run_demo(args: DemoArgs) -> Result<(), Failure> {
     let file = load_file(args.common.config.as_deref())?;
-    let mut config = config_from(&args.common, &file)?;
+    let mut config = resolve(&overrides(&args.common, None), &file)?.config;
     let sample = demo::generate(args.seed);
     let now = sample.end;
     if config.until.is_none() {
@@ -90,22 +91,26 @@ pub(crate) fn run_demo(args: DemoArgs) -> Result<(), Failure> {
             workspace: demo::WORKSPACE.to_string(),
             repos: Vec::new(),
             bitbucket_url: Some(server.bitbucket_url()),
-            incidents: Some(IncidentTool::Pagerduty),
-            incident_url: Some(server.pagerduty_url()),
-            // The sample's PagerDuty services are named after the repositories.
-            mapping: server
-                .sample()
-                .repositories
-                .iter()
-                .filter_map(|r| r.service.clone().map(|s| (s, r.slug.clone())))
-                .fold(
-                    dora_incidents::RepositoryMapping::new(),
-                    |m, (service, slug)| m.service(service, [slug]),
-                ),
             max_commit_pages: None,
             max_wait: None,
-            opsgenie_api: OpsgenieApiChoice::Alerts,
-            jsm: dora_cli::settings::JsmSettings::default(),
+            incidents: Some(IncidentTool::Pagerduty),
+            incident: IncidentSettings {
+                base_url: Some(server.pagerduty_url()),
+                // The sample's PagerDuty services are named after the repositories.
+                normalization: Normalization {
+                    repositories: server
+                        .sample()
+                        .repositories
+                        .iter()
+                        .filter_map(|r| r.service.clone().map(|s| (s, r.slug.clone())))
+                        .fold(
+                            dora_incidents::RepositoryMapping::new(),
+                            |m, (service, slug)| m.service(service, [slug]),
+                        ),
+                    ..Normalization::default()
+                },
+                ..IncidentSettings::default()
+            },
         };
         let built = sources::build(&plan, &sources::Credentials::demo(), &progress)?;
         let report = collect_and_compute(

@@ -29,9 +29,10 @@ pub(crate) fn run_inventory(args: InventoryArgs) -> Result<(), Failure> {
         ));
     }
     let file = load_file(args.common.config.as_deref())?;
-    let config = config_from(&args.common, &file)?;
-    let plan = plan_from(&args.sources, &file)?;
-    let credentials = sources::Credentials::from_env(plan.incidents)?;
+    let settings = resolve(&overrides(&args.common, Some(&args.sources)), &file)?;
+    let config = settings.config.clone();
+    let plan = plan_from(&settings)?;
+    let credentials = sources::Credentials::from_env(&plan)?;
     let progress = Progress::stderr(!args.common.quiet);
     let window = config.window(Utc::now());
     let rt = runtime()?;

@@ -1,6 +1,6 @@
 //! `dora report`: collect (or read a store), compute and print the report.
 
-use crate::commands::sync::{DEFAULT_INCIDENT_HORIZON_DAYS, WorkerArgs, open_store, sync_into};
+use crate::commands::sync::{WorkerArgs, open_store, sync_into};
 use crate::common::*;
 use crate::failure::Failure;
 use crate::sources;
@@ -8,8 +8,7 @@ use chrono::Utc;
 use clap::Args;
 use dora_cli::output::Context;
 use dora_cli::progress::Progress;
-use dora_cli::settings::FileSettings;
-use dora_core::Config;
+use dora_cli::settings::Settings;
 use std::path::Path;
 
 #[derive(Debug, Args)]
@@ -31,12 +30,13 @@ pub(crate) struct ReportArgs {
 
 pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
     let file = load_file(args.common.config.as_deref())?;
-    let config = config_from(&args.common, &file)?;
+    let settings = resolve(&overrides(&args.common, Some(&args.sources)), &file)?;
+    let config = &settings.config;
     if let Some(path) = &args.store {
-        return run_report_from_store(&args, path, &file, &config);
+        return run_report_from_store(&args, path, &settings);
     }
-    let plan = plan_from(&args.sources, &file)?;
-    let credentials = sources::Credentials::from_env(plan.incidents)?;
+    let plan = plan_from(&settings)?;
+    let credentials = sources::Credentials::from_env(&plan)?;
     let progress = Progress::stderr(!args.common.quiet);
     let rt = runtime()?;
     let report = rt.block_on(async {
@@ -44,7 +44,7 @@ pub(crate) fn run_report(args: ReportArgs) -> Result<(), Failure> {
         let report = collect_and_compute(
             built.delivery.as_ref(),
             built.incidents.as_deref(),
-            &config,
+            config,
             Utc::now(),
             &progress,
         )
@@ -86,9 +86,9 @@ fn open_store_for_reading(location: &str, quiet: bool) -> Result<dora_store::Sto
 pub(crate) fn run_report_from_store(
     args: &ReportArgs,
     location: &str,
-    file: &FileSettings,
-    config: &Config,
+    settings: &Settings,
 ) -> Result<(), Failure> {
+    let config = &settings.config;
     if args.offline && !dora_store::is_postgres_url(location) && !Path::new(location).exists() {
         return Err(Failure::store(format!(
             "store {location} does not exist: run `dora sync --store {location}` first"
@@ -102,12 +102,9 @@ pub(crate) fn run_report_from_store(
     let title = if args.offline {
         store.name().to_string()
     } else {
-        let plan = plan_from(&args.sources, file)?;
+        let plan = plan_from(settings)?;
         let worker = WorkerArgs {
-            incident_horizon_days: file
-                .sync
-                .incident_horizon_days
-                .unwrap_or(DEFAULT_INCIDENT_HORIZON_DAYS),
+            incident_horizon_days: settings.incident_horizon_days.value,
             ..WorkerArgs::default()
         };
         let line = sync_into(&mut store, &plan, config, args.common.quiet, &worker)?;

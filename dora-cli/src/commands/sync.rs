@@ -37,7 +37,8 @@ pub(crate) struct SyncArgs {
     /// Window length in days, ending at --until: what a first sync backfills.
     #[arg(long, value_name = "N")]
     pub(crate) days: Option<u32>,
-    /// Window end: RFC 3339 or YYYY-MM-DD. Default: now.
+    /// Window end: RFC 3339, a date-time without offset (UTC) or YYYY-MM-DD.
+    /// Default: DORA_UNTIL, else now.
     #[arg(long, value_name = "DATE")]
     pub(crate) until: Option<String>,
     /// Settings file; flags override it. Default: ./dora.toml when it exists.
@@ -65,13 +66,10 @@ impl Default for WorkerArgs {
         Self {
             worker_id: None,
             lease_seconds: 60,
-            incident_horizon_days: DEFAULT_INCIDENT_HORIZON_DAYS,
+            incident_horizon_days: dora_cli::settings::DEFAULT_INCIDENT_HORIZON_DAYS,
         }
     }
 }
-
-/// Incidents re-read on each sync, in days before the window's end.
-pub(crate) const DEFAULT_INCIDENT_HORIZON_DAYS: u32 = 30;
 
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "y" } else { "ies" }
@@ -85,7 +83,7 @@ pub(crate) fn sync_into(
     quiet: bool,
     worker: &WorkerArgs,
 ) -> Result<String, Failure> {
-    let credentials = sources::Credentials::from_env(plan.incidents)?;
+    let credentials = sources::Credentials::from_env(plan)?;
     let progress = Progress::stderr(!quiet);
     let range = config.window(Utc::now());
     let shared = store.backend() == dora_store::Backend::Postgres;
@@ -113,15 +111,30 @@ pub(crate) fn sync_into(
     let rt = runtime()?;
     rt.block_on(async {
         let built = sources::build(plan, &credentials, &progress)?;
-        progress.phase("bitbucket: syncing");
-        let delivery =
-            dora_store::sync_delivery_with(store, built.bitbucket.as_ref(), range, &options)
-                .await
-                .map_err(Failure::sync)?;
+        let phase = |name: &str| progress.phase(name);
+        let all = dora_store::SyncAllOptions {
+            worker: options,
+            // The overlap is the library's default (a day, for incidents
+            // created late); the horizon re-reads recent incidents edited since.
+            incidents: dora_store::IncidentSyncOptions::default().with_horizon(
+                chrono::Duration::days(i64::from(worker.incident_horizon_days)),
+            ),
+            on_phase: Some(&phase),
+        };
+        let summary = dora_store::sync_all(
+            store,
+            built.bitbucket.as_ref(),
+            built.incidents.as_deref(),
+            range,
+            &all,
+        )
+        .await
+        .map_err(Failure::sync)?;
+        let delivery = summary.delivery;
         let mut line = if shared {
             format!(
                 "bitbucket: worker {} synced {} of {} repositor{} ({} the round) in {} requests, {} events stored{}{}",
-                options.worker_id,
+                worker_id,
                 delivery.scopes,
                 delivery.round_scopes,
                 plural(delivery.round_scopes),
@@ -149,16 +162,8 @@ pub(crate) fn sync_into(
                 delivery.changes.departed.join(", ")
             ));
         }
-        if let Some(source) = built.incidents.as_deref() {
-            progress.phase(&format!("{}: syncing incidents", source.name()));
-            // A day of overlap catches incidents created late; the horizon,
-            // recent incidents edited since.
-            let options = dora_store::IncidentSyncOptions::default().with_horizon(
-                chrono::Duration::days(i64::from(worker.incident_horizon_days)),
-            );
-            let incidents = dora_store::sync_incidents_with(store, source, range, &options)
-                .await
-                .map_err(Failure::sync)?;
+        if let (Some(source), Some(incidents)) = (built.incidents.as_deref(), summary.incidents)
+        {
             line.push_str(&format!(
                 " · {}: {} incidents",
                 source.name(),
@@ -182,16 +187,16 @@ pub(crate) fn run_sync(args: SyncArgs) -> Result<(), Failure> {
         industry: None,
         org_size: None,
     };
-    let config = config_from(&common, &file)?;
-    let plan = plan_from(&args.sources, &file)?;
+    let mut flags = overrides(&common, Some(&args.sources));
+    flags.incident_horizon_days = args.incident_horizon;
+    let settings = resolve(&flags, &file)?;
+    let config = settings.config.clone();
+    let plan = plan_from(&settings)?;
     let mut store = open_store(&args.store)?;
     let worker = WorkerArgs {
         worker_id: args.worker_id.clone(),
         lease_seconds: args.lease_seconds,
-        incident_horizon_days: args
-            .incident_horizon
-            .or(file.sync.incident_horizon_days)
-            .unwrap_or(DEFAULT_INCIDENT_HORIZON_DAYS),
+        incident_horizon_days: settings.incident_horizon_days.value,
     };
     let line = sync_into(&mut store, &plan, &config, args.quiet, &worker)?;
     let counts = store.counts().map_err(Failure::store)?;

@@ -227,10 +227,7 @@ fn cards(m: &Metrics) -> String {
         DeploymentSource::Merges => " · counted from merges",
         DeploymentSource::Mixed => " · partly counted from merges",
     };
-    let recovery = rt
-        .deployments
-        .median_seconds
-        .or(rt.incidents.median_seconds);
+    let recovery = rt.headline_seconds();
     let mut out = String::from("<div class=\"cards\">");
     out.push_str(&card(
         "Deployment frequency",
@@ -372,11 +369,7 @@ fn per_repository(report: &Report) -> String {
             tier_badge(m.lead_time.tier),
             percent(m.change_failure_rate.rate),
             tier_badge(m.change_failure_rate.tier),
-            opt_duration(
-                rt.deployments
-                    .median_seconds
-                    .or(rt.incidents.median_seconds)
-            ),
+            opt_duration(rt.headline_seconds()),
             tier_badge(rt.tier),
             percent(m.rework_rate.rate),
             tier_badge(m.overall_tier)

@@ -199,11 +199,7 @@ pub fn render(report: &Report, ctx: &Context) -> String {
                 source_name(m.deployment_frequency.source).to_string(),
                 opt_duration(m.lead_time.median_seconds),
                 percent(m.change_failure_rate.rate),
-                opt_duration(
-                    rt.deployments
-                        .median_seconds
-                        .or(rt.incidents.median_seconds),
-                ),
+                opt_duration(rt.headline_seconds()),
                 percent(m.rework_rate.rate),
                 tier(m.overall_tier),
             ]);

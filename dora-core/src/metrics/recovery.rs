@@ -42,7 +42,7 @@ pub(crate) fn measure(
     let inc = duration_stats(&mut inc_values);
     let mut dep_values: Vec<f64> = failed.iter().filter_map(|d| d.recovery_seconds).collect();
     let dep = duration_stats(&mut dep_values);
-    RecoveryTime {
+    let mut recovery = RecoveryTime {
         incidents: IncidentRecovery {
             count: inc.count,
             unresolved: counted.iter().filter(|i| i.resolved_at.is_none()).count(),
@@ -58,15 +58,16 @@ pub(crate) fn measure(
             p90_seconds: dep.p90_seconds,
             mean_seconds: dep.mean_seconds,
         },
-        tier: dep
-            .median_seconds
-            .or(inc.median_seconds)
-            .map(|m| tiers::recovery_time(year, m)),
+        tier: None,
         weekly: weeks.series(
             failed
                 .iter()
                 .filter_map(|d| d.recovery_seconds.map(|r| (d.deployed_at, r))),
             |b| median(b),
         ),
-    }
+    };
+    recovery.tier = recovery
+        .headline_seconds()
+        .map(|m| tiers::recovery_time(year, m));
+    recovery
 }

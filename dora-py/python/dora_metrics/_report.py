@@ -674,9 +674,8 @@ class Report:
         `summary()` returned before), ``to_pandas("metrics")`` every number per repository."""
         d = self._dict
         rt = d["recovery_time"]
-        recovery = rt["deployments"]["median_seconds"]
-        if recovery is None:
-            recovery = rt["incidents"]["median_seconds"]
+        # Decided in Rust (RecoveryTime::headline_seconds), like the tier.
+        recovery = self._native.recovery_headline_seconds
         return [
             SummaryRow("Deployment frequency", d["deployment_frequency"]["per_week"], d["deployment_frequency"]["tier"]),
             SummaryRow("Lead time for changes", d["lead_time"]["median_seconds"], d["lead_time"]["tier"]),

@@ -1,68 +1,13 @@
-//! Settings from `dora.toml` and command-line flags (flags win).
-//!
-//! The file holds every [`dora_core::Config`] knob at the top level plus a
-//! `[sources]` section:
-//!
-//! ```toml
-//! days = 90
-//! tier_year = 2024
-//! severities = ["P1", "P2"]
-//!
-//! [sources]
-//! workspace = "acme"
-//! repos = ["checkout-web", "payments-api"]   # all repositories when absent
-//! incidents = "pagerduty"                     # or "opsgenie", "incidentio", "jsm"
-//! bitbucket_url = "https://api.bitbucket.org/2.0"
-//! pagerduty_url = "https://api.pagerduty.com"
-//!
-//! [sources.mapping.services]                  # incident service → repositories
-//! checkout = ["checkout-web"]
-//!
-//! [sources.bitbucket]
-//! max_commit_pages = 200                      # the commit-walk cap (default 50 pages of 100)
-//!
-//! [sources.opsgenie]
-//! api = "incidents"                           # or "alerts" (the default)
-//!
-//! [sources.jsm]                               # Jira Service Management Operations
-//! site = "acme.atlassian.net"                 # or cloud_id = "…", or url = "…/jsm/ops/api/<cloud-id>"
-//! [http]
-//! max_wait_seconds = 600                      # total wait budget per run (as --max-wait)
-//! ```
-//!
-//! Credentials are never read from the file or from flags: only from the
-//! environment (see the README).
+//! `dora.toml`: every [`dora_core::Config`] knob at the top level, plus the
+//! `[sources]`, `[http]` and `[sync]` sections (see the crate docs for an
+//! example). Unknown keys are errors naming the key; credentials are never read
+//! from the file.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use dora_core::Config;
+use chrono::{DateTime, Utc};
+use dora_core::{Config, Severity};
+use dora_incidents::{IncidentTool, OpsgenieApi, OpsgenieRegion, SeverityOverrides};
 use serde::Deserialize;
-
-/// An incident-management tool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum IncidentTool {
-    /// PagerDuty (`PAGERDUTY_TOKEN`).
-    Pagerduty,
-    /// Opsgenie (`OPSGENIE_API_KEY`).
-    Opsgenie,
-    /// incident.io (`INCIDENTIO_API_KEY`).
-    Incidentio,
-    /// Jira Service Management Operations alerts (`ATLASSIAN_EMAIL` +
-    /// `ATLASSIAN_API_TOKEN`, `JSM_CLOUD_ID` or `JSM_SITE`).
-    Jsm,
-}
-
-impl IncidentTool {
-    /// The name used in flags and messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Pagerduty => "pagerduty",
-            Self::Opsgenie => "opsgenie",
-            Self::Incidentio => "incidentio",
-            Self::Jsm => "jsm",
-        }
-    }
-}
+use std::collections::BTreeMap;
 
 /// The `[sources]` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -88,9 +33,17 @@ pub struct Sources {
     /// every repository in scope.
     #[serde(default)]
     pub mapping: dora_incidents::RepositoryMapping,
+    /// `[sources.severity_overrides]`: raw severity name (a PagerDuty priority
+    /// or urgency, an Opsgenie priority, an incident.io severity) → `P1`..`P5`,
+    /// winning over the tool's default mapping.
+    #[serde(default)]
+    pub severity_overrides: BTreeMap<String, Severity>,
     /// `[sources.bitbucket]`: Bitbucket knobs.
     #[serde(default)]
     pub bitbucket: BitbucketSettings,
+    /// `[sources.pagerduty]`: PagerDuty knobs.
+    #[serde(default)]
+    pub pagerduty: PagerDutySettings,
     /// `[sources.opsgenie]`: Opsgenie knobs.
     #[serde(default)]
     pub opsgenie: OpsgenieSettings,
@@ -125,8 +78,17 @@ pub struct BitbucketSettings {
     pub max_commit_pages: Option<usize>,
 }
 
+/// `[sources.pagerduty]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagerDutySettings {
+    /// Only incidents of these service ids (default: every service).
+    #[serde(default)]
+    pub service_ids: Vec<String>,
+}
+
 /// Which Opsgenie API incidents come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpsgenieApiChoice {
     /// Alerts (`/v2/alerts`, every plan): the default.
@@ -136,12 +98,84 @@ pub enum OpsgenieApiChoice {
     Incidents,
 }
 
+impl OpsgenieApiChoice {
+    /// The names flags and the file use.
+    pub const NAMES: [&'static str; 2] = ["alerts", "incidents"];
+
+    /// The adapter's value.
+    pub fn api(self) -> OpsgenieApi {
+        match self {
+            Self::Alerts => OpsgenieApi::Alerts,
+            Self::Incidents => OpsgenieApi::Incidents,
+        }
+    }
+}
+
+impl std::str::FromStr for OpsgenieApiChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "alerts" => Ok(Self::Alerts),
+            "incidents" => Ok(Self::Incidents),
+            other => Err(format!("{other:?} is not \"alerts\" or \"incidents\"")),
+        }
+    }
+}
+
+/// Opsgenie's region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpsgenieRegionChoice {
+    /// `https://api.opsgenie.com`: the default.
+    #[default]
+    Us,
+    /// `https://api.eu.opsgenie.com`.
+    Eu,
+}
+
+impl OpsgenieRegionChoice {
+    /// The names flags, the file and Python use.
+    pub const NAMES: [&'static str; 2] = ["us", "eu"];
+
+    /// The adapter's value.
+    pub fn region(self) -> OpsgenieRegion {
+        match self {
+            Self::Us => OpsgenieRegion::Us,
+            Self::Eu => OpsgenieRegion::Eu,
+        }
+    }
+}
+
+impl std::str::FromStr for OpsgenieRegionChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "us" => Ok(Self::Us),
+            "eu" => Ok(Self::Eu),
+            other => Err(format!("region {other:?} is not \"us\" or \"eu\"")),
+        }
+    }
+}
+
 /// `[sources.opsgenie]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpsgenieSettings {
     /// Alerts (default) or incidents.
     pub api: Option<OpsgenieApiChoice>,
+    /// `us` (default) or `eu`.
+    pub region: Option<OpsgenieRegionChoice>,
+}
+
+impl Sources {
+    /// The severity overrides as the adapters take them.
+    pub fn severity_overrides(&self) -> SeverityOverrides {
+        self.severity_overrides
+            .iter()
+            .fold(SeverityOverrides::new(), |o, (raw, sev)| o.with(raw, *sev))
+    }
 }
 
 /// `[http]`: how the HTTP clients of a run behave.
@@ -174,6 +208,9 @@ pub struct FileSettings {
     pub http: HttpSettings,
     /// `[sync]`: what a sync reads again.
     pub sync: SyncSettings,
+    /// The file's name as errors and [`crate::Origin`]s give it (`None` for
+    /// no file).
+    pub path: Option<String>,
 }
 
 /// Deserialize the `[name]` section, naming the key at fault in an error.
@@ -238,26 +275,24 @@ pub enum SettingsError {
         message: String,
     },
     /// A date could not be read.
-    #[error("invalid date {value:?}: use RFC 3339 (2026-11-02T00:00:00Z) or YYYY-MM-DD")]
-    Date {
-        /// The value given.
-        value: String,
+    #[error("invalid date: {0}")]
+    Date(#[from] dora_core::time::TimestampError),
+    /// A value given by a flag, an environment variable or a Python argument
+    /// is invalid; `key` names the setting and where it came from.
+    #[error("{key}: {message}")]
+    Value {
+        /// The setting and its origin (`--days`, `DORA_DAYS`, `[sources] workspace`).
+        key: String,
+        /// What is wrong.
+        message: String,
     },
 }
 
-/// Parse `--until` / `until`: RFC 3339 or a date (midnight UTC).
+/// Parse `--until` / `until` as every front end does
+/// ([`dora_core::time::parse_timestamp`]): RFC 3339, a date-time without
+/// offset (UTC) or a date (midnight UTC).
 pub fn parse_date(text: &str) -> Result<DateTime<Utc>, SettingsError> {
-    let t = text.trim();
-    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
-        return Ok(d.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-        .ok_or_else(|| SettingsError::Date {
-            value: t.to_string(),
-        })
+    Ok(dora_core::time::parse_timestamp(text)?)
 }
 
 impl FileSettings {
@@ -303,6 +338,7 @@ impl FileSettings {
             sources,
             http,
             sync,
+            path: Some(path.to_string()),
         })
     }
 }
@@ -394,7 +430,7 @@ mod tests {
 
     #[test]
     fn the_readme_example_parses() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../dora-cli/README.md");
         let block = readme
             .split("```toml\n")
             .nth(1)
@@ -475,9 +511,50 @@ mod tests {
     }
 
     #[test]
+    fn incident_knobs_and_their_errors() {
+        let s = FileSettings::parse(
+            "[sources.severity_overrides]\n\"SEV-1\" = \"P1\"\n[sources.pagerduty]\nservice_ids = [\"PSVC1\"]\n[sources.opsgenie]\nregion = \"eu\"\n",
+            "dora.toml",
+        )
+        .map_err(|e| e.to_string());
+        assert!(
+            s.as_ref()
+                .is_ok_and(|s| s.sources.severity_overrides().get("sev-1")
+                    == Some(dora_core::Severity::P1)
+                    && s.sources.pagerduty.service_ids == ["PSVC1"]
+                    && s.sources.opsgenie.region == Some(OpsgenieRegionChoice::Eu)),
+            "{s:?}"
+        );
+        for (text, key) in [
+            (
+                "[sources.severity_overrides]\nminor = \"P9\"\n",
+                "[sources] severity_overrides.minor",
+            ),
+            (
+                "[sources.opsgenie]\nregion = \"apac\"\n",
+                "[sources] opsgenie.region",
+            ),
+            ("[sources.pagerduty]\nservice_id = [\"x\"]\n", "service_id"),
+        ] {
+            let e = FileSettings::parse(text, "x.toml")
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            assert!(
+                e.as_ref().is_err_and(|m| m.contains(key)),
+                "{text:?}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
     fn dates() {
         assert!(parse_date("2026-11-02").is_ok());
         assert!(parse_date("2026-11-02T10:00:00+02:00").is_ok());
+        // The spelling Python accepted and the command did not.
+        assert_eq!(
+            parse_date("2026-11-01T00:00:00").ok(),
+            parse_date("2026-11-01").ok()
+        );
         assert!(parse_date("yesterday").is_err());
     }
 }
