@@ -57,7 +57,7 @@ pub struct BitbucketBuilder {
     retry: RetryPolicy,
     history_margin: Duration,
     max_commit_pages: usize,
-    model_refresh: Duration,
+    slow_check_interval: Duration,
     http: Vec<HttpTweak>,
 }
 
@@ -91,7 +91,7 @@ impl BitbucketBuilder {
             retry: RetryPolicy::default(),
             history_margin: Duration::from_secs(14 * 24 * 3600),
             max_commit_pages: 50,
-            model_refresh: Duration::from_secs(24 * 3600),
+            slow_check_interval: Duration::from_secs(24 * 3600),
             http: Vec::new(),
         }
     }
@@ -235,13 +235,14 @@ impl BitbucketBuilder {
         self
     }
 
-    /// How old the branching model a sync knows may grow before an
-    /// incremental sync reads it again (default 24 hours; zero: every sync).
-    /// A full collection always reads it. Reading it costs one request per
-    /// repository, a quarter more than a sync that finds nothing new, so a
-    /// change to the branching model reaches the store within this time.
-    pub fn model_refresh(mut self, every: Duration) -> Self {
-        self.model_refresh = every;
+    /// How often an incremental sync also re-checks what rarely changes
+    /// (default 24 hours; zero: every sync): the branching model (one request
+    /// per repository, a quarter more than a sync that finds nothing new) and
+    /// up to 20 planned deployments too old to be re-checked on every sync
+    /// (in rotation). A change to either reaches the store within this time;
+    /// a full collection always reads both.
+    pub fn slow_check_interval(mut self, every: Duration) -> Self {
+        self.slow_check_interval = every;
         self
     }
 
@@ -328,7 +329,7 @@ impl BitbucketBuilder {
             history_margin: chrono::Duration::from_std(self.history_margin)
                 .unwrap_or(chrono::Duration::days(14)),
             max_commit_pages: self.max_commit_pages,
-            model_refresh: chrono::Duration::from_std(self.model_refresh)
+            slow_check_interval: chrono::Duration::from_std(self.slow_check_interval)
                 .unwrap_or(chrono::Duration::MAX),
             listed_main: std::sync::Mutex::default(),
         })

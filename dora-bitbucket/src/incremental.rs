@@ -69,9 +69,10 @@ const SKEW_MINUTES: i64 = 5;
 /// and they pile up; one that runs long after it was planned is rare.
 const PLANNED_RECHECKS: usize = 10;
 /// Older planned deployments ("dormant") are re-checked in rotation, this
-/// many per sync: one that runs late reaches the store after at most
-/// `dormant / DORMANT_RECHECKS` syncs instead of never.
-const DORMANT_RECHECKS: usize = 5;
+/// many at each slow check (at most once per the source's slow-check
+/// interval, default a day): one that runs late reaches the store within
+/// `dormant / DORMANT_RECHECKS` slow checks instead of never.
+const DORMANT_RECHECKS: usize = 20;
 /// The most dormant planned deployments remembered per repository (the
 /// newest; older ones are given up, counted in a warning).
 const DORMANT_CAP: usize = 1000;
@@ -122,8 +123,8 @@ struct Cursor {
     /// Deployments that could still change at the last sync (running, or
     /// planned and not yet run), to re-check.
     in_progress: Vec<String>,
-    /// Older planned deployments, re-checked [`DORMANT_RECHECKS`] per sync in
-    /// rotation (the next ones first).
+    /// Older planned deployments, re-checked [`DORMANT_RECHECKS`] per slow
+    /// check in rotation (the next ones first).
     #[serde(default)]
     dormant: Vec<String>,
     /// The newest pull request `updated_on` seen.
@@ -149,9 +150,10 @@ struct Cursor {
     /// sync: a changed production branch has the repository read again).
     #[serde(default)]
     model: ModelRules,
-    /// When the branching model was last read (`None`: never by this cursor).
+    /// When the slow checks last ran (the branching model read, dormant
+    /// planned deployments re-checked; `None`: never by this cursor).
     #[serde(default)]
-    model_read_at: Option<Timestamp>,
+    slow_checked_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -274,7 +276,7 @@ impl Cursor {
             url: data.repositories.first().and_then(|r| r.url.clone()),
             repo_main: meta.repo_main,
             model: meta.model,
-            model_read_at: Some(now),
+            slow_checked_at: Some(now),
             pr_watermark,
             recent_prs: recent_prs(BTreeMap::new(), meta.pr_updates, pr_watermark),
             activity_watermark: meta
@@ -526,21 +528,30 @@ impl Bitbucket {
             .ok()
             .and_then(|listed| listed.get(slug).cloned());
         let repo_main = listed_main.or_else(|| cur.repo_main.clone());
+        // What rarely changes is checked at most once per slow-check
+        // interval: the branching model, and dormant planned deployments.
+        let slow = cur
+            .slow_checked_at
+            .is_none_or(|t| now - t >= self.slow_check_interval);
         let (deps, prs, stream, commits, model) = tokio::join!(
-            self.changed_deployments(client, slug, &cur),
+            self.changed_deployments(client, slug, &cur, slow),
             self.pull_requests(client, slug, cur.pr_watermark - overlap()),
             self.activity(client, slug, act_since),
             self.new_commits(client, slug, &cur),
             async {
-                match cur.model_read_at {
-                    Some(read) if now - read < self.model_refresh => None,
-                    _ => Some(
+                if slow {
+                    Some(
                         self.branching_model(client, slug, repo_main.as_deref(), stats)
                             .await,
-                    ),
+                    )
+                } else {
+                    None
                 }
             },
         );
+        if slow {
+            cur.slow_checked_at = Some(now);
+        }
 
         // Deployments, with environments fetched again only for an unknown one.
         let deps = deps.map_err(err)?;
@@ -673,7 +684,6 @@ impl Bitbucket {
         let known = match model {
             Some(ModelRead::Read(rules)) => {
                 cur.model = rules;
-                cur.model_read_at = Some(now);
                 true
             }
             Some(ModelRead::Unreadable) => false,
@@ -908,6 +918,7 @@ impl Bitbucket {
         client: &HttpClient,
         slug: &str,
         cur: &Cursor,
+        slow: bool,
     ) -> Result<DeploymentDelta, dora_http::Error> {
         let ws = self.workspace.as_str();
         let known: HashSet<&str> = cur
@@ -961,7 +972,7 @@ impl Bitbucket {
             .dormant
             .iter()
             .filter(|id| !seen.contains(id.as_str()))
-            .take(DORMANT_RECHECKS)
+            .take(if slow { DORMANT_RECHECKS } else { 0 })
             .cloned()
             .collect();
         for id in &dormant_checked {

@@ -92,8 +92,9 @@ pub struct Bitbucket {
     pub(crate) client: HttpClient,
     pub(crate) history_margin: chrono::Duration,
     pub(crate) max_commit_pages: usize,
-    /// How old a known branching model may grow before a sync reads it again.
-    pub(crate) model_refresh: chrono::Duration,
+    /// How often an incremental sync re-reads what rarely changes (the
+    /// branching model, dormant planned deployments).
+    pub(crate) slow_check_interval: chrono::Duration,
     /// Main branches the last workspace listing gave, by slug, so that a
     /// scope's first sync need not look its repository up again.
     pub(crate) listed_main: std::sync::Mutex<HashMap<String, String>>,

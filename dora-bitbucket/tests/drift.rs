@@ -212,7 +212,7 @@ impl World {
     /// daily refresh would let a model change reach the store a day late).
     fn bitbucket(&self) -> Bitbucket {
         Bitbucket::builder("acme")
-            .model_refresh(std::time::Duration::ZERO)
+            .slow_check_interval(std::time::Duration::ZERO)
             .base_url(format!("{}/2.0", self.server.uri()))
             .basic_auth(EMAIL, TOKEN)
             .timeout(std::time::Duration::from_secs(5))
