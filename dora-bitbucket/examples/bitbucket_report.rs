@@ -48,10 +48,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         std::env::var("BITBUCKET_BASE_URL").unwrap_or_else(|_| DEFAULT_BASE_URL.to_owned());
 
     let source = Bitbucket::builder(workspace)
-        .repos(repos)
-        .base_url(base_url)
-        .from_env()
-        .configure_http(|http| {
+        .with_repos(repos)
+        .with_base_url(base_url)
+        .with_env_credentials()
+        .with_http(|http| {
             http.on_progress(|event| {
                 if let dora_http::ProgressEvent::RateLimitWait { endpoint, wait, .. } = event {
                     eprintln!("rate limited on {endpoint}: waiting {}s", wait.as_secs());

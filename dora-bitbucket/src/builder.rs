@@ -20,7 +20,7 @@ pub const CREDENTIAL_VARS: &str = "BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (an Atl
 /// Bitbucket credentials from environment variables read through `lookup`:
 /// `BITBUCKET_EMAIL` + `BITBUCKET_API_TOKEN` (basic), else
 /// `BITBUCKET_ACCESS_TOKEN` (bearer). The one check of them: the builder's
-/// [`BitbucketBuilder::credentials_from`] and the `dora` command (which reports
+/// [`BitbucketBuilder::with_credentials_from`] and the `dora` command (which reports
 /// every missing credential of a run at once) both call it. The error says
 /// which variable is missing and how to get the token.
 pub fn credentials_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Auth, String> {
@@ -98,13 +98,13 @@ impl BitbucketBuilder {
 
     /// Add one repository (by slug). Without any, every repository of the
     /// workspace is collected.
-    pub fn repo(mut self, slug: impl Into<String>) -> Self {
+    pub fn with_repo(mut self, slug: impl Into<String>) -> Self {
         self.repos.push(slug.into());
         self
     }
 
     /// Add repositories (by slug).
-    pub fn repos<I, S>(mut self, slugs: I) -> Self
+    pub fn with_repos<I, S>(mut self, slugs: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -115,27 +115,34 @@ impl BitbucketBuilder {
 
     /// When collecting a whole workspace, keep only repositories whose slug
     /// passes `filter`.
-    pub fn repo_filter(mut self, filter: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+    pub fn with_repo_filter(
+        mut self,
+        filter: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.filter = Some(Arc::new(filter));
         self
     }
 
     /// When collecting a whole workspace, a BBQL `q=` filter for the
     /// repository listing (e.g. `project.key = "WEB"`), applied by Bitbucket.
-    pub fn repo_query(mut self, bbql: impl Into<String>) -> Self {
+    pub fn with_repo_query(mut self, bbql: impl Into<String>) -> Self {
         self.repo_query = Some(bbql.into());
         self
     }
 
     /// The API root (default [`DEFAULT_BASE_URL`]); the test seam.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
     }
 
     /// Atlassian user API token: the account email and the token, sent as HTTP
     /// Basic auth.
-    pub fn basic_auth(mut self, email: impl Into<String>, api_token: impl Into<Secret>) -> Self {
+    pub fn with_basic_auth(
+        mut self,
+        email: impl Into<String>,
+        api_token: impl Into<Secret>,
+    ) -> Self {
         self.auth = Auth::basic(email, api_token);
         self.credential_error = None;
         self
@@ -143,7 +150,7 @@ impl BitbucketBuilder {
 
     /// A repository/project/workspace access token or an OAuth access token,
     /// sent as `Authorization: Bearer`.
-    pub fn bearer(mut self, token: impl Into<Secret>) -> Self {
+    pub fn with_bearer(mut self, token: impl Into<Secret>) -> Self {
         self.auth = Auth::bearer(token);
         self.credential_error = None;
         self
@@ -153,13 +160,13 @@ impl BitbucketBuilder {
     /// `BITBUCKET_API_TOKEN` (basic), else `BITBUCKET_ACCESS_TOKEN` (bearer).
     /// Finding neither makes [`BitbucketBuilder::build`] fail with a message
     /// naming the variables.
-    pub fn from_env(self) -> Self {
-        self.credentials_from(|name| std::env::var(name).ok())
+    pub fn with_env_credentials(self) -> Self {
+        self.with_credentials_from(|name| std::env::var(name).ok())
     }
 
-    /// Like [`BitbucketBuilder::from_env`], reading variables through `lookup`
+    /// Like [`BitbucketBuilder::with_env_credentials`], reading variables through `lookup`
     /// (for tests and embedding applications with their own configuration).
-    pub fn credentials_from(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+    pub fn with_credentials_from(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
         match credentials_from_env(lookup) {
             Ok(auth) => {
                 self.auth = auth;
@@ -172,19 +179,19 @@ impl BitbucketBuilder {
 
     /// Credentials given as values, as the Python bindings take them:
     /// `email` + `api_token` (basic) or `access_token` (bearer); none of the
-    /// three reads the environment ([`BitbucketBuilder::from_env`]). Giving
+    /// three reads the environment ([`BitbucketBuilder::with_env_credentials`]). Giving
     /// both kinds, or half of the pair, makes [`BitbucketBuilder::build`] fail
     /// naming what is missing.
-    pub fn credentials(
+    pub fn with_credentials(
         self,
         email: Option<String>,
         api_token: Option<String>,
         access_token: Option<String>,
     ) -> Self {
         let mut b = match (email, api_token, access_token) {
-            (Some(email), Some(token), None) => return self.basic_auth(email, token),
-            (None, None, Some(token)) => return self.bearer(token),
-            (None, None, None) => return self.from_env(),
+            (Some(email), Some(token), None) => return self.with_basic_auth(email, token),
+            (None, None, Some(token)) => return self.with_bearer(token),
+            (None, None, None) => return self.with_env_credentials(),
             (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => (
                 self,
                 "give either email + api_token or access_token, not both",
@@ -200,19 +207,19 @@ impl BitbucketBuilder {
     }
 
     /// Per-request time-out (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Requests in flight at once (default 4).
-    pub fn concurrency(mut self, n: usize) -> Self {
+    pub fn with_concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
     }
 
     /// Retry policy (default [`RetryPolicy::default`]).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
     }
@@ -220,7 +227,7 @@ impl BitbucketBuilder {
     /// History fetched before the window (and before the last production
     /// deployment preceding it), so that the baseline and long-lived branches
     /// resolve. Default 14 days.
-    pub fn history_margin(mut self, margin: Duration) -> Self {
+    pub fn with_history_margin(mut self, margin: Duration) -> Self {
         self.history_margin = margin;
         self
     }
@@ -230,7 +237,7 @@ impl BitbucketBuilder {
     /// commit the capped walk did not reach is listed in the dataset's
     /// `collection.history_truncated` (left out of lead time) instead of being
     /// measured from a partial history.
-    pub fn max_commit_pages(mut self, pages: usize) -> Self {
+    pub fn with_max_commit_pages(mut self, pages: usize) -> Self {
         self.max_commit_pages = pages.max(1);
         self
     }
@@ -241,7 +248,7 @@ impl BitbucketBuilder {
     /// up to 20 planned deployments too old to be re-checked on every sync
     /// (in rotation). A change to either reaches the store within this time;
     /// a full collection always reads both.
-    pub fn slow_check_interval(mut self, every: Duration) -> Self {
+    pub fn with_slow_check_interval(mut self, every: Duration) -> Self {
         self.slow_check_interval = every;
         self
     }
@@ -249,18 +256,19 @@ impl BitbucketBuilder {
     /// The most time all waits together may take (429 waits, 5xx and
     /// transport-error backoff; default 10 minutes). A wait that would go past
     /// it fails the collection with a message saying so.
-    pub fn max_wait(self, limit: Duration) -> Self {
-        self.wait_budget(dora_http::WaitBudget::new(limit))
+    pub fn with_max_wait(self, limit: Duration) -> Self {
+        self.with_wait_budget(dora_http::WaitBudget::new(limit))
     }
 
     /// Charge waits to `budget`, shared with other sources (one budget per run).
-    pub fn wait_budget(mut self, budget: dora_http::WaitBudget) -> Self {
-        self.http.push(Box::new(move |b| b.wait_budget(budget)));
+    pub fn with_wait_budget(mut self, budget: dora_http::WaitBudget) -> Self {
+        self.http
+            .push(Box::new(move |b| b.with_wait_budget(budget)));
         self
     }
 
     /// Adjust the HTTP client further (progress hook, sleeper, user agent).
-    pub fn configure_http(
+    pub fn with_http(
         mut self,
         tweak: impl FnOnce(HttpClientBuilder) -> HttpClientBuilder + Send + 'static,
     ) -> Self {
@@ -298,10 +306,10 @@ impl BitbucketBuilder {
             )));
         }
         let mut http = HttpClient::builder(self.base_url)
-            .auth(self.auth)
-            .timeout(self.timeout)
-            .concurrency(self.concurrency)
-            .retry(self.retry);
+            .with_auth(self.auth)
+            .with_timeout(self.timeout)
+            .with_concurrency(self.concurrency)
+            .with_retry_policy(self.retry);
         for tweak in self.http {
             http = tweak(http);
         }

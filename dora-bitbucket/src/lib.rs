@@ -14,7 +14,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! // BITBUCKET_EMAIL + BITBUCKET_API_TOKEN (Atlassian user API token, basic
 //! // auth) or BITBUCKET_ACCESS_TOKEN (access or OAuth token, bearer).
-//! let source = Bitbucket::builder("acme").repos(["web", "api"]).from_env().build()?;
+//! let source = Bitbucket::builder("acme").with_repos(["web", "api"]).with_env_credentials().build()?;
 //! let config = Config::default();
 //! let window = config.window(chrono::Utc::now());
 //! let (data, stats) = source.collect_with_stats(&CollectRequest::new(window)).await?;
@@ -38,7 +38,7 @@
 //! a squash or fast-forward merged PR, or one whose branch side is still open
 //! when the walk's budget ends (a long-lived branch forked long ago), costs
 //! one extra call (its commits). A walk stopped by
-//! [`BitbucketBuilder::max_commit_pages`] before reaching a merged PR's merge
+//! [`BitbucketBuilder::with_max_commit_pages`] before reaching a merged PR's merge
 //! commit puts that PR in the dataset's `collection.history_truncated` (the
 //! engine leaves it out of lead time, naming the knob that raises the cap).
 //! Deployments carry their commit and environment; pipeline runs are never

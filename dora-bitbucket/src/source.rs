@@ -147,6 +147,15 @@ impl Bitbucket {
         crate::BitbucketBuilder::new(workspace)
     }
 
+    /// A source for `workspace` with credentials from the environment
+    /// (`BITBUCKET_EMAIL` + `BITBUCKET_API_TOKEN`, or `BITBUCKET_ACCESS_TOKEN`)
+    /// and every other setting at its default: every repository of the
+    /// workspace. Like the incident sources' `from_env`, a missing or
+    /// half-given credential is an error naming the variable.
+    pub fn from_env(workspace: impl Into<String>) -> Result<Self, SourceError> {
+        Self::builder(workspace).with_env_credentials().build()
+    }
+
     /// The workspace.
     pub fn workspace(&self) -> &str {
         &self.workspace

@@ -12,9 +12,9 @@ use dora_testkit::{DEFAULT_SEED, DemoServer, ServerOptions, WORKSPACE, generate}
 
 fn source(url: &str, workspace: &str) -> Bitbucket {
     Bitbucket::builder(workspace)
-        .base_url(url)
-        .basic_auth("demo@example.com", "demo-api-token")
-        .retry(RetryPolicy::default().with_seed(7))
+        .with_base_url(url)
+        .with_basic_auth("demo@example.com", "demo-api-token")
+        .with_retry_policy(RetryPolicy::default().with_seed(7))
         .build()
         .expect("source builds")
 }

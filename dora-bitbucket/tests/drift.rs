@@ -212,11 +212,11 @@ impl World {
     /// daily refresh would let a model change reach the store a day late).
     fn bitbucket(&self) -> Bitbucket {
         Bitbucket::builder("acme")
-            .slow_check_interval(std::time::Duration::ZERO)
-            .base_url(format!("{}/2.0", self.server.uri()))
-            .basic_auth(EMAIL, TOKEN)
-            .timeout(std::time::Duration::from_secs(5))
-            .configure_http(|http| http.sleeper(dora_http::InstantSleeper::new()))
+            .with_slow_check_interval(std::time::Duration::ZERO)
+            .with_base_url(format!("{}/2.0", self.server.uri()))
+            .with_basic_auth(EMAIL, TOKEN)
+            .with_timeout(std::time::Duration::from_secs(5))
+            .with_http(|http| http.with_sleeper(dora_http::InstantSleeper::new()))
             .build()
             .expect("source builds")
     }

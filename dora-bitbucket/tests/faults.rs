@@ -361,9 +361,9 @@ async fn unauthorized_with_a_bearer_token_says_what_a_bearer_token_is() {
     )
     .await;
     let source = Bitbucket::builder("acme")
-        .repo("web")
-        .base_url(format!("{}/2.0", server.uri()))
-        .bearer(TOKEN)
+        .with_repo("web")
+        .with_base_url(format!("{}/2.0", server.uri()))
+        .with_bearer(TOKEN)
         .build()
         .expect("source");
     let err = sync(&source).await.expect_err("401");
@@ -410,8 +410,8 @@ async fn not_found_names_workspace_and_repository() {
         other => panic!("unexpected {other:?}"),
     }
     let listing = Bitbucket::builder("nope")
-        .base_url(format!("{}/2.0", server.uri()))
-        .basic_auth(EMAIL, TOKEN)
+        .with_base_url(format!("{}/2.0", server.uri()))
+        .with_basic_auth(EMAIL, TOKEN)
         .build()
         .expect("source");
     let err = sync(&listing).await.expect_err("404");
@@ -486,7 +486,7 @@ async fn no_error_debug_output_or_log_line_contains_the_token() {
     outputs.push(format!("{stats} {stats:?}"));
     outputs.push(format!(
         "{:?}",
-        Bitbucket::builder("acme").basic_auth(EMAIL, TOKEN)
+        Bitbucket::builder("acme").with_basic_auth(EMAIL, TOKEN)
     ));
 
     let logged = String::from_utf8_lossy(&logs.0.lock().expect("logs")).into_owned();

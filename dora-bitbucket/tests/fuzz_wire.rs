@@ -111,12 +111,12 @@ fn world() -> &'static World {
                 .mount(&server),
         );
         let source = Bitbucket::builder("acme")
-            .repo("web")
-            .base_url(base)
-            .bearer("fuzz-token")
-            .timeout(Duration::from_secs(5))
-            .retry(RetryPolicy::none())
-            .configure_http(|http| http.sleeper(InstantSleeper::new()))
+            .with_repo("web")
+            .with_base_url(base)
+            .with_bearer("fuzz-token")
+            .with_timeout(Duration::from_secs(5))
+            .with_retry_policy(RetryPolicy::none())
+            .with_http(|http| http.with_sleeper(InstantSleeper::new()))
             .build()
             .expect("source");
         // The server lives as long as the process.

@@ -770,14 +770,14 @@ impl Server {
 
 fn source(server: &MockServer, max_commit_pages: Option<usize>) -> Bitbucket {
     let mut builder = Bitbucket::builder("acme")
-        .repo("hist")
-        .base_url(format!("{}/2.0", server.uri()))
-        .basic_auth(EMAIL, TOKEN)
-        .timeout(StdDuration::from_secs(10))
-        .retry(RetryPolicy::default().with_seed(7))
-        .configure_http(|http| http.sleeper(InstantSleeper::new()));
+        .with_repo("hist")
+        .with_base_url(format!("{}/2.0", server.uri()))
+        .with_basic_auth(EMAIL, TOKEN)
+        .with_timeout(StdDuration::from_secs(10))
+        .with_retry_policy(RetryPolicy::default().with_seed(7))
+        .with_http(|http| http.with_sleeper(InstantSleeper::new()));
     if let Some(pages) = max_commit_pages {
-        builder = builder.max_commit_pages(pages);
+        builder = builder.with_max_commit_pages(pages);
     }
     builder.build().expect("source builds")
 }

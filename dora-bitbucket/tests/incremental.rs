@@ -763,10 +763,10 @@ async fn a_changed_branching_model_reaches_the_store() {
     let (server, live) = Live::start(&[], PageSizes::default()).await;
     let every_sync = || {
         Bitbucket::builder("acme")
-            .repos(["web"])
-            .base_url(format!("{}/2.0", server.uri()))
-            .basic_auth(EMAIL, TOKEN)
-            .slow_check_interval(std::time::Duration::ZERO)
+            .with_repos(["web"])
+            .with_base_url(format!("{}/2.0", server.uri()))
+            .with_basic_auth(EMAIL, TOKEN)
+            .with_slow_check_interval(std::time::Duration::ZERO)
             .build()
             .expect("source")
     };
@@ -923,10 +923,10 @@ async fn a_planned_deployment_deep_in_the_listing_that_runs_late_reaches_the_sto
     // store says what a fresh collection says.
     assert!(dormant.len() <= 20);
     let slow_now = Bitbucket::builder("acme")
-        .repos(["web"])
-        .base_url(format!("{}/2.0", server.uri()))
-        .basic_auth(EMAIL, TOKEN)
-        .slow_check_interval(std::time::Duration::ZERO)
+        .with_repos(["web"])
+        .with_base_url(format!("{}/2.0", server.uri()))
+        .with_basic_auth(EMAIL, TOKEN)
+        .with_slow_check_interval(std::time::Duration::ZERO)
         .build()
         .expect("source");
     sync_delivery(&mut store, &slow_now, window())

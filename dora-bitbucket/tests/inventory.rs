@@ -177,8 +177,8 @@ async fn workspace() -> MockServer {
 
 fn source(server: &MockServer) -> Bitbucket {
     Bitbucket::builder("acme")
-        .base_url(format!("{}/2.0", server.uri()))
-        .bearer("inventory-test-token")
+        .with_base_url(format!("{}/2.0", server.uri()))
+        .with_bearer("inventory-test-token")
         .build()
         .expect("source")
 }
@@ -315,9 +315,9 @@ async fn a_repository_given_by_name_costs_one_more_request_and_stays_in_budget()
     )
     .await;
     let inv = Bitbucket::builder("acme")
-        .repo("ci-only")
-        .base_url(format!("{}/2.0", server.uri()))
-        .bearer("t")
+        .with_repo("ci-only")
+        .with_base_url(format!("{}/2.0", server.uri()))
+        .with_bearer("t")
         .build()
         .expect("source")
         .inventory(window(), &Config::default())

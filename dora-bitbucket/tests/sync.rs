@@ -531,11 +531,11 @@ async fn a_whole_workspace_is_listed_and_filtered() {
     }
     mount_fixture_repo(&server).await;
     let source = Bitbucket::builder("acme")
-        .base_url(format!("{}/2.0", server.uri()))
-        .bearer(TOKEN)
-        .repo_query("project.key = \"WEB\"")
-        .repo_filter(|slug| slug != "legacy")
-        .configure_http(|h| h.sleeper(dora_http::InstantSleeper::new()))
+        .with_base_url(format!("{}/2.0", server.uri()))
+        .with_bearer(TOKEN)
+        .with_repo_query("project.key = \"WEB\"")
+        .with_repo_filter(|slug| slug != "legacy")
+        .with_http(|h| h.with_sleeper(dora_http::InstantSleeper::new()))
         .build()
         .expect("source");
     let (data, stats) = source
@@ -581,7 +581,7 @@ fn credentials_from_the_environment() {
         }
     };
     let basic = Bitbucket::builder("acme")
-        .credentials_from(env(&[
+        .with_credentials_from(env(&[
             ("BITBUCKET_EMAIL", "me@acme.io"),
             ("BITBUCKET_API_TOKEN", "tok-1234567"),
         ]))
@@ -593,7 +593,7 @@ fn credentials_from_the_environment() {
         "{text}"
     );
     let bearer = Bitbucket::builder("acme")
-        .credentials_from(env(&[("BITBUCKET_ACCESS_TOKEN", "tok-7654321")]))
+        .with_credentials_from(env(&[("BITBUCKET_ACCESS_TOKEN", "tok-7654321")]))
         .build()
         .expect("bearer");
     let text = format!("{bearer:?}");
@@ -602,7 +602,7 @@ fn credentials_from_the_environment() {
         "{text}"
     );
     let missing_email = Bitbucket::builder("acme")
-        .credentials_from(env(&[("BITBUCKET_API_TOKEN", "tok-1234567")]))
+        .with_credentials_from(env(&[("BITBUCKET_API_TOKEN", "tok-1234567")]))
         .build()
         .expect_err("needs the email");
     assert!(
@@ -611,7 +611,7 @@ fn credentials_from_the_environment() {
     );
     assert!(!missing_email.to_string().contains("tok-1234567"));
     let none = Bitbucket::builder("acme")
-        .credentials_from(env(&[]))
+        .with_credentials_from(env(&[]))
         .build()
         .expect_err("no credentials");
     assert!(
@@ -619,7 +619,7 @@ fn credentials_from_the_environment() {
         "{none}"
     );
     let bad_slug = Bitbucket::builder("acme")
-        .repo("acme/web")
+        .with_repo("acme/web")
         .build()
         .expect_err("slug only");
     assert!(bad_slug.to_string().contains("acme/web"), "{bad_slug}");
@@ -841,12 +841,12 @@ async fn items_repeated_across_pages_count_once() {
 fn credentials_given_as_values_are_checked_by_the_builder() {
     let some = |s: &str| Some(s.to_string());
     let basic = Bitbucket::builder("acme")
-        .credentials(some("me@acme.io"), some("tok-1234567"), None)
+        .with_credentials(some("me@acme.io"), some("tok-1234567"), None)
         .build()
         .expect("basic");
     assert!(format!("{basic:?}").contains("Basic"));
     let bearer = Bitbucket::builder("acme")
-        .credentials(None, None, some("tok-7654321"))
+        .with_credentials(None, None, some("tok-7654321"))
         .build()
         .expect("bearer");
     assert!(format!("{bearer:?}").contains("Bearer(***)"));
@@ -857,7 +857,7 @@ fn credentials_given_as_values_are_checked_by_the_builder() {
         (None, some("tok"), some("tok2"), "not both"),
     ] {
         let e = Bitbucket::builder("acme")
-            .credentials(email, api_token, access)
+            .with_credentials(email, api_token, access)
             .build()
             .expect_err(needle);
         assert!(e.to_string().contains(needle), "{e}");

@@ -73,7 +73,7 @@ pub(crate) struct SourceArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) incidentio_url: Option<String>,
     /// JSM Operations API base up to and including the cloud id
-    /// (https://api.atlassian.com/jsm/ops/api/<cloud-id>); requests go to
+    /// (`https://api.atlassian.com/jsm/ops/api/<cloud-id>`); requests go to
     /// URL/v1/alerts. Default: from JSM_CLOUD_ID, or the cloud id of JSM_SITE.
     #[arg(long, value_name = "URL")]
     pub(crate) jsm_url: Option<String>,

@@ -263,7 +263,7 @@ mod tests {
         let events = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&events);
         let client = dora_http::HttpClient::builder(format!("http://{addr}"))
-            .sleeper(dora_http::InstantSleeper::new())
+            .with_sleeper(dora_http::InstantSleeper::new())
             .on_progress(move |e| {
                 if !matches!(e, ProgressEvent::Request { .. }) {
                     seen.lock().expect("lock").push(e.clone());

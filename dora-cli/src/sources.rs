@@ -230,15 +230,15 @@ pub fn build(
             .unwrap_or(dora_http::WaitBudget::DEFAULT_LIMIT),
     );
     let mut builder = Bitbucket::builder(plan.workspace.clone())
-        .wait_budget(budget.clone())
-        .repos(plan.repos.clone())
-        .credentials_from(|name| (credentials.lookup)(name))
-        .configure_http(move |http| http.on_progress(move |e| hook(e)));
+        .with_wait_budget(budget.clone())
+        .with_repos(plan.repos.clone())
+        .with_credentials_from(|name| (credentials.lookup)(name))
+        .with_http(move |http| http.on_progress(move |e| hook(e)));
     if let Some(url) = &plan.bitbucket_url {
-        builder = builder.base_url(url.clone());
+        builder = builder.with_base_url(url.clone());
     }
     if let Some(pages) = plan.max_commit_pages {
-        builder = builder.max_commit_pages(pages);
+        builder = builder.with_max_commit_pages(pages);
     }
     let bitbucket = Arc::new(builder.build().map_err(Failure::source)?);
     let stats = Arc::new(Mutex::new(None));

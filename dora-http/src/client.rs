@@ -54,13 +54,13 @@ impl HttpClientBuilder {
     /// counted once). A wait that would go past it is not started: the
     /// request fails with [`Error::WaitBudgetExhausted`]. Default
     /// [`WaitBudget::DEFAULT_LIMIT`] (10 minutes) per client; zero never waits.
-    pub fn max_total_wait(self, limit: Duration) -> Self {
-        self.wait_budget(WaitBudget::new(limit))
+    pub fn with_max_total_wait(self, limit: Duration) -> Self {
+        self.with_wait_budget(WaitBudget::new(limit))
     }
 
     /// Charge waits to `budget`, which other clients may share (one budget
-    /// for a whole run). Replaces [`HttpClientBuilder::max_total_wait`].
-    pub fn wait_budget(mut self, budget: WaitBudget) -> Self {
+    /// for a whole run). Replaces [`HttpClientBuilder::with_max_total_wait`].
+    pub fn with_wait_budget(mut self, budget: WaitBudget) -> Self {
         self.wait_budget = Some(budget);
         self
     }
@@ -70,43 +70,43 @@ impl HttpClientBuilder {
     /// as soon as it inflates past the limit, with bounded memory). A larger
     /// answer is an [`Error::TooLarge`], not retried. Default
     /// [`HttpClient::DEFAULT_MAX_RESPONSE_SIZE`] (64 MiB); at least 1.
-    pub fn max_response_size(mut self, bytes: u64) -> Self {
+    pub fn with_max_response_size(mut self, bytes: u64) -> Self {
         self.max_response_size = bytes.max(1);
         self
     }
 
     /// Credentials sent with every request.
-    pub fn auth(mut self, auth: Auth) -> Self {
+    pub fn with_auth(mut self, auth: Auth) -> Self {
         self.auth = auth;
         self
     }
 
     /// Per-request time-out (connect + headers + body). Default 30 s.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Connect time-out. Default 10 s.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// Requests in flight at once (at least 1). Default 4.
-    pub fn concurrency(mut self, n: usize) -> Self {
+    pub fn with_concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
     }
 
     /// Retry policy. Default [`RetryPolicy::default`].
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
         self
     }
 
     /// How to wait between retries (tests inject [`crate::InstantSleeper`]).
-    pub fn sleeper(mut self, sleeper: impl Sleeper + 'static) -> Self {
+    pub fn with_sleeper(mut self, sleeper: impl Sleeper + 'static) -> Self {
         self.sleeper = Arc::new(sleeper);
         self
     }
@@ -122,13 +122,17 @@ impl HttpClientBuilder {
 
     /// A header sent with every request (e.g. PagerDuty's versioned `Accept`).
     /// Invalid names or values are reported by [`HttpClientBuilder::build`].
-    pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_default_header(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// The `User-Agent`. Default `dora-metrics/<version>`.
-    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+    pub fn with_user_agent(mut self, agent: impl Into<String>) -> Self {
         self.user_agent = agent.into();
         self
     }
@@ -431,7 +435,7 @@ enum Outcome {
 }
 
 impl HttpClient {
-    /// The default [`HttpClientBuilder::max_response_size`]: 64 MiB.
+    /// The default [`HttpClientBuilder::with_max_response_size`]: 64 MiB.
     pub const DEFAULT_MAX_RESPONSE_SIZE: u64 = 64 * 1024 * 1024;
 
     /// Start building a client for the API rooted at `base_url`

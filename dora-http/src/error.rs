@@ -104,7 +104,7 @@ pub enum Error {
         to: String,
     },
     /// The response body is larger than the client accepts (counted after
-    /// decompression; see `HttpClientBuilder::max_response_size`). Not retried.
+    /// decompression; see `HttpClientBuilder::with_max_response_size`). Not retried.
     #[error("{endpoint}: the response is larger than the {} limit (after decompression); not read further (raise it with HttpClientBuilder::max_response_size)", size_text(*limit))]
     TooLarge {
         /// Endpoint label.
@@ -114,7 +114,7 @@ pub enum Error {
     },
     /// The next wait (for a 429, a 5xx or a transport failure) would take the
     /// time spent waiting past the total wait budget (see
-    /// `HttpClientBuilder::max_total_wait` / `wait_budget`): the request gives
+    /// `HttpClientBuilder::with_max_total_wait` / `wait_budget`): the request gives
     /// up instead of waiting.
     #[error("{endpoint}: gave up{}: the total wait budget of {} is spent ({} waited already, {} needs {} more); raise it with --max-wait or `[http] max_wait_seconds` in dora.toml (Python: max_wait_seconds=; Rust: HttpClientBuilder::max_total_wait)", attempts_suffix(*attempts), secs_text(*budget), secs_text(*spent), cause_text(*status), secs_text(*wait))]
     WaitBudgetExhausted {

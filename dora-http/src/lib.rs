@@ -19,7 +19,7 @@
 //!   raise it; progress events say what is waited for and the budget used.
 //! - A response body is capped (default 64 MiB, counted after decompression
 //!   and checked while it streams in, so a gzip bomb fails fast with bounded
-//!   memory): [`HttpClientBuilder::max_response_size`], [`Error::TooLarge`].
+//!   memory): [`HttpClientBuilder::with_max_response_size`], [`Error::TooLarge`].
 //! - Redirects are followed within the request's origin only: one to another
 //!   scheme, host or port is refused ([`Error::Redirect`], naming both), and
 //!   no `Referer` header is ever sent.
@@ -41,10 +41,10 @@
 //!
 //! # async fn run() -> Result<(), dora_http::Error> {
 //! let client = HttpClient::builder("https://api.bitbucket.org/2.0")
-//!     .auth(Auth::basic("me@example.com", Secret::new("atlassian-api-token")))
-//!     .timeout(Duration::from_secs(20))
-//!     .concurrency(4)
-//!     .retry(RetryPolicy::default())
+//!     .with_auth(Auth::basic("me@example.com", Secret::new("atlassian-api-token")))
+//!     .with_timeout(Duration::from_secs(20))
+//!     .with_concurrency(4)
+//!     .with_retry_policy(RetryPolicy::default())
 //!     .build()?;
 //! let first = client
 //!     .request("environments", &["repositories", "acme", "web", "environments"])

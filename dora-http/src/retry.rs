@@ -220,7 +220,7 @@ fn parse_seconds(value: &str) -> Option<Duration> {
 /// transport-error backoff alike) before a request gives up.
 ///
 /// Clones share the account, so one budget can bound a whole run across every
-/// client of it (`HttpClientBuilder::wait_budget`). Waits that overlap in time
+/// client of it (`HttpClientBuilder::with_wait_budget`). Waits that overlap in time
 /// (several requests in flight, limited together) are counted once: the
 /// budget measures the time during which something was waiting, on the
 /// [`Sleeper`]'s clock. A wait that would take the total past the limit is not

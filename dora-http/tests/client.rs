@@ -16,10 +16,10 @@ const TOKEN: &str = "tok-SECRET-0123456789";
 
 fn client(server: &MockServer, sleeper: &InstantSleeper) -> HttpClient {
     HttpClient::builder(format!("{}/2.0", server.uri()))
-        .auth(Auth::bearer(TOKEN))
-        .timeout(Duration::from_secs(5))
-        .retry(RetryPolicy::default().with_seed(7))
-        .sleeper(sleeper.clone())
+        .with_auth(Auth::bearer(TOKEN))
+        .with_timeout(Duration::from_secs(5))
+        .with_retry_policy(RetryPolicy::default().with_seed(7))
+        .with_sleeper(sleeper.clone())
         .build()
         .expect("client builds")
 }
@@ -163,8 +163,8 @@ async fn same_seed_gives_same_jitter() {
             .await;
         let sleeper = InstantSleeper::new();
         let client = HttpClient::builder(format!("{}/2.0", server.uri()))
-            .retry(RetryPolicy::default().with_seed(seed))
-            .sleeper(sleeper.clone())
+            .with_retry_policy(RetryPolicy::default().with_seed(seed))
+            .with_sleeper(sleeper.clone())
             .build()
             .expect("client");
         get(&client).await.expect("ok");
@@ -220,8 +220,8 @@ async fn rate_limit_retries_are_bounded() {
         .await;
     let sleeper = InstantSleeper::new();
     let client = HttpClient::builder(format!("{}/2.0", server.uri()))
-        .retry(RetryPolicy::default().with_max_rate_limit_retries(2))
-        .sleeper(sleeper.clone())
+        .with_retry_policy(RetryPolicy::default().with_max_rate_limit_retries(2))
+        .with_sleeper(sleeper.clone())
         .build()
         .expect("client");
     let err = get(&client).await.expect_err("must fail");
@@ -309,8 +309,8 @@ async fn times_out_then_retries_then_succeeds() {
         .await;
     let sleeper = InstantSleeper::new();
     let client = HttpClient::builder(format!("{}/2.0", server.uri()))
-        .timeout(Duration::from_millis(150))
-        .sleeper(sleeper.clone())
+        .with_timeout(Duration::from_millis(150))
+        .with_sleeper(sleeper.clone())
         .build()
         .expect("client");
     let started = Instant::now();
@@ -327,9 +327,9 @@ async fn a_persistent_timeout_is_a_clear_error() {
         .mount(&server)
         .await;
     let client = HttpClient::builder(format!("{}/2.0", server.uri()))
-        .timeout(Duration::from_millis(100))
-        .retry(RetryPolicy::default().with_max_retries(1))
-        .sleeper(InstantSleeper::new())
+        .with_timeout(Duration::from_millis(100))
+        .with_retry_policy(RetryPolicy::default().with_max_retries(1))
+        .with_sleeper(InstantSleeper::new())
         .build()
         .expect("client");
     let err = get(&client).await.expect_err("times out");
@@ -349,9 +349,9 @@ async fn connection_refused_is_retried_then_reported() {
         .port();
     let sleeper = InstantSleeper::new();
     let client = HttpClient::builder(format!("http://127.0.0.1:{port}"))
-        .auth(Auth::bearer(TOKEN))
-        .retry(RetryPolicy::default().with_max_retries(2))
-        .sleeper(sleeper.clone())
+        .with_auth(Auth::bearer(TOKEN))
+        .with_retry_policy(RetryPolicy::default().with_max_retries(2))
+        .with_sleeper(sleeper.clone())
         .build()
         .expect("client");
     let err = get(&client).await.expect_err("no server");
@@ -439,10 +439,10 @@ async fn sends_each_auth_scheme() {
     ];
     for (endpoint, auth, accept) in cases {
         let mut builder = HttpClient::builder(server.uri())
-            .auth(auth)
-            .retry(RetryPolicy::none());
+            .with_auth(auth)
+            .with_retry_policy(RetryPolicy::none());
         if let Some(accept) = accept {
-            builder = builder.default_header("accept", accept);
+            builder = builder.with_default_header("accept", accept);
         }
         let client = builder.build().expect("client");
         let req = client.request(endpoint, &[endpoint]);
@@ -461,7 +461,7 @@ async fn concurrency_is_bounded() {
         .mount(&server)
         .await;
     let client = HttpClient::builder(server.uri())
-        .concurrency(2)
+        .with_concurrency(2)
         .build()
         .expect("client");
     let started = Instant::now();
@@ -517,7 +517,7 @@ async fn progress_hook_sees_requests_retries_and_waits() {
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&events);
     let client = HttpClient::builder(server.uri())
-        .sleeper(InstantSleeper::new())
+        .with_sleeper(InstantSleeper::new())
         .on_progress(move |e| seen.lock().expect("lock").push(e.clone()))
         .build()
         .expect("client");
@@ -572,13 +572,13 @@ fn bad_configuration_is_an_error() {
     ));
     assert!(matches!(
         HttpClient::builder("http://127.0.0.1")
-            .default_header("bad header", "x")
+            .with_default_header("bad header", "x")
             .build(),
         Err(Error::Config(_))
     ));
     assert!(matches!(
         HttpClient::builder("http://127.0.0.1")
-            .auth(Auth::header("line\nbreak"))
+            .with_auth(Auth::header("line\nbreak"))
             .build(),
         Err(Error::Credentials(_))
     ));

@@ -77,8 +77,8 @@ fn world() -> &'static World {
         );
         let base = format!("{}/api", server.uri());
         let client = HttpClient::builder(base.clone())
-            .retry(RetryPolicy::none())
-            .sleeper(InstantSleeper::new())
+            .with_retry_policy(RetryPolicy::none())
+            .with_sleeper(InstantSleeper::new())
             .build()
             .expect("client");
         std::mem::forget(server);

@@ -24,10 +24,10 @@ struct Counted {
 
 fn client_for(base: &str, auth: Auth) -> HttpClient {
     HttpClient::builder(base)
-        .auth(auth)
-        .timeout(Duration::from_secs(10))
-        .retry(RetryPolicy::default().with_seed(7))
-        .sleeper(InstantSleeper::new())
+        .with_auth(auth)
+        .with_timeout(Duration::from_secs(10))
+        .with_retry_policy(RetryPolicy::default().with_seed(7))
+        .with_sleeper(InstantSleeper::new())
         .build()
         .expect("client builds")
 }
@@ -273,14 +273,14 @@ async fn echoed_credentials_never_reach_an_error_in_any_encoding() {
     for (auth, auth_value) in schemes {
         let scheme = format!("{auth:?}");
         let client = HttpClient::builder(format!("{}/2.0", server.uri()))
-            .auth(auth)
-            .retry(
+            .with_auth(auth)
+            .with_retry_policy(
                 RetryPolicy::default()
                     .with_seed(1)
                     .with_max_retries(1)
                     .with_max_rate_limit_retries(0),
             )
-            .sleeper(InstantSleeper::new())
+            .with_sleeper(InstantSleeper::new())
             .build()
             .expect("client");
         let forms = forbidden_forms(&auth_value);
@@ -404,9 +404,9 @@ async fn a_body_cut_short_is_retried_like_a_reset() {
     let (base, connections) = raw_server(cut_then_whole(2)).await;
     let sleeper = InstantSleeper::new();
     let client = HttpClient::builder(&base)
-        .retry(RetryPolicy::default().with_seed(3).with_max_retries(4))
-        .sleeper(sleeper.clone())
-        .timeout(Duration::from_secs(10))
+        .with_retry_policy(RetryPolicy::default().with_seed(3).with_max_retries(4))
+        .with_sleeper(sleeper.clone())
+        .with_timeout(Duration::from_secs(10))
         .build()
         .expect("client");
     let req = client.request("thing", &["thing"]);
@@ -436,8 +436,8 @@ async fn a_chunked_body_cut_short_is_retried_too() {
     })
     .await;
     let client = HttpClient::builder(&base)
-        .retry(RetryPolicy::default().with_seed(3))
-        .sleeper(InstantSleeper::new())
+        .with_retry_policy(RetryPolicy::default().with_seed(3))
+        .with_sleeper(InstantSleeper::new())
         .build()
         .expect("client");
     let got: Named = client
@@ -452,8 +452,8 @@ async fn a_chunked_body_cut_short_is_retried_too() {
 async fn bodies_always_cut_short_fail_within_the_same_attempt_budget() {
     let (base, connections) = raw_server(cut_then_whole(usize::MAX)).await;
     let client = HttpClient::builder(&base)
-        .retry(RetryPolicy::default().with_seed(3).with_max_retries(2))
-        .sleeper(InstantSleeper::new())
+        .with_retry_policy(RetryPolicy::default().with_seed(3).with_max_retries(2))
+        .with_sleeper(InstantSleeper::new())
         .build()
         .expect("client");
     let err = client
@@ -635,8 +635,8 @@ async fn a_gzip_bomb_fails_fast_with_bounded_memory() {
     let body = std::sync::Arc::clone(&bomb);
     let (base, connections) = raw_server(move |_| gzip_response(&body)).await;
     let client = HttpClient::builder(&base)
-        .retry(RetryPolicy::default().with_seed(1))
-        .sleeper(InstantSleeper::new())
+        .with_retry_policy(RetryPolicy::default().with_seed(1))
+        .with_sleeper(InstantSleeper::new())
         .build()
         .expect("client");
     let started = std::time::Instant::now();
@@ -682,7 +682,7 @@ async fn the_size_limit_is_configurable_and_checked_while_streaming() {
     })
     .await;
     let client = HttpClient::builder(&base)
-        .max_response_size(4096)
+        .with_max_response_size(4096)
         .build()
         .expect("client");
     let err = client
@@ -708,7 +708,7 @@ async fn the_size_limit_is_configurable_and_checked_while_streaming() {
     })
     .await;
     let client = HttpClient::builder(&base)
-        .max_response_size(4096)
+        .with_max_response_size(4096)
         .build()
         .expect("client");
     let err = client
@@ -725,7 +725,7 @@ async fn the_size_limit_is_configurable_and_checked_while_streaming() {
         raw_server(move |_| http_response(&[("content-length", exact.len().to_string())], &exact))
             .await;
     let client = HttpClient::builder(&base)
-        .max_response_size(4096)
+        .with_max_response_size(4096)
         .build()
         .expect("client");
     let ok = client

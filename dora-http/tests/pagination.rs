@@ -14,9 +14,9 @@ struct Item {
 
 fn client(server: &MockServer) -> HttpClient {
     HttpClient::builder(format!("{}/2.0", server.uri()))
-        .retry(RetryPolicy::default().with_seed(1))
-        .sleeper(InstantSleeper::new())
-        .timeout(Duration::from_secs(5))
+        .with_retry_policy(RetryPolicy::default().with_seed(1))
+        .with_sleeper(InstantSleeper::new())
+        .with_timeout(Duration::from_secs(5))
         .build()
         .expect("client")
 }

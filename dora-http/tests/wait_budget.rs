@@ -26,8 +26,8 @@ fn ok_body() -> ResponseTemplate {
 
 fn builder(server: &MockServer, sleeper: &InstantSleeper) -> dora_http::HttpClientBuilder {
     HttpClient::builder(format!("{}/2.0", server.uri()))
-        .retry(RetryPolicy::default().with_seed(3))
-        .sleeper(sleeper.clone())
+        .with_retry_policy(RetryPolicy::default().with_seed(3))
+        .with_sleeper(sleeper.clone())
 }
 
 async fn get(client: &HttpClient) -> Result<Named, Error> {
@@ -169,7 +169,7 @@ async fn a_429_and_a_503_with_the_same_retry_after_are_treated_alike() {
         let server = always(status, Some("120")).await;
         let sleeper = InstantSleeper::new();
         let client = builder(&server, &sleeper)
-            .max_total_wait(Duration::from_secs(300))
+            .with_max_total_wait(Duration::from_secs(300))
             .build()
             .expect("client");
         let err = get(&client).await.expect_err("never lifts");
@@ -217,11 +217,11 @@ async fn the_budget_is_enforced_across_requests_and_shared_clients() {
     let sleeper = InstantSleeper::new();
     let budget = WaitBudget::new(Duration::from_secs(10));
     let a = builder(&flaky, &sleeper)
-        .wait_budget(budget.clone())
+        .with_wait_budget(budget.clone())
         .build()
         .expect("client a");
     let b = builder(&limited, &sleeper)
-        .wait_budget(budget.clone())
+        .with_wait_budget(budget.clone())
         .build()
         .expect("client b");
     get(&a).await.expect("a recovers after one 6 s wait");
@@ -251,13 +251,13 @@ async fn backoff_after_connection_failures_counts_too() {
         .port();
     let sleeper = InstantSleeper::new();
     let client = HttpClient::builder(format!("http://127.0.0.1:{port}"))
-        .retry(
+        .with_retry_policy(
             RetryPolicy::default()
                 .with_delays(Duration::from_secs(1), Duration::from_secs(8))
                 .with_jitter(false),
         )
-        .max_total_wait(Duration::from_secs(4))
-        .sleeper(sleeper.clone())
+        .with_max_total_wait(Duration::from_secs(4))
+        .with_sleeper(sleeper.clone())
         .build()
         .expect("client");
     let err = get(&client).await.expect_err("no server");
@@ -284,7 +284,7 @@ async fn a_zero_budget_never_waits() {
     let server = always(503, None).await;
     let sleeper = InstantSleeper::new();
     let client = builder(&server, &sleeper)
-        .max_total_wait(Duration::ZERO)
+        .with_max_total_wait(Duration::ZERO)
         .build()
         .expect("client");
     let err = get(&client).await.expect_err("fails");
@@ -301,7 +301,7 @@ async fn a_zero_budget_never_waits() {
 async fn the_real_timer_is_not_slept_past_the_budget() {
     let server = always(429, Some("30")).await;
     let client = HttpClient::builder(format!("{}/2.0", server.uri()))
-        .max_total_wait(Duration::from_secs(5))
+        .with_max_total_wait(Duration::from_secs(5))
         .build()
         .expect("client");
     let started = Instant::now();
@@ -339,7 +339,7 @@ async fn progress_events_name_the_cause_and_the_budget() {
     let seen = Arc::clone(&events);
     let sleeper = InstantSleeper::new();
     let client = builder(&server, &sleeper)
-        .max_total_wait(Duration::from_secs(60))
+        .with_max_total_wait(Duration::from_secs(60))
         .on_progress(move |e| seen.lock().expect("lock").push(e.clone()))
         .build()
         .expect("client");

@@ -54,7 +54,7 @@
 //! Opsgenie region and API, the JSM site): the path the `dora` command and the
 //! Python bindings share.
 //!
-//! With the `conformance` feature, [`conformance`] holds the suite every
+//! With the `conformance` feature, `conformance` holds the suite every
 //! source here passes, public so that vendors can run it on theirs.
 
 #![forbid(unsafe_code)]

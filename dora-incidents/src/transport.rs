@@ -35,21 +35,21 @@ impl Transport {
         auth: Auth,
         headers: &[(&str, &str)],
     ) -> Result<HttpClient, SourceError> {
-        let mut builder = HttpClient::builder(self.base_url.trim()).auth(auth);
+        let mut builder = HttpClient::builder(self.base_url.trim()).with_auth(auth);
         for (name, value) in headers {
-            builder = builder.default_header(*name, *value);
+            builder = builder.with_default_header(*name, *value);
         }
         if let Some(policy) = &self.retry {
-            builder = builder.retry(policy.clone());
+            builder = builder.with_retry_policy(policy.clone());
         }
         if let Some(timeout) = self.timeout {
-            builder = builder.timeout(timeout);
+            builder = builder.with_timeout(timeout);
         }
         if let Some(bytes) = self.max_response_size {
-            builder = builder.max_response_size(bytes);
+            builder = builder.with_max_response_size(bytes);
         }
         if let Some(budget) = &self.wait_budget {
-            builder = builder.wait_budget(budget.clone());
+            builder = builder.with_wait_budget(budget.clone());
         }
         builder.build().map_err(|e| match e {
             dora_http::Error::Credentials(message) => SourceError::auth(source, message),

@@ -53,9 +53,9 @@ impl PyBitbucket {
         max_wait_seconds: Option<f64>,
     ) -> DoraResult<Self> {
         let repos = repos.unwrap_or_default();
-        let mut builder = Bitbucket::builder(workspace.clone()).repos(repos.clone());
+        let mut builder = Bitbucket::builder(workspace.clone()).with_repos(repos.clone());
         if let Some(limit) = wait_limit("bitbucket", max_wait_seconds)? {
-            builder = builder.max_wait(limit);
+            builder = builder.with_max_wait(limit);
         }
         if let Some(pages) = max_commit_pages {
             if pages == 0 {
@@ -63,10 +63,10 @@ impl PyBitbucket {
                     "bitbucket: max_commit_pages must be at least 1".into(),
                 ));
             }
-            builder = builder.max_commit_pages(pages);
+            builder = builder.with_max_commit_pages(pages);
         }
         let base_url = base_url.unwrap_or_else(|| dora_bitbucket::DEFAULT_BASE_URL.to_string());
-        builder = builder.base_url(base_url.clone());
+        builder = builder.with_base_url(base_url.clone());
         // Where the credentials come from, for `repr` (never the values); the
         // builder checks them, as it checks the environment's.
         let auth = match (&email, &api_token, &access_token) {
@@ -74,7 +74,7 @@ impl PyBitbucket {
             (_, _, Some(_)) => "bearer",
             _ => "basic",
         };
-        builder = builder.credentials(email, api_token, access_token);
+        builder = builder.with_credentials(email, api_token, access_token);
         let source = builder.build()?;
         Ok(Self {
             source: Arc::new(source),

@@ -140,7 +140,7 @@ pub(crate) fn upsert_repository_notes(tx: &mut dyn Exec, data: &Dataset) -> Resu
     Ok(())
 }
 
-/// What [`reconcile`] changed.
+/// What reconciling the scopes changed ([`crate::Store::reconcile_scopes`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ScopeChanges {

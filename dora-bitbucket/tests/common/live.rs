@@ -359,12 +359,12 @@ impl Respond for Live {
 
 pub fn source_for(server: &MockServer, repos: &[&str]) -> Bitbucket {
     Bitbucket::builder("acme")
-        .repos(repos.iter().copied())
-        .base_url(format!("{}/2.0", server.uri()))
-        .basic_auth(EMAIL, TOKEN)
-        .timeout(Duration::from_secs(5))
-        .retry(RetryPolicy::default().with_seed(42))
-        .configure_http(|http| http.sleeper(InstantSleeper::new()))
+        .with_repos(repos.iter().copied())
+        .with_base_url(format!("{}/2.0", server.uri()))
+        .with_basic_auth(EMAIL, TOKEN)
+        .with_timeout(Duration::from_secs(5))
+        .with_retry_policy(RetryPolicy::default().with_seed(42))
+        .with_http(|http| http.with_sleeper(InstantSleeper::new()))
         .build()
         .expect("source builds")
 }

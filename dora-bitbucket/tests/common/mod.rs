@@ -179,12 +179,12 @@ pub fn source(server: &MockServer) -> Bitbucket {
 
 pub fn source_with(server: &MockServer, sleeper: InstantSleeper, timeout: Duration) -> Bitbucket {
     Bitbucket::builder("acme")
-        .repo("web")
-        .base_url(format!("{}/2.0", server.uri()))
-        .basic_auth(EMAIL, TOKEN)
-        .timeout(timeout)
-        .retry(RetryPolicy::default().with_seed(42))
-        .configure_http(move |http| http.sleeper(sleeper))
+        .with_repo("web")
+        .with_base_url(format!("{}/2.0", server.uri()))
+        .with_basic_auth(EMAIL, TOKEN)
+        .with_timeout(timeout)
+        .with_retry_policy(RetryPolicy::default().with_seed(42))
+        .with_http(move |http| http.with_sleeper(sleeper))
         .build()
         .expect("source builds")
 }

@@ -17,7 +17,7 @@
 //!
 //! The public functions, [`shipping_labels`] and [`divergence_points`], are the
 //! engine's definitions of "shipped by" and "divergence point" over a
-//! [`CommitGraph`](crate::graph::CommitGraph): the benches and anyone checking
+//! [`CommitGraph`]: the benches and anyone checking
 //! a figure call the same code the report uses.
 
 pub(crate) mod attempts;
