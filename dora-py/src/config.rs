@@ -73,6 +73,9 @@ impl PyConfig {
         bot_min_pr_seconds = None,
         industry = None,
         org_size = None,
+        promotion_branches = None,
+        promotion_prefixes = None,
+        repositories = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -92,6 +95,9 @@ impl PyConfig {
         bot_min_pr_seconds: Option<i64>,
         industry: Option<String>,
         org_size: Option<String>,
+        promotion_branches: Option<Vec<String>>,
+        promotion_prefixes: Option<Vec<String>>,
+        repositories: Option<&Bound<'_, PyAny>>,
     ) -> DoraResult<Self> {
         let mut c = CoreConfig::default();
         c.days = non_negative("days", Some(days))?.unwrap_or(c.days);
@@ -126,6 +132,15 @@ impl PyConfig {
         c.bots.min_pr_seconds = bot_min_pr_seconds;
         c.industry = industry;
         c.org_size = org_size;
+        if let Some(b) = promotion_branches {
+            c.promotions.branches = b;
+        }
+        if let Some(p) = promotion_prefixes {
+            c.promotions.prefixes = p;
+        }
+        if let Some(r) = repositories.filter(|r| !r.is_none()) {
+            c.repositories = repository_rules(r)?;
+        }
         c.validate()?;
         Ok(Self { inner: c })
     }
@@ -144,6 +159,30 @@ impl PyConfig {
     /// The configuration as JSON (dora_core's serde form, the TOML keys).
     fn to_json(&self) -> String {
         serde_json::to_string(&self.inner).unwrap_or_default()
+    }
+
+    /// Source branches whose merges into the production branch are
+    /// promotions (gitflow's `develop`), not changes.
+    #[getter]
+    fn promotion_branches(&self) -> Vec<String> {
+        self.inner.promotions.branches.clone()
+    }
+
+    /// Source-branch prefixes whose merges into the production branch are
+    /// promotions (`release/`).
+    #[getter]
+    fn promotion_prefixes(&self) -> Vec<String> {
+        self.inner.promotions.prefixes.clone()
+    }
+
+    /// Per-repository settings by slug (`[repositories.<slug>]` in
+    /// `dora.toml`): `production_branch`, `development_branch`,
+    /// `hotfix_prefixes`, `release_prefixes`; a value set replaces the
+    /// workspace setting and the branching model's for that repository.
+    #[getter]
+    fn repositories<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let text = serde_json::to_string(&self.inner.repositories).unwrap_or_else(|_| "{}".into());
+        py.import("json")?.call_method1("loads", (text,))
     }
 
     /// Window length in days.
@@ -274,6 +313,9 @@ impl PyConfig {
         d.set_item("bot_min_pr_seconds", c.bots.min_pr_seconds)?;
         d.set_item("industry", self.industry())?;
         d.set_item("org_size", self.org_size())?;
+        d.set_item("promotion_branches", self.promotion_branches())?;
+        d.set_item("promotion_prefixes", self.promotion_prefixes())?;
+        d.set_item("repositories", self.repositories(py)?)?;
         Ok(d)
     }
 
@@ -321,4 +363,24 @@ impl PyConfig {
         }
         Ok(format!("Config({})", parts.join(", ")))
     }
+}
+
+/// `repositories=`: a mapping of slug to settings, read with the TOML file's
+/// rules (unknown keys are errors naming the key).
+fn repository_rules(
+    value: &Bound<'_, PyAny>,
+) -> DoraResult<std::collections::BTreeMap<String, dora_core::RepositoryRules>> {
+    let py = value.py();
+    let text: String = py
+        .import("json")
+        .and_then(|json| json.call_method1("dumps", (value,)))
+        .and_then(|t| t.extract())
+        .map_err(|e| {
+            DoraErr::Config(format!(
+                "repositories: expected a mapping of slug to settings ({e})"
+            ))
+        })?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| DoraErr::Config(format!("repositories.{}: {}", e.path(), e.inner())))
 }

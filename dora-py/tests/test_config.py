@@ -153,3 +153,39 @@ def test_from_toml_reads_a_real_dora_toml() -> None:
 def test_from_toml_until_spellings_match_the_command(until: str) -> None:
     assert dm.Config.from_toml(f'until = "{until}"').until == dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
     assert dm.Config(until=until).until == dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+
+
+def test_promotions_and_per_repository_settings_survive_replace_and_dicts() -> None:
+    """A dora.toml's [promotions] and [repositories.<slug>] reach Python and are not
+    dropped by replace(), to_dict()/from_dict() or pickling (they were: to_dict did not
+    know them)."""
+    import pickle
+
+    toml = (
+        "days = 30\n[promotions]\nbranches = [\"trunk\"]\nprefixes = [\"rel-\"]\n"
+        "[repositories.payments-api]\nproduction_branch = \"master\"\nhotfix_prefixes = []\n"
+    )
+    c = dm.Config.from_toml(toml)
+    assert c.promotion_branches == ["trunk"]
+    assert c.promotion_prefixes == ["rel-"]
+    assert c.repositories == {"payments-api": {"production_branch": "master", "hotfix_prefixes": []}}
+    for again in (c.replace(days=45), dm.Config.from_dict(c.to_dict()), pickle.loads(pickle.dumps(c))):
+        assert again.promotion_branches == ["trunk"]
+        assert again.repositories == c.repositories
+    assert c.replace(days=45).days == 45
+    built = dm.Config(days=30, promotion_branches=["trunk"], promotion_prefixes=["rel-"],
+                      repositories={"payments-api": {"production_branch": "master", "hotfix_prefixes": []}})
+    assert built == c
+    with pytest.raises(dm.ConfigError, match="hotfix_prefix"):
+        dm.Config(repositories={"web": {"hotfix_prefix": ["x/"]}})
+
+
+def test_per_repository_hotfix_prefixes_change_the_report() -> None:
+    data = dm.sample_dataset()
+    base = dm.Config(days=90, until=dm.SAMPLE_UNTIL)
+    plain = dm.compute(data, base)
+    flagged = [c for c in plain.to_dict()["changes"] if c["hotfix"]]
+    assert flagged, "the sample has hotfixes"
+    repo = flagged[0]["repository"]
+    quiet = dm.compute(data, base.replace(repositories={repo: {"hotfix_prefixes": []}}))
+    assert not [c for c in quiet.to_dict()["changes"] if c["hotfix"] and c["repository"] == repo]

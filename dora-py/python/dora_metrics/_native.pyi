@@ -53,6 +53,17 @@ class _ConfigDict(TypedDict):
     bot_min_pr_seconds: int | None
     industry: str | None
     org_size: str | None
+    promotion_branches: list[str]
+    promotion_prefixes: list[str]
+    repositories: dict[str, _RepositoryRules]
+
+class _RepositoryRules(TypedDict, total=False):
+    """Per-repository settings (`[repositories.<slug>]` in dora.toml)."""
+
+    production_branch: str
+    development_branch: str
+    hotfix_prefixes: list[str]
+    release_prefixes: list[str]
 
 class DoraError(Exception):
     """Base class of every error raised by dora_metrics."""
@@ -109,6 +120,9 @@ class Config:
         bot_min_pr_seconds: int | None = None,
         industry: str | None = None,
         org_size: str | None = None,
+        promotion_branches: list[str] | None = None,
+        promotion_prefixes: list[str] | None = None,
+        repositories: Mapping[str, _RepositoryRules] | None = None,
     ) -> Config: ...
     @staticmethod
     def from_toml(text: str) -> Config: ...
@@ -151,6 +165,12 @@ class Config:
     def bot_use_account_type(self) -> bool: ...
     @property
     def bot_min_pr_seconds(self) -> int | None: ...
+    @property
+    def promotion_branches(self) -> list[str]: ...
+    @property
+    def promotion_prefixes(self) -> list[str]: ...
+    @property
+    def repositories(self) -> dict[str, _RepositoryRules]: ...
 
 @final
 class Dataset:
