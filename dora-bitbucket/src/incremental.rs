@@ -678,6 +678,24 @@ impl Bitbucket {
         if let Some(why) = rewritten(cur.head.as_deref(), &commits) {
             return Ok(Changes::Rewritten(why));
         }
+        // A branch reset to an older commit with nothing new on top lists no
+        // new commits, exactly like a branch that did not move: the slow
+        // checks look at its head.
+        if slow
+            && commits.exclusive
+            && commits.walk.commits.is_empty()
+            && let (Some(branch), Some(head)) = (&cur.main_branch, &cur.head)
+        {
+            let now_head = self.branch_head(client, slug, branch).await.map_err(err)?;
+            if !now_head.as_deref().is_some_and(|h| sha_matches(h, head)) {
+                let short = |h: &str| h.chars().take(12).collect::<String>();
+                return Ok(Changes::Rewritten(format!(
+                    "`{branch}` moved back from {} to {} with no new commit",
+                    short(head),
+                    now_head.as_deref().map_or_else(|| "nothing".into(), short)
+                )));
+            }
+        }
         // The branching model (read again when stale) and the main branch
         // name the production branch: another than the one walked has the
         // repository read again.
@@ -1051,6 +1069,28 @@ impl Bitbucket {
     }
 
     /// `GET …/commits/{branch}?exclude={head}`, stopping at `head` too.
+    /// The newest commit of `branch` (`None`: the branch has none).
+    async fn branch_head(
+        &self,
+        client: &HttpClient,
+        slug: &str,
+        branch: &str,
+    ) -> Result<Option<String>, dora_http::Error> {
+        let req = client
+            .request(
+                endpoint::COMMITS,
+                &["repositories", &self.workspace, slug, "commits", branch],
+            )
+            .query("pagelen", "1")
+            .query("fields", "values.hash");
+        let mut pager = client.pages::<wire::Commit>(req, Pagination::bitbucket());
+        Ok(pager
+            .next_page()
+            .await?
+            .and_then(|page| page.items.into_iter().next())
+            .and_then(|c| c.hash))
+    }
+
     async fn commits_since(
         &self,
         client: &HttpClient,

@@ -15,11 +15,12 @@
 //! Budget (requests of one re-sync, the workspace listing included):
 //! - no change: the listing, then at most one request per endpoint per
 //!   repository (`deployments`, `pullrequests`, `pullrequests/activity`,
-//!   `commits`, and `branching-model`, read on every sync here), plus one
-//!   `deployment` re-check per planned deployment
-//!   listed past the first page;
+//!   `commits`, and the slow checks, run on every sync here: the
+//!   `branching-model` and a second `commits` request for the branch head
+//!   when no commit is new), plus one `deployment` re-check per planned
+//!   deployment listed past the first page;
 //! - one change: the no-change cost plus at most [`CHANGE_EXTRA`] requests;
-//! - a force-push: plus a full collect of that repository;
+//! - a force-push or a reset: plus a full collect of that repository;
 //! - a window that starts earlier: a full collect of every repository.
 
 mod common;
@@ -83,6 +84,8 @@ enum Change {
     /// The repository's branching model toggled: a hotfix type with the
     /// `feature/` prefix (every shipped change becomes a hotfix) and back.
     Model(u8),
+    /// The main branch reset to an older commit, nothing pushed on top.
+    Reset(u8),
 }
 
 impl Change {
@@ -104,6 +107,7 @@ impl Change {
             Change::ResolveIncidents => "resolve_incidents",
             Change::Widen => "widen",
             Change::Model(_) => "branching_model",
+            Change::Reset(_) => "reset",
         }
     }
 }
@@ -129,6 +133,7 @@ impl Arbitrary for Change {
             Change::ResolveIncidents,
             Change::Widen,
             Change::Model(n),
+            Change::Reset(n),
         ];
         *g.choose(&all).unwrap_or(&Change::Nothing)
     }
@@ -446,6 +451,15 @@ impl World {
             Change::Widen => {
                 self.range = TimeRange::new(self.range.start - Duration::days(7), self.range.end);
             }
+            Change::Reset(n) => {
+                let Some(slug) = self.pick(n) else { return };
+                self.live.repo(&slug, |r| {
+                    if r.commits.len() > 8 {
+                        let gone = r.commits.remove(0);
+                        r.orphans.push(gone);
+                    }
+                });
+            }
             Change::Model(n) => {
                 let Some(slug) = self.pick(n) else { return };
                 self.live.repo(&slug, |r| {
@@ -640,10 +654,12 @@ async fn run(changes: &[Change]) -> Vec<(&'static str, u64, u64)> {
         let step = format!("step {i} ({change:?}) of {changes:?}");
         assert_same(&world, &store.load().expect("load"), &data, &step);
         // The budget.
-        let per_endpoint_ok = counts
-            .iter()
-            .all(|((_, endpoint), n)| *n <= 1 || endpoint == "deployment");
-        let no_change = 1 + 5 * repos;
+        // The slow checks run on every sync here: the branching model, and
+        // the branch head (a second `commits` request) when no commit is new.
+        let per_endpoint_ok = counts.iter().all(|((_, endpoint), n)| {
+            *n <= 1 || endpoint == "deployment" || (endpoint == "commits" && *n <= 2)
+        });
+        let no_change = 1 + 6 * repos;
         match change {
             Change::Nothing
             | Change::RaiseIncident(_)
@@ -656,7 +672,7 @@ async fn run(changes: &[Change]) -> Vec<(&'static str, u64, u64)> {
             }
             // The repository read again whole (each repository for a wider
             // window), with its main-branch lookup.
-            Change::ForcePush(_) | Change::Widen => {
+            Change::ForcePush(_) | Change::Reset(_) | Change::Widen => {
                 assert!(
                     cost <= no_change + full + repos,
                     "{step}: {cost} requests: {counts:?}"
@@ -707,6 +723,7 @@ fn every_kind_of_change_reaches_the_store() {
         Change::Revert(0),
         Change::Model(0),
         Change::ForcePush(0),
+        Change::Reset(1),
         Change::FutureDate(1),
         Change::EditMerged(1),
         Change::CorrectDates,

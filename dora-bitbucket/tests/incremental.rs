@@ -793,12 +793,13 @@ async fn a_changed_branching_model_reaches_the_store() {
     assert_eq!(requests(&server).await.len() - before, 4);
     assert_eq!(load(&store).repositories[0].hotfix_prefix, None);
 
-    // A source told to read it every sync does: +1 request, and the store
+    // A source told to read it every sync does (with the other slow checks), and the store
     // says what a fresh collection says.
     let synced = sync_delivery(&mut store, &every_sync(), window())
         .await
         .expect("sync reading the model");
-    assert_eq!(synced.requests, 5);
+    // (+1: the branching model; +1: the branch head, as no commit is new.)
+    assert_eq!(synced.requests, 6);
     let fresh = every_sync()
         .collect(&CollectRequest::new(window()))
         .await
@@ -935,4 +936,75 @@ async fn a_planned_deployment_deep_in_the_listing_that_runs_late_reaches_the_sto
     let stored = load(&store);
     assert_eq!(ran(&stored), Some(DeploymentStatus::Succeeded));
     assert_same_report(&stored, &fresh);
+}
+
+#[tokio::test]
+async fn a_branch_reset_to_an_older_commit_is_seen_by_the_slow_checks() {
+    // `main` is reset two commits back and nothing is pushed on top: the
+    // `exclude=` walk lists nothing, as for a branch that did not move.
+    let (server, live) = Live::start(&[], PageSizes::default()).await;
+    let slow_now = || {
+        Bitbucket::builder("acme")
+            .with_repos(["web"])
+            .with_base_url(format!("{}/2.0", server.uri()))
+            .with_basic_auth(EMAIL, TOKEN)
+            .with_slow_check_interval(std::time::Duration::ZERO)
+            .build()
+            .expect("source")
+    };
+    let mut store = store();
+    sync_delivery(&mut store, &slow_now(), window())
+        .await
+        .expect("first sync");
+    let before = load(&store).commits.len();
+    live.repo("web", |r| {
+        let gone: Vec<Value> = r.commits.drain(..2).collect();
+        r.orphans.extend(gone);
+    });
+    // The default source does not look (its slow checks ran at the first sync).
+    let quiet = sync_delivery(&mut store, &source_for(&server, &["web"]), window())
+        .await
+        .expect("quiet sync");
+    assert_eq!(load(&store).commits.len(), before, "{quiet:?}");
+    // The slow checks read the branch head, see it moved back, and read the
+    // repository again: the store equals a fresh collection.
+    let cursor = store
+        .cursor("bitbucket", "acme/web")
+        .expect("cursor")
+        .expect("stored");
+    let (delta, stats) = slow_now()
+        .sync_scope_with_stats("acme/web", window(), Some(&cursor))
+        .await
+        .expect("sync with the slow checks");
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains("moved back from") && w.contains("with no new commit")),
+        "{:?}",
+        stats.warnings
+    );
+    assert_eq!(delta.data.collection.rewritten, ["web"]);
+    sync_delivery(&mut store, &slow_now(), window())
+        .await
+        .expect("sync");
+    let fresh = slow_now()
+        .collect(&CollectRequest::new(window()))
+        .await
+        .expect("fresh");
+    let stored = load(&store);
+    let shas = |d: &dora_core::Dataset| {
+        let mut v: Vec<String> = d.commits.iter().map(|c| c.sha.clone()).collect();
+        v.sort();
+        v
+    };
+    // The two commits and the branch sides only they reached are gone.
+    assert_eq!(shas(&stored), shas(&fresh));
+    assert!(stored.commits.len() <= before - 2);
+    // The report is a fresh collection's. (The store keeps the branch
+    // commits it had read for #47, whose merge commit the reset took away; a
+    // fresh collection does not read them: neither uses them.)
+    let report =
+        |d: &dora_core::Dataset| dora_core::compute_at(d, &config(), window().end).to_json();
+    assert_eq!(report(&stored), report(&fresh));
 }

@@ -39,6 +39,9 @@ pub struct Repo {
     pub branching_model: Option<Value>,
     /// Commits of branches other than `main`, newest first.
     pub branches: HashMap<String, Vec<Value>>,
+    /// Commits no branch holds any more (a reset left them), which Bitbucket
+    /// still knows: `exclude=` accepts them.
+    pub orphans: Vec<Value>,
 }
 
 /// Page sizes the server uses (at most the client's `pagelen`).
@@ -126,6 +129,7 @@ impl Live {
             pipelines_status: 200,
             branching_model: None,
             branches: HashMap::new(),
+            orphans: Vec::new(),
         };
         let mut repos = BTreeMap::new();
         for (i, slug) in extra.iter().enumerate() {
@@ -340,10 +344,11 @@ impl Respond for Live {
             ["commits", "main"] => {
                 let mut commits = repo.commits.clone();
                 if let Some(exclude) = param("exclude") {
-                    if !commits.iter().any(|c| c["hash"] == exclude.as_str()) {
+                    let known: Vec<Value> = commits.iter().chain(&repo.orphans).cloned().collect();
+                    if !known.iter().any(|c| c["hash"] == exclude.as_str()) {
                         return not_found();
                     }
-                    let old = reachable(&repo.commits, &exclude);
+                    let old = reachable(&known, &exclude);
                     commits.retain(|c| !old.contains(c["hash"].as_str().unwrap_or_default()));
                 }
                 page(&world.base, request, &commits, sizes.commits)
