@@ -58,7 +58,14 @@
 //! first until known ones, pull requests by `updated_on`, the activity stream
 //! back to the last sync, `commits/{main}?exclude=<last head>`), so a sync with
 //! no changes costs one request each to `deployments`, `pullrequests`,
-//! `pullrequests/activity` and `commits`.
+//! `pullrequests/activity` and `commits`, plus one `deployment` re-check per
+//! running or recently planned (`UNDEPLOYED`, the ten newest) deployment.
+//! What rarely changes is checked at most once per
+//! [`BitbucketBuilder::with_slow_check_interval`] (default a day): the
+//! branching model, up to twenty older planned deployments in rotation, and
+//! the branch head when no commit is new (a branch reset to an older commit
+//! lists no new commits, as a branch that did not move). A production branch
+//! that changed, a force-push or a reset has the repository read again whole.
 //! [`Bitbucket::sync_scope_with_stats`] reports the cost per endpoint.
 //!
 //! ## Inventory
