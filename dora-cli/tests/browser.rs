@@ -5,7 +5,7 @@
 //! browser named by `DORA_CHROMIUM`. Without one the test fails, unless
 //! `DORA_SKIP_BROWSER=1` is set.
 
-use assert_cmd::Command;
+mod common;
 use std::path::PathBuf;
 use std::process::Command as Process;
 
@@ -38,9 +38,7 @@ fn html_dashboard_renders_in_headless_chromium() {
     };
     let dir = tempfile::tempdir().expect("temporary directory");
     let html = dir.path().join("dora.html");
-    Command::cargo_bin("dora")
-        .expect("dora binary")
-        .current_dir(dir.path())
+    common::dora(dir.path())
         .args(["demo", "--quiet", "--format", "html", "--output"])
         .arg(&html)
         .assert()

@@ -2,35 +2,13 @@
 //! precedence, credentials and failure exit codes, against the in-process demo
 //! server (the same one `dora demo` uses).
 
-use assert_cmd::Command;
+mod common;
 use chrono::{DateTime, Duration, Utc};
+use common::*;
 use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::Path;
-
-const CREDENTIAL_VARS: [&str; 6] = [
-    "BITBUCKET_EMAIL",
-    "BITBUCKET_API_TOKEN",
-    "BITBUCKET_ACCESS_TOKEN",
-    "PAGERDUTY_TOKEN",
-    "OPSGENIE_API_KEY",
-    "INCIDENTIO_API_KEY",
-];
-
-/// `dora` in a clean directory (no stray dora.toml) with no credentials set.
-fn dora(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("dora").expect("the dora binary is built");
-    cmd.current_dir(dir);
-    for var in CREDENTIAL_VARS {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("a temporary directory")
-}
 
 fn json_of(output: &[u8]) -> Value {
     serde_json::from_slice(output).expect("stdout is JSON")
@@ -389,10 +367,6 @@ fn config_file_and_flag_precedence() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("YYYY-MM-DD"));
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Runtime::new().expect("tokio runtime")
 }
 
 #[test]

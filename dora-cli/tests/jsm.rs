@@ -2,7 +2,8 @@
 //! as Opsgenie and as JSM Operations gives the same report; credentials,
 //! target and auth failures say what to do.
 
-use assert_cmd::Command;
+mod common;
+use common::*;
 use dora_core::Severity;
 use dora_incidents::conformance::{
     FaultPlan, HarnessOptions, JSM_SUITE_CLOUD_ID, JSM_SUITE_EMAIL, JsmWire, MockServer,
@@ -15,33 +16,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 const UNTIL: &str = "2026-11-02";
-const VARS: [&str; 11] = [
-    "BITBUCKET_EMAIL",
-    "BITBUCKET_API_TOKEN",
-    "BITBUCKET_ACCESS_TOKEN",
-    "PAGERDUTY_TOKEN",
-    "OPSGENIE_API_KEY",
-    "INCIDENTIO_API_KEY",
-    "ATLASSIAN_EMAIL",
-    "ATLASSIAN_API_TOKEN",
-    "JSM_CLOUD_ID",
-    "JSM_SITE",
-    "RUST_LOG",
-];
-
-fn dora(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("dora").expect("the dora binary is built");
-    cmd.current_dir(dir);
-    for var in VARS {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Runtime::new().expect("tokio runtime")
-}
-
 /// The demo sample's incidents as a tool-independent scenario (the
 /// severity of an incident without priority as PagerDuty's urgency maps it).
 fn sample_scenario(sample: &demo::Sample) -> Scenario {

@@ -1,32 +1,16 @@
 //! `--max-wait` and `[http] max_wait_seconds`: the run's total wait budget,
 //! against the in-process demo server answering 429 + `Retry-After: 1`.
 
-use assert_cmd::Command;
+mod common;
+use common::*;
 use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use predicates::prelude::*;
 use std::path::Path;
 
-const CREDENTIAL_VARS: [&str; 6] = [
-    "BITBUCKET_EMAIL",
-    "BITBUCKET_API_TOKEN",
-    "BITBUCKET_ACCESS_TOKEN",
-    "PAGERDUTY_TOKEN",
-    "OPSGENIE_API_KEY",
-    "INCIDENTIO_API_KEY",
-];
-
-fn dora(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("dora").expect("the dora binary is built");
-    cmd.current_dir(dir);
-    for var in CREDENTIAL_VARS {
-        cmd.env_remove(var);
-    }
+fn dora(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = common::dora(dir);
     cmd.env("BITBUCKET_ACCESS_TOKEN", "test-access-token");
     cmd
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Runtime::new().expect("runtime")
 }
 
 fn throttled(rt: &tokio::runtime::Runtime, first: u64) -> DemoServer {

@@ -6,13 +6,18 @@
 //! without it the promtool check fails if DORA_REQUIRE_PROMTOOL=1 and is skipped
 //! otherwise.
 
+mod common;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 fn demo_prometheus() -> String {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("dora"))
+    let mut dora = Command::new(assert_cmd::cargo::cargo_bin!("dora"));
+    for var in common::HOST_VARS {
+        dora.env_remove(var);
+    }
+    let out = dora
         .current_dir(dir.path())
         .args(["demo", "--quiet", "--format", "prometheus"])
         .output()

@@ -2,26 +2,11 @@
 //! incremental re-syncs are cheap, and reports from the store equal reports
 //! from a fresh collection.
 
-use assert_cmd::Command;
+mod common;
+use common::*;
 use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use serde_json::Value;
 use std::path::Path;
-
-fn dora(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("dora").expect("the dora binary is built");
-    cmd.current_dir(dir);
-    for var in [
-        "BITBUCKET_EMAIL",
-        "BITBUCKET_API_TOKEN",
-        "OPSGENIE_API_KEY",
-        "INCIDENTIO_API_KEY",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("BITBUCKET_ACCESS_TOKEN", "test-access-token")
-        .env("PAGERDUTY_TOKEN", "test-pd-token");
-    cmd
-}
 
 fn json(out: &[u8]) -> Value {
     serde_json::from_slice(out).expect("stdout is JSON")
@@ -53,7 +38,7 @@ fn sync_then_report_from_the_store() {
     ];
 
     let before = server.requests();
-    let out = dora(dir.path())
+    let out = dora_with_tokens(dir.path())
         .args(["sync", "--quiet", "--store", "dora.db"])
         .args(source_args)
         .assert()
@@ -67,7 +52,7 @@ fn sync_then_report_from_the_store() {
 
     let before = server.requests();
     let by_endpoint = server.requests_by_endpoint();
-    dora(dir.path())
+    dora_with_tokens(dir.path())
         .args(["sync", "--quiet", "--store", "dora.db"])
         .args(source_args)
         .assert()
@@ -93,7 +78,7 @@ fn sync_then_report_from_the_store() {
     assert!(again * 4 < first, "re-sync {again} vs first {first}");
 
     let from_store = json(
-        &dora(dir.path())
+        &dora_with_tokens(dir.path())
             .args([
                 "report",
                 "--quiet",
@@ -111,7 +96,7 @@ fn sync_then_report_from_the_store() {
             .stdout,
     );
     let fresh = json(
-        &dora(dir.path())
+        &dora_with_tokens(dir.path())
             .args(["report", "--quiet", "--format", "json"])
             .args(source_args)
             .assert()
@@ -139,7 +124,7 @@ fn sync_then_report_from_the_store() {
     }
 
     // Sync and report in one go, and the report rows land in the store's views.
-    dora(dir.path())
+    dora_with_tokens(dir.path())
         .args([
             "report", "--quiet", "--format", "json", "--store", "dora.db",
         ])
@@ -161,7 +146,7 @@ fn sync_then_report_from_the_store() {
 #[test]
 fn offline_report_without_a_store_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = dora(dir.path())
+    let out = dora_with_tokens(dir.path())
         .args(["report", "--store", "missing.db", "--offline"])
         .assert()
         .code(6)
@@ -195,7 +180,7 @@ fn offline_report_from_a_read_only_store() {
         .expect("server");
     let dir = tempfile::tempdir().expect("tempdir");
     let (bb, pd) = (server.bitbucket_url(), server.pagerduty_url());
-    dora(dir.path())
+    dora_with_tokens(dir.path())
         .args([
             "sync",
             "--quiet",
@@ -222,7 +207,7 @@ fn offline_report_from_a_read_only_store() {
         "2026-11-02",
     ];
     let writable = json(
-        &dora(dir.path())
+        &dora_with_tokens(dir.path())
             .args(report)
             .args(["--store", "dora.db"])
             .assert()

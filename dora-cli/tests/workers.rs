@@ -7,10 +7,12 @@
 //! throwaway server); unset, they fail when `DORA_REQUIRE_POSTGRES=1` or `CI`
 //! is set and are skipped otherwise.
 
+mod common;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use common::*;
 use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -34,34 +36,12 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 fn dora(dir: &Path) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("dora"));
     cmd.current_dir(dir);
-    for var in [
-        "BITBUCKET_EMAIL",
-        "BITBUCKET_API_TOKEN",
-        "OPSGENIE_API_KEY",
-        "INCIDENTIO_API_KEY",
-        "PGPASSWORD",
-    ] {
+    for var in HOST_VARS {
         cmd.env_remove(var);
     }
     cmd.env("BITBUCKET_ACCESS_TOKEN", "test-access-token")
         .env("PAGERDUTY_TOKEN", "test-pd-token");
     cmd
-}
-
-fn postgres_server() -> Option<String> {
-    match std::env::var("DORA_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            let required = std::env::var("DORA_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
-                || std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0");
-            assert!(
-                !required,
-                "DORA_TEST_POSTGRES_URL is not set but PostgreSQL tests are required: run `bash scripts/test-all.sh`"
-            );
-            eprintln!("SKIPPED: PostgreSQL test (DORA_TEST_POSTGRES_URL unset)");
-            None
-        }
-    }
 }
 
 /// A fresh database on the test server; its URL.
