@@ -972,19 +972,13 @@ impl Bitbucket {
             .iter()
             .filter(|id| !seen.contains(id.as_str()))
         {
-            let req = client
-                .request(
-                    endpoint::DEPLOYMENT,
-                    &["repositories", ws, slug, "deployments", id],
-                )
-                .query("fields", fields::DEPLOYMENT);
-            match client.get_json::<wire::Deployment>(&req).await {
-                Ok(d) => rechecked.push(d),
-                Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => gone.push(id.clone()),
-                Err(e) => return Err(e),
+            match self.deployment(client, slug, id).await? {
+                Some(d) => rechecked.push(d),
+                None => gone.push(id.clone()),
             }
         }
-        // A few dormant planned deployments, in rotation.
+        // A few dormant planned deployments, in rotation (one that no longer
+        // exists is forgotten).
         let mut dormant = Vec::new();
         let dormant_checked: Vec<String> = cur
             .dormant
@@ -994,17 +988,7 @@ impl Bitbucket {
             .cloned()
             .collect();
         for id in &dormant_checked {
-            let req = client
-                .request(
-                    endpoint::DEPLOYMENT,
-                    &["repositories", ws, slug, "deployments", id],
-                )
-                .query("fields", fields::DEPLOYMENT);
-            match client.get_json::<wire::Deployment>(&req).await {
-                Ok(d) => dormant.push(d),
-                Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
-                Err(e) => return Err(e),
-            }
+            dormant.extend(self.deployment(client, slug, id).await?);
         }
         Ok(DeploymentDelta {
             listed,
@@ -1069,6 +1053,26 @@ impl Bitbucket {
     }
 
     /// `GET …/commits/{branch}?exclude={head}`, stopping at `head` too.
+    /// One deployment, read again (`None`: it no longer exists).
+    async fn deployment(
+        &self,
+        client: &HttpClient,
+        slug: &str,
+        id: &str,
+    ) -> Result<Option<wire::Deployment>, dora_http::Error> {
+        let req = client
+            .request(
+                endpoint::DEPLOYMENT,
+                &["repositories", &self.workspace, slug, "deployments", id],
+            )
+            .query("fields", fields::DEPLOYMENT);
+        match client.get_json::<wire::Deployment>(&req).await {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The newest commit of `branch` (`None`: the branch has none).
     async fn branch_head(
         &self,

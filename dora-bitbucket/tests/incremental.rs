@@ -761,15 +761,7 @@ async fn the_branching_models_production_branch_is_walked_not_the_main_branch() 
 #[tokio::test]
 async fn a_changed_branching_model_reaches_the_store() {
     let (server, live) = Live::start(&[], PageSizes::default()).await;
-    let every_sync = || {
-        Bitbucket::builder("acme")
-            .with_repos(["web"])
-            .with_base_url(format!("{}/2.0", server.uri()))
-            .with_basic_auth(EMAIL, TOKEN)
-            .with_slow_check_interval(std::time::Duration::ZERO)
-            .build()
-            .expect("source")
-    };
+    let every_sync = || slow_every_sync(&server);
     let mut store = store();
     sync_delivery(&mut store, &source_for(&server, &["web"]), window())
         .await
@@ -923,13 +915,7 @@ async fn a_planned_deployment_deep_in_the_listing_that_runs_late_reaches_the_sto
     // ...the next slow check does (twenty per check, in rotation), and the
     // store says what a fresh collection says.
     assert!(dormant.len() <= 20);
-    let slow_now = Bitbucket::builder("acme")
-        .with_repos(["web"])
-        .with_base_url(format!("{}/2.0", server.uri()))
-        .with_basic_auth(EMAIL, TOKEN)
-        .with_slow_check_interval(std::time::Duration::ZERO)
-        .build()
-        .expect("source");
+    let slow_now = slow_every_sync(&server);
     sync_delivery(&mut store, &slow_now, window())
         .await
         .expect("sync with the slow checks");
@@ -943,15 +929,7 @@ async fn a_branch_reset_to_an_older_commit_is_seen_by_the_slow_checks() {
     // `main` is reset two commits back and nothing is pushed on top: the
     // `exclude=` walk lists nothing, as for a branch that did not move.
     let (server, live) = Live::start(&[], PageSizes::default()).await;
-    let slow_now = || {
-        Bitbucket::builder("acme")
-            .with_repos(["web"])
-            .with_base_url(format!("{}/2.0", server.uri()))
-            .with_basic_auth(EMAIL, TOKEN)
-            .with_slow_check_interval(std::time::Duration::ZERO)
-            .build()
-            .expect("source")
-    };
+    let slow_now = || slow_every_sync(&server);
     let mut store = store();
     sync_delivery(&mut store, &slow_now(), window())
         .await
@@ -1007,4 +985,16 @@ async fn a_branch_reset_to_an_older_commit_is_seen_by_the_slow_checks() {
     let report =
         |d: &dora_core::Dataset| dora_core::compute_at(d, &config(), window().end).to_json();
     assert_eq!(report(&stored), report(&fresh));
+}
+
+/// A source for `acme/web` whose slow checks (branching model, dormant
+/// planned deployments, branch head) run on every sync.
+fn slow_every_sync(server: &MockServer) -> Bitbucket {
+    Bitbucket::builder("acme")
+        .with_repos(["web"])
+        .with_base_url(format!("{}/2.0", server.uri()))
+        .with_basic_auth(EMAIL, TOKEN)
+        .with_slow_check_interval(std::time::Duration::ZERO)
+        .build()
+        .expect("source")
 }
