@@ -812,23 +812,12 @@ async fn a_changed_branching_model_reaches_the_store() {
                            "branch": {"name": "release"}},
         }));
     });
-    let cursor = store
-        .cursor("bitbucket", "acme/web")
-        .expect("cursor")
-        .expect("stored");
-    let (delta, stats) = every_sync()
-        .sync_scope_with_stats("acme/web", window(), Some(&cursor))
-        .await
-        .expect("the sync after the production branch moved");
-    assert!(
-        stats
-            .warnings
-            .iter()
-            .any(|w| w.contains("the production branch is now `release`, was `main`")),
-        "{:?}",
-        stats.warnings
-    );
-    assert_eq!(delta.data.collection.rewritten, ["web"]);
+    read_again_whole(
+        &store,
+        &every_sync(),
+        "the production branch is now `release`, was `main`",
+    )
+    .await;
     sync_delivery(&mut store, &every_sync(), window())
         .await
         .expect("sync after the production branch moved");
@@ -946,23 +935,7 @@ async fn a_branch_reset_to_an_older_commit_is_seen_by_the_slow_checks() {
     assert_eq!(load(&store).commits.len(), before, "{quiet:?}");
     // The slow checks read the branch head, see it moved back, and read the
     // repository again: the store equals a fresh collection.
-    let cursor = store
-        .cursor("bitbucket", "acme/web")
-        .expect("cursor")
-        .expect("stored");
-    let (delta, stats) = slow_now()
-        .sync_scope_with_stats("acme/web", window(), Some(&cursor))
-        .await
-        .expect("sync with the slow checks");
-    assert!(
-        stats
-            .warnings
-            .iter()
-            .any(|w| w.contains("moved back from") && w.contains("with no new commit")),
-        "{:?}",
-        stats.warnings
-    );
-    assert_eq!(delta.data.collection.rewritten, ["web"]);
+    read_again_whole(&store, &slow_now(), "with no new commit").await;
     sync_delivery(&mut store, &slow_now(), window())
         .await
         .expect("sync");
@@ -997,4 +970,26 @@ fn slow_every_sync(server: &MockServer) -> Bitbucket {
         .with_slow_check_interval(std::time::Duration::ZERO)
         .build()
         .expect("source")
+}
+
+/// The next sync of `acme/web` from the store's cursor reads the repository
+/// again whole, saying why (`why` is part of the warning).
+async fn read_again_whole(store: &Store, source: &Bitbucket, why: &str) {
+    let cursor = store
+        .cursor("bitbucket", "acme/web")
+        .expect("cursor")
+        .expect("stored");
+    let (delta, stats) = source
+        .sync_scope_with_stats("acme/web", window(), Some(&cursor))
+        .await
+        .expect("the sync");
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains("history rewritten") && w.contains(why)),
+        "{:?}",
+        stats.warnings
+    );
+    assert_eq!(delta.data.collection.rewritten, ["web"]);
 }
