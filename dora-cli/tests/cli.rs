@@ -372,12 +372,7 @@ fn config_file_and_flag_precedence() {
 #[test]
 fn report_against_a_local_server_uses_file_then_flags() {
     let rt = runtime();
-    let server = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("server");
+    let server = demo_server(&rt);
     let dir = tempdir();
     std::fs::write(
         dir.path().join("dora.toml"),
@@ -584,12 +579,7 @@ fn a_401_is_an_auth_error_without_the_token() {
     let all = [out.stdout, out.stderr].concat();
     assert!(!String::from_utf8_lossy(&all).contains("super-secret-token-123"));
     // The incident tool's 401 is an auth error too.
-    let ok = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("server");
+    let ok = demo_server(&rt);
     dora(dir.path())
         .env("BITBUCKET_ACCESS_TOKEN", "x")
         .env("PAGERDUTY_TOKEN", "pd-secret-456")
@@ -625,12 +615,7 @@ fn opsgenie_incidents_api_is_selectable_from_flag_and_file() {
         FaultPlan, HarnessOptions, MockServer, OpsgenieIncidentsWire, Scenario,
     };
     let rt = runtime();
-    let bitbucket = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("server");
+    let bitbucket = demo_server(&rt);
     let genie = rt
         .block_on(MockServer::start(
             std::sync::Arc::new(OpsgenieIncidentsWire),
@@ -697,12 +682,7 @@ fn max_commit_pages_flag_is_validated_and_accepted() {
         .assert()
         .code(2);
     let rt = runtime();
-    let server = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("server");
+    let server = demo_server(&rt);
     let out = dora(dir.path())
         .env("BITBUCKET_ACCESS_TOKEN", "test-access-token")
         .args([
@@ -757,12 +737,7 @@ fn max_commit_pages_flag_is_validated_and_accepted() {
 #[test]
 fn slugs_and_credentials_are_checked_before_any_request() {
     let rt = runtime();
-    let server = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("server");
+    let server = demo_server(&rt);
     let dir = tempdir();
     for (flag, value) in [
         ("--repo", ".."),
@@ -1068,12 +1043,7 @@ fn settings_precedence_flags_then_environment_then_file() {
 #[test]
 fn severity_overrides_reach_the_incident_source() {
     let rt = runtime();
-    let server = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("server");
+    let server = demo_server(&rt);
     let dir = tempdir();
     let run = |extra: &[&str]| {
         let out = dora(dir.path())

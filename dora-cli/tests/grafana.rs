@@ -8,7 +8,6 @@
 
 mod common;
 use common::*;
-use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -133,12 +132,7 @@ fn every_panel_query_runs_on_a_synced_store_and_returns_rows() {
     let store = format!("{base}/{name}");
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let server = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("server");
+    let server = demo_server(&rt);
     let dir = tempfile::tempdir().expect("tempdir");
     // The sample's PagerDuty services are named after the repositories.
     let mut toml = String::from("[sources.mapping.services]\n");

@@ -9,7 +9,7 @@ use dora_incidents::conformance::{
     FaultPlan, HarnessOptions, JSM_SUITE_CLOUD_ID, JSM_SUITE_EMAIL, JsmWire, MockServer,
     OpsgenieAlertsWire, SUITE_TOKEN, Scenario, ScenarioIncident,
 };
-use dora_testkit::{self as demo, DemoServer, ServerOptions};
+use dora_testkit as demo;
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::Path;
@@ -70,12 +70,7 @@ fn neutral(report: &Value) -> String {
 #[test]
 fn the_same_alerts_as_opsgenie_and_as_jsm_give_identical_reports() {
     let rt = runtime();
-    let bitbucket = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("bitbucket fake");
+    let bitbucket = demo_server(&rt);
     let scenario = sample_scenario(bitbucket.sample());
     let serve = |wire: Arc<dyn dora_incidents::conformance::WireFormat>| {
         rt.block_on(MockServer::start(
@@ -163,12 +158,7 @@ fn the_same_alerts_as_opsgenie_and_as_jsm_give_identical_reports() {
 #[test]
 fn jsm_reads_bitbucket_credentials_and_the_file_and_explains_what_is_missing() {
     let rt = runtime();
-    let bitbucket = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("bitbucket fake");
+    let bitbucket = demo_server(&rt);
     let jsm = rt
         .block_on(MockServer::start(
             Arc::new(JsmWire::new()),
@@ -267,12 +257,7 @@ fn jsm_reads_bitbucket_credentials_and_the_file_and_explains_what_is_missing() {
 #[test]
 fn jsm_incidents_sync_into_the_store_and_report_offline_as_live() {
     let rt = runtime();
-    let bitbucket = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("bitbucket fake");
+    let bitbucket = demo_server(&rt);
     let jsm = rt
         .block_on(MockServer::start(
             Arc::new(JsmWire::new().with_absolute_next()),

@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use dora_testkit::{self as demo, DemoServer, ServerOptions};
 use serde_json::Value;
 use std::path::Path;
 
@@ -15,12 +14,7 @@ fn json(out: &[u8]) -> Value {
 #[test]
 fn sync_then_report_from_the_store() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let server = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("server");
+    let server = demo_server(&rt);
     let dir = tempfile::tempdir().expect("tempdir");
     let bb = server.bitbucket_url();
     let pd = server.pagerduty_url();
@@ -172,12 +166,7 @@ fn offline_report_from_a_read_only_store() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let server = rt
-        .block_on(DemoServer::start(
-            demo::generate(demo::DEFAULT_SEED),
-            ServerOptions::default(),
-        ))
-        .expect("server");
+    let server = demo_server(&rt);
     let dir = tempfile::tempdir().expect("tempdir");
     let (bb, pd) = (server.bitbucket_url(), server.pagerduty_url());
     dora_with_tokens(dir.path())

@@ -76,3 +76,12 @@ pub fn postgres_server() -> Option<String> {
         }
     }
 }
+
+/// The demo workspace (default seed and options) served on 127.0.0.1.
+pub fn demo_server(rt: &tokio::runtime::Runtime) -> dora_testkit::DemoServer {
+    rt.block_on(dora_testkit::DemoServer::start(
+        dora_testkit::generate(dora_testkit::DEFAULT_SEED),
+        dora_testkit::ServerOptions::default(),
+    ))
+    .expect("the demo server starts")
+}
