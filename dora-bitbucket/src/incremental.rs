@@ -492,11 +492,7 @@ impl Bitbucket {
         stats: &mut SyncStats,
     ) -> Result<(Dataset, Cursor), SourceError> {
         // The main branch from the workspace listing, when this run listed it.
-        let main = self
-            .listed_main
-            .lock()
-            .ok()
-            .and_then(|listed| listed.get(slug).cloned());
+        let main = self.listed_main_branch(slug);
         let (data, meta) = self
             .sync_repository(client, slug, main, range, stats)
             .await?;
@@ -522,12 +518,9 @@ impl Bitbucket {
 
         // The repository's main branch: this run's workspace listing, else
         // the last read.
-        let listed_main = self
-            .listed_main
-            .lock()
-            .ok()
-            .and_then(|listed| listed.get(slug).cloned());
-        let repo_main = listed_main.or_else(|| cur.repo_main.clone());
+        let repo_main = self
+            .listed_main_branch(slug)
+            .or_else(|| cur.repo_main.clone());
         // What rarely changes is checked at most once per slow-check
         // interval: the branching model, and dormant planned deployments.
         let slow = cur
@@ -1053,6 +1046,14 @@ impl Bitbucket {
     }
 
     /// `GET …/commits/{branch}?exclude={head}`, stopping at `head` too.
+    /// The main branch of `slug` in this run's workspace listing, if any.
+    fn listed_main_branch(&self, slug: &str) -> Option<String> {
+        self.listed_main
+            .lock()
+            .ok()
+            .and_then(|listed| listed.get(slug).cloned())
+    }
+
     /// One deployment, read again (`None`: it no longer exists).
     async fn deployment(
         &self,
